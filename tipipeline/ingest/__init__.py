@@ -1,0 +1,1 @@
+"""Readers: raw files in, validated pandas tables out. No Dagster here."""

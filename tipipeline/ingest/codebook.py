@@ -1,0 +1,228 @@
+"""The survey codebook: columns -> respondent fields and items, scales, exclusion rules.
+
+`load_codebook()` validates the YAML and raises ConfigError naming the file and the field, for
+example ``codebook.yaml: items[4].scale: unknown scale 'agree'; known scales: agreement, yes_no``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from tipipeline.errors import ConfigError, format_pydantic_error
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+Column = Annotated[str, StringConstraints(min_length=1)]
+
+# Respondent fields the pipeline knows how to use. Others may be declared and are carried through.
+KNOWN_FIELDS = (
+    "response_id",
+    "submitted",
+    "duplicate_key",
+    "consent",
+    "organisation",
+    "borough",
+    "bcu",
+    "role",
+    "service_area",
+    "ti_training_12m",
+    "willing_to_share",
+    "practice_example",
+)
+REQUIRED_FIELDS = ("organisation",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scale(_Strict):
+    values: dict[str, float]
+    missing: list[str] = []
+    agree_at_or_above: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Scale":
+        if not self.values:
+            raise ValueError("a scale needs at least one label: value pair")
+        overlap = set(self.values) & set(self.missing)
+        if overlap:
+            raise ValueError(f"labels both valued and missing: {sorted(overlap)}")
+        return self
+
+    @property
+    def minimum(self) -> float:
+        return min(self.values.values())
+
+    @property
+    def maximum(self) -> float:
+        return max(self.values.values())
+
+
+class FieldSpec(_Strict):
+    column: Column
+    text: str | None = None
+    scale: str | None = None
+    identifying: bool = False
+    free_text: bool = False
+
+
+class Item(_Strict):
+    id: Identifier
+    column: Column
+    text: str | None = None
+    domain: Identifier
+    principle: Identifier
+    scale: str
+    reverse: bool = False
+
+
+class DuplicateRule(_Strict):
+    key: str
+    order_by: str
+    keep: Literal["latest", "earliest"] = "latest"
+
+
+class Exclusions(_Strict):
+    status_exclude: list[str | int] = []
+    min_progress: Annotated[float, Field(ge=0, le=100)] = 100
+    require_finished: bool = True
+    consent_required: bool = True
+    duplicates: DuplicateRule | None = None
+
+
+class Scoring(_Strict):
+    min_share_answered: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+
+class WaveOverride(_Strict):
+    match_by: Literal["column", "text"] = "column"
+    columns: dict[str, Column] = {}
+
+
+class Codebook(_Strict):
+    version: int
+    instrument: str
+    synthetic: bool = False
+    scales: dict[Identifier, Scale]
+    fields: dict[Identifier, FieldSpec]
+    items: Annotated[list[Item], Field(min_length=1)]
+    exclusions: Exclusions = Exclusions()
+    scoring: Scoring = Scoring()
+    waves: dict[str, WaveOverride] = {}
+    identifying_columns: list[str] = []
+    sha256: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Codebook":
+        known_scales = ", ".join(sorted(self.scales))
+        for index, item in enumerate(self.items):
+            if item.scale not in self.scales:
+                raise ValueError(f"items[{index}].scale: unknown scale {item.scale!r}; known scales: {known_scales}")
+        for name, spec in self.fields.items():
+            if spec.scale is not None and spec.scale not in self.scales:
+                raise ValueError(f"fields.{name}.scale: unknown scale {spec.scale!r}; known scales: {known_scales}")
+        seen: dict[str, int] = {}
+        for index, item in enumerate(self.items):
+            if item.id in seen:
+                raise ValueError(f"items[{index}].id: duplicate item id {item.id!r} (first at items[{seen[item.id]}])")
+            if item.id in self.fields:
+                raise ValueError(f"items[{index}].id: {item.id!r} is also a respondent field")
+            seen[item.id] = index
+        columns: dict[str, str] = {}
+        for name, column in [(f"fields.{n}", s.column) for n, s in self.fields.items()] + [
+            (f"items[{i}]", item.column) for i, item in enumerate(self.items)
+        ]:
+            if column in columns:
+                raise ValueError(f"{name}.column: column {column!r} is already used by {columns[column]}")
+            columns[column] = name
+        for name in REQUIRED_FIELDS:
+            if name not in self.fields:
+                raise ValueError(f"fields.{name}: required field missing")
+        rule = self.exclusions.duplicates
+        if rule is not None:
+            for attr in ("key", "order_by"):
+                if getattr(rule, attr) not in self.fields:
+                    raise ValueError(
+                        f"exclusions.duplicates.{attr}: {getattr(rule, attr)!r} is not a field in `fields`"
+                    )
+        targets = set(self.fields) | set(seen)
+        for wave, override in self.waves.items():
+            for target in override.columns:
+                if target not in targets:
+                    raise ValueError(
+                        f"waves.{wave}.columns.{target}: names no field or item of this codebook"
+                    )
+            if override.match_by == "text":
+                for index, item in enumerate(self.items):
+                    if not item.text and item.id not in override.columns:
+                        raise ValueError(f"items[{index}].text: wave {wave} matches by text, but this item has none")
+        return self
+
+    def item_frame(self):
+        """Items as a DataFrame (id, column, text, domain, principle, scale, reverse)."""
+        import pandas as pd
+
+        return pd.DataFrame([item.model_dump() for item in self.items])
+
+    def columns_for_wave(self, wave: str | None) -> dict[str, str]:
+        """Map each field and item id to the column name expected in `wave`'s exports."""
+        override = self.waves.get(wave or "", WaveOverride())
+        mapping: dict[str, str] = {}
+        for name, spec in self.fields.items():
+            mapping[name] = spec.column if override.match_by == "column" or not spec.text else spec.text
+        for item in self.items:
+            mapping[item.id] = item.column if override.match_by == "column" else (item.text or item.column)
+        mapping.update(override.columns)
+        return mapping
+
+
+def load_codebook(path: str | Path, framework=None) -> Codebook:
+    """Read and validate a codebook; check domains and principles against the framework."""
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read the codebook ({exc.strerror or exc})") from exc
+    try:
+        raw = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(path, f"line {mark.line + 1}" if mark else "", f"not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "", "expected a mapping (scales, fields, items, ...) at the top level")
+    raw.pop("sha256", None)
+    # YAML reads a wave id such as 2025-w2 as text, but a bare year would be an int: make keys text.
+    if isinstance(raw.get("waves"), dict):
+        raw["waves"] = {str(k): v for k, v in raw["waves"].items()}
+    try:
+        codebook = Codebook.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first.get("type") == "value_error" and ": " in first.get("msg", ""):
+            text = first["msg"].removeprefix("Value error, ")
+            field, _, rest = text.partition(": ")
+            prefix = _dotted(first.get("loc", ()))
+            raise ConfigError(path, f"{prefix}.{field}" if prefix else field, rest) from exc
+        raise format_pydantic_error(path, exc) from exc
+    if framework is not None:
+        domains = {d.id for d in framework.domains}
+        principles = {p.id for p in framework.principles}
+        for index, item in enumerate(codebook.items):
+            if item.domain not in domains:
+                raise ConfigError(path, f"items[{index}].domain", f"unknown domain {item.domain!r}; the framework has {sorted(domains)}")
+            if item.principle not in principles:
+                raise ConfigError(
+                    path, f"items[{index}].principle", f"unknown principle {item.principle!r}; the framework has {sorted(principles)}"
+                )
+    return codebook.model_copy(update={"sha256": hashlib.sha256(raw_bytes).hexdigest()})
+
+
+def _dotted(loc) -> str:
+    from tipipeline.errors import _dotted as dotted
+
+    return dotted(loc)
