@@ -1,0 +1,110 @@
+"""Run the whole pipeline in-process: register waves, build each wave, then everything else.
+
+This is what `tipipeline run` and `make run` call. Dagster's own `--select '*'` cannot mix
+partitioned and unpartitioned assets, and a dynamic partition must exist before it can be run,
+so the order here is: register wave folders, run the per-wave assets once per wave, then the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
+
+from tipipeline.definitions import build_definitions
+from tipipeline.errors import TipipelineError
+from tipipeline.ingest.waves import discover_waves
+from tipipeline.partitions import survey_waves
+from tipipeline.settings import Settings
+
+QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+class PipelineError(TipipelineError):
+    """A run failed; the message is the first failing step's reason."""
+
+
+@dataclass
+class RunSummary:
+    waves: list[str] = field(default_factory=list)
+    materialised: int = 0
+    run_ids: list[str] = field(default_factory=list)
+
+
+def run_pipeline(
+    settings: Settings,
+    selection: str | None = None,
+    instance: DagsterInstance | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> RunSummary:
+    """Materialise `selection` (default: everything); raise PipelineError on the first failure."""
+    instance = instance or DagsterInstance.get()
+    base = build_definitions(settings)
+    graph = base.resolve_asset_graph()
+    chosen = AssetSelection.from_string(selection) if selection else AssetSelection.all()
+    keys = chosen.resolve(graph)
+    if not keys:
+        raise PipelineError(f"the selection {selection!r} matches no asset")
+    wave_keys = {k for k in keys if graph.get(k).partitions_def == survey_waves}
+    other_keys = keys - wave_keys
+
+    summary = RunSummary()
+    if wave_keys:
+        waves = discover_waves(settings.surveys_dir)
+        if not waves:
+            raise PipelineError(f"no survey wave folders under {settings.surveys_dir}")
+        known = set(instance.get_dynamic_partitions(survey_waves.name))
+        new = [w for w in waves if w not in known]
+        if new:
+            instance.add_dynamic_partitions(survey_waves.name, new)
+            progress(f"Registered {len(new)} new wave partition(s): {', '.join(new)}")
+        summary.waves = waves
+
+    jobs = []
+    if wave_keys:
+        jobs.append(define_asset_job("cli_waves", selection=AssetSelection.assets(*wave_keys)))
+    if other_keys:
+        jobs.append(define_asset_job("cli_rest", selection=AssetSelection.assets(*other_keys)))
+    defs = Definitions.merge(base, Definitions(jobs=jobs))
+
+    steps: list[tuple[str, str, str | None]] = []
+    if wave_keys:
+        steps += [("cli_waves", f"wave {w}", w) for w in summary.waves]
+    if other_keys:
+        steps.append(("cli_rest", "baseline (non-wave assets)", None))
+    for index, (job_name, label, partition) in enumerate(steps, start=1):
+        progress(f"[{index}/{len(steps)}] {label}: running...")
+        started = time.monotonic()
+        job = defs.resolve_job_def(job_name)
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition, run_config=QUIET_LOGGING, raise_on_error=False
+        )
+        summary.run_ids.append(result.run_id)
+        materialised = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
+        summary.materialised += len(materialised)
+        if not result.success:
+            raise PipelineError(f"{label} failed: {_first_failure(result)}")
+        progress(
+            f"[{index}/{len(steps)}] {label}: {len(materialised)} asset(s) in {time.monotonic() - started:.1f} s"
+        )
+    return summary
+
+
+def _first_failure(result) -> str:
+    """The first failing step's error message, on one line."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            cause = error
+            # User code errors wrap the real exception; its message is what the user needs.
+            while cause.cause is not None:
+                cause = cause.cause
+            message = (cause.message or error.message).strip().splitlines()[-1]
+            return f"{event.step_key}: {message}"
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            if not data.passed and data.severity.value == "ERROR":
+                return f"check {data.check_name} failed: {data.description}"
+    return "the run did not succeed (see the Dagster UI for details)"

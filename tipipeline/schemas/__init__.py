@@ -1,0 +1,1 @@
+"""pandera models guarding every table boundary; run as blocking asset checks."""

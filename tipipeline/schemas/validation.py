@@ -1,0 +1,56 @@
+"""Run a pandera model lazily and summarise the failures for people and for Dagster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from tipipeline.metadata import markdown_preview
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """Whether a table passed its schema, and what failed if not."""
+
+    schema: str
+    passed: bool
+    failure_cases: pd.DataFrame
+
+    @property
+    def num_failures(self) -> int:
+        return len(self.failure_cases)
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.schema}: passed"
+        first = self.failure_cases.iloc[0]
+        return (
+            f"{self.schema}: {self.num_failures} failure(s), e.g. column {first['column']!r} "
+            f"check {first['check']!r} on value {first['failure_case']!r}"
+        )
+
+    def metadata(self) -> dict:
+        return {
+            "schema": self.schema,
+            "num_failures": self.num_failures,
+            "failure_examples": self.failure_cases_markdown(),
+        }
+
+    def failure_cases_markdown(self) -> str:
+        if self.passed:
+            return "No failures."
+        return markdown_preview(self.failure_cases, rows=20)
+
+
+def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> ValidationOutcome:
+    """Validate all checks (lazy), never raising for data problems."""
+    try:
+        model.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        cases = exc.failure_cases[["schema_context", "column", "check", "failure_case", "index"]].copy()
+        cases["failure_case"] = cases["failure_case"].astype(str)
+        return ValidationOutcome(model.__name__, False, cases.reset_index(drop=True))
+    return ValidationOutcome(model.__name__, True, pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"]))

@@ -1,0 +1,79 @@
+"""DuckDB connections: the pipeline's working warehouse (single writer) and the published baseline."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB file; a writer creates its folder. Python-variable replacement scans are off
+    so that a missing table name is an error rather than a surprise match on a local variable."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"{path} does not exist yet: run `make run` (or `tipipeline run`) first")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only, config={"python_enable_replacements": False})
+
+
+@contextlib.contextmanager
+def connection(path: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`connect` as a context manager that always closes."""
+    conn = connect(path, read_only=read_only)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _check_identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+    """Create or replace `table` with `frame`, columns selected by name (never by position)."""
+    table = _check_identifier(table)
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    conn.register("_incoming", frame)
+    try:
+        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {columns} FROM _incoming")
+    finally:
+        conn.unregister("_incoming")
+    return len(frame)
+
+
+def replace_partition(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, column: str, key: str) -> int:
+    """Replace only the rows of `table` where `column` = `key`, in one transaction.
+
+    The first write creates the table from the frame's columns. Later writes insert BY NAME, so
+    a reordered DataFrame can never shift values between columns.
+    """
+    table, column = _check_identifier(table), _check_identifier(column)
+    conn.register("_incoming", frame)
+    try:
+        conn.execute("BEGIN TRANSACTION")
+        exists = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [table]
+        ).fetchone()[0]
+        if not exists:
+            columns = ", ".join(f'"{c}"' for c in frame.columns)
+            conn.execute(f"CREATE TABLE {table} AS SELECT {columns} FROM _incoming LIMIT 0")
+        conn.execute(f"DELETE FROM {table} WHERE {column} = ?", [key])
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.unregister("_incoming")
+    return len(frame)
