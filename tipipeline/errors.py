@@ -36,10 +36,17 @@ class InputError(TipipelineError):
 
 
 def format_pydantic_error(file: str | Path, error) -> ConfigError:
-    """Turn a pydantic ValidationError into a ConfigError naming the first bad field."""
+    """Turn a pydantic ValidationError into a ConfigError naming the first bad field.
+
+    Cross-field validators name the field themselves by starting their message with
+    ``@relative.field.path: ``; it is appended to the location pydantic reports.
+    """
     first = error.errors()[0]
     field = _dotted(first.get("loc", ()))
-    message = first.get("msg", "invalid value")
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if message.startswith("@"):
+        relative, _, message = message[1:].partition(": ")
+        field = f"{field}.{relative}" if field else relative
     others = len(error.errors()) - 1
     if others:
         message += f" (and {others} more problem{'s' if others > 1 else ''})"

@@ -77,14 +77,14 @@ class Framework(_Strict):
             ids = [item.id for item in items]
             for index, item_id in enumerate(ids):
                 if ids.index(item_id) != index:
-                    raise ValueError(f"{name}[{index}].id: duplicate id {item_id!r}")
+                    raise ValueError(f"@{name}[{index}].id: duplicate id {item_id!r}")
         levels = [stage.level for stage in self.stages]
         if levels != list(range(len(levels))):
-            raise ValueError(f"stages: levels must run 0, 1, 2, ... in order; found {levels}")
+            raise ValueError(f"@stages: levels must run 0, 1, 2, ... in order; found {levels}")
         rule_levels = [t.level for t in self.stage_rule.thresholds]
         if rule_levels != levels[1:]:
             raise ValueError(
-                f"stage_rule.thresholds: need one threshold per stage above 0, in order "
+                f"@stage_rule.thresholds: need one threshold per stage above 0, in order "
                 f"(levels {levels[1:]}); found {rule_levels}"
             )
         return self
@@ -130,16 +130,6 @@ def load_framework(path: str | Path = FRAMEWORK_PATH) -> Framework:
     try:
         framework = Framework.model_validate(raw)
     except ValidationError as exc:
-        raise _framework_error(path, exc) from exc
+        raise format_pydantic_error(path, exc) from exc
     return framework.model_copy(update={"sha256": hashlib.sha256(raw_bytes).hexdigest()})
 
-
-def _framework_error(path: Path, exc: ValidationError) -> ConfigError:
-    first = exc.errors()[0]
-    message = first.get("msg", "")
-    # Cross-field checks carry their own field path in the message ("stages: levels ...").
-    if first.get("type") == "value_error" and not first.get("loc"):
-        text = message.removeprefix("Value error, ")
-        field, _, rest = text.partition(": ")
-        return ConfigError(path, field, rest)
-    return format_pydantic_error(path, exc)

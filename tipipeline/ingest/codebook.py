@@ -122,45 +122,45 @@ class Codebook(_Strict):
         known_scales = ", ".join(sorted(self.scales))
         for index, item in enumerate(self.items):
             if item.scale not in self.scales:
-                raise ValueError(f"items[{index}].scale: unknown scale {item.scale!r}; known scales: {known_scales}")
+                raise ValueError(f"@items[{index}].scale: unknown scale {item.scale!r}; known scales: {known_scales}")
         for name, spec in self.fields.items():
             if spec.scale is not None and spec.scale not in self.scales:
-                raise ValueError(f"fields.{name}.scale: unknown scale {spec.scale!r}; known scales: {known_scales}")
+                raise ValueError(f"@fields.{name}.scale: unknown scale {spec.scale!r}; known scales: {known_scales}")
         seen: dict[str, int] = {}
         for index, item in enumerate(self.items):
             if item.id in seen:
-                raise ValueError(f"items[{index}].id: duplicate item id {item.id!r} (first at items[{seen[item.id]}])")
+                raise ValueError(f"@items[{index}].id: duplicate item id {item.id!r} (first at items[{seen[item.id]}])")
             if item.id in self.fields:
-                raise ValueError(f"items[{index}].id: {item.id!r} is also a respondent field")
+                raise ValueError(f"@items[{index}].id: {item.id!r} is also a respondent field")
             seen[item.id] = index
         columns: dict[str, str] = {}
         for name, column in [(f"fields.{n}", s.column) for n, s in self.fields.items()] + [
             (f"items[{i}]", item.column) for i, item in enumerate(self.items)
         ]:
             if column in columns:
-                raise ValueError(f"{name}.column: column {column!r} is already used by {columns[column]}")
+                raise ValueError(f"@{name}.column: column {column!r} is already used by {columns[column]}")
             columns[column] = name
         for name in REQUIRED_FIELDS:
             if name not in self.fields:
-                raise ValueError(f"fields.{name}: required field missing")
+                raise ValueError(f"@fields.{name}: required field missing")
         rule = self.exclusions.duplicates
         if rule is not None:
             for attr in ("key", "order_by"):
                 if getattr(rule, attr) not in self.fields:
                     raise ValueError(
-                        f"exclusions.duplicates.{attr}: {getattr(rule, attr)!r} is not a field in `fields`"
+                        f"@exclusions.duplicates.{attr}: {getattr(rule, attr)!r} is not a field in `fields`"
                     )
         targets = set(self.fields) | set(seen)
         for wave, override in self.waves.items():
             for target in override.columns:
                 if target not in targets:
                     raise ValueError(
-                        f"waves.{wave}.columns.{target}: names no field or item of this codebook"
+                        f"@waves.{wave}.columns.{target}: names no field or item of this codebook"
                     )
             if override.match_by == "text":
                 for index, item in enumerate(self.items):
                     if not item.text and item.id not in override.columns:
-                        raise ValueError(f"items[{index}].text: wave {wave} matches by text, but this item has none")
+                        raise ValueError(f"@items[{index}].text: wave {wave} matches by text, but this item has none")
         return self
 
     def item_frame(self):
@@ -202,12 +202,6 @@ def load_codebook(path: str | Path, framework=None) -> Codebook:
     try:
         codebook = Codebook.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        if first.get("type") == "value_error" and ": " in first.get("msg", ""):
-            text = first["msg"].removeprefix("Value error, ")
-            field, _, rest = text.partition(": ")
-            prefix = _dotted(first.get("loc", ()))
-            raise ConfigError(path, f"{prefix}.{field}" if prefix else field, rest) from exc
         raise format_pydantic_error(path, exc) from exc
     if framework is not None:
         domains = {d.id for d in framework.domains}
@@ -221,8 +215,3 @@ def load_codebook(path: str | Path, framework=None) -> Codebook:
                 )
     return codebook.model_copy(update={"sha256": hashlib.sha256(raw_bytes).hexdigest()})
 
-
-def _dotted(loc) -> str:
-    from tipipeline.errors import _dotted as dotted
-
-    return dotted(loc)

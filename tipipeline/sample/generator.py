@@ -484,6 +484,9 @@ def _write_forms_xlsx(frame: pd.DataFrame, path: Path, codebook: Codebook, wave_
 def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     """Write an XLSX whose bytes depend only on the data (fixed timestamps, fixed zip order)."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    header_font = Font(name="Calibri", size=11, bold=True)
 
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -501,7 +504,7 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
                 values[i] = None if values[i] is None else pd.Timestamp(values[i]).to_pydatetime()
             sheet.append(values)
         for cell in sheet[1]:
-            cell.font = cell.font.copy(bold=True)
+            cell.font = header_font
         for i in dates:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
