@@ -34,8 +34,9 @@ run: $(VENV)/.installed-run
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest
 
+# `dg dev` runs the webserver, the code server and the daemon (sensor, schedule) together.
 ui: $(VENV)/.installed-run
-	$(BIN)/dg dev --host 127.0.0.1 --port 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 sample: $(VENV)/.installed-run
 	$(BIN)/tipipeline sample --out data/raw

@@ -19,7 +19,9 @@ from tipipeline.ingest.waves import discover_waves
 from tipipeline.partitions import survey_waves
 from tipipeline.settings import Settings
 
-QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+# The console logger would print whole tracebacks; the one-line reason is printed instead and
+# the full record stays in the run history (Dagster UI).
+QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 class PipelineError(TipipelineError):
@@ -74,7 +76,12 @@ def run_pipeline(
         steps += [("cli_waves", f"wave {w}", w) for w in summary.waves]
     if other_keys:
         steps.append(("cli_rest", "baseline (non-wave assets)", None))
+    failures: list[str] = []
     for index, (job_name, label, partition) in enumerate(steps, start=1):
+        if partition is None and failures:
+            # Never build London-wide outputs on top of a wave that failed to load.
+            progress(f"[{index}/{len(steps)}] {label}: skipped because a wave failed")
+            break
         progress(f"[{index}/{len(steps)}] {label}: running...")
         started = time.monotonic()
         job = defs.resolve_job_def(job_name)
@@ -85,10 +92,16 @@ def run_pipeline(
         materialised = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
         summary.materialised += len(materialised)
         if not result.success:
-            raise PipelineError(f"{label} failed: {_first_failure(result)}")
+            reason = f"{label} failed: {_first_failure(result)}"
+            progress(f"[{index}/{len(steps)}] {reason}")
+            failures.append(reason)
+            continue
         progress(
             f"[{index}/{len(steps)}] {label}: {len(materialised)} asset(s) in {time.monotonic() - started:.1f} s"
         )
+    if failures:
+        more = f" (and {len(failures) - 1} more failure(s) above)" if len(failures) > 1 else ""
+        raise PipelineError(failures[0] + more)
     return summary
 
 

@@ -1,0 +1,131 @@
+"""The Dagster layer end to end on a copy of the sample: definitions, run, reruns, failures, sensor."""
+
+import shutil
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, build_sensor_context
+
+from tipipeline.definitions import build_definitions, defs
+from tipipeline.pipeline import PipelineError, run_pipeline
+
+REFERENCE_COUNTS = {
+    "boroughs": 33,
+    "icbs": 5,
+    "borough_icb_lookup": 33,
+    "bcus": 12,
+    "organisations": 39,
+    "tile_grid": 33,
+    "framework_principles": 6,
+    "framework_domains": 11,
+    "journey_stages": 5,
+}
+
+
+def test_definitions_load_and_every_job_resolves():
+    graph = defs.resolve_asset_graph()
+    assert len(graph.get_all_asset_keys()) >= 11
+    for job in defs.resolve_all_job_defs():
+        assert job.name
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        spec = node.assets_def.specs_by_key[key]
+        assert spec.group_name in {"reference", "ingest"}, key
+        assert spec.description, key
+        assert spec.kinds, key
+        assert spec.owners, key
+        assert node.code_version, key
+
+
+def test_reference_assets_have_blocking_checks():
+    graph = defs.resolve_asset_graph()
+    checked = {spec.asset_key.to_user_string() for a in defs.assets for spec in a.check_specs if spec.blocking}
+    assert set(REFERENCE_COUNTS) | {"organisation_aliases", "survey_wave_files"} <= checked
+    assert graph
+
+
+@pytest.fixture()
+def instance():
+    with DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+def _tables(path):
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return {name: conn.table(name).order("ALL").fetchall() for (name,) in conn.execute("SHOW TABLES").fetchall()}
+
+
+def test_full_run_builds_reference_tables_and_metadata(settings, instance):
+    messages = []
+    summary = run_pipeline(settings, instance=instance, progress=messages.append)
+    assert summary.waves == ["2024-w1", "2025-w2"]
+    assert any("Registered 2 new wave partition(s)" in m for m in messages)
+    assert set(instance.get_dynamic_partitions("survey_waves")) == {"2024-w1", "2025-w2"}
+    tables = _tables(settings.warehouse_path)
+    for name, count in REFERENCE_COUNTS.items():
+        assert len(tables[name]) == count, name
+    assert len(tables["raw_wave_files"]) == 2
+    event = instance.get_latest_materialization_event(
+        next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "boroughs"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == 33
+    assert "gss_code" in [c.name for c in metadata["dagster/column_schema"].schema.columns]
+    assert "E09000001" in metadata["preview"].value
+
+
+def test_rerunning_a_wave_replaces_only_its_rows(settings, instance):
+    run_pipeline(settings, instance=instance)
+    before = _tables(settings.warehouse_path)
+    run_pipeline(settings, selection="group:ingest", instance=instance)
+    assert _tables(settings.warehouse_path) == before
+
+
+def test_selection_matching_nothing_is_an_error(settings, instance):
+    with pytest.raises(PipelineError, match="matches no asset"):
+        run_pipeline(settings, selection="key:no_such_asset", instance=instance)
+
+
+def test_empty_wave_folder_fails_with_one_line_reason_and_others_still_load(settings, instance):
+    (settings.surveys_dir / "2026-w3").mkdir()
+    with pytest.raises(PipelineError) as info:
+        run_pipeline(settings, instance=instance)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "wave 2026-w3 failed" in message and "holds no survey export" in message
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        waves = {w for (w,) in conn.execute("SELECT DISTINCT wave FROM raw_wave_files").fetchall()}
+    assert waves == {"2024-w1", "2025-w2"}
+
+
+def test_cli_run_exit_codes(settings, tmp_path, monkeypatch, capsys):
+    from tipipeline.cli import main
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    assert main(["run", "--data-dir", str(settings.data_dir), "--output-dir", str(settings.output_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "[3/3] baseline" in out and str(settings.warehouse_path) in out
+    shutil.rmtree(settings.surveys_dir / "2025-w2")
+    (settings.surveys_dir / "2025-w2").mkdir()
+    assert main(["run", "--data-dir", str(settings.data_dir)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tipipeline: error: wave 2025-w2 failed")
+
+
+def test_sensor_registers_new_wave_folders(settings, instance, monkeypatch):
+    from tipipeline.automation import new_survey_wave_sensor
+
+    monkeypatch.setenv("TIPIPELINE_DATA_DIR", str(settings.data_dir))
+    result = new_survey_wave_sensor(build_sensor_context(instance=instance))
+    assert sorted(r.partition_key for r in result.run_requests) == ["2024-w1", "2025-w2"]
+    assert result.dynamic_partitions_requests[0].partition_keys == ["2024-w1", "2025-w2"]
+    instance.add_dynamic_partitions("survey_waves", ["2024-w1", "2025-w2"])
+    (settings.surveys_dir / "2026-w3").mkdir()
+    result = new_survey_wave_sensor(build_sensor_context(instance=instance))
+    assert [r.partition_key for r in result.run_requests] == ["2026-w3"]
+    assert result.run_requests[0].run_key == "wave-2026-w3"
+
+
+def test_definitions_follow_settings(settings):
+    bound = build_definitions(settings)
+    resources = bound.resources
+    assert resources["warehouse"].database == str(settings.warehouse_path)
