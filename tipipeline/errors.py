@@ -61,3 +61,27 @@ def _dotted(loc) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def read_yaml_mapping(path: str | Path, what: str) -> tuple[dict, bytes]:
+    """Read a YAML file whose top level must be a mapping; return it and the raw bytes.
+
+    Unreadable files, invalid YAML (with the line) and a non-mapping top level are ConfigErrors.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read the {what} ({exc.strerror or exc})") from exc
+    try:
+        raw = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else ""
+        raise ConfigError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "", f"the {what} must be a mapping of sections at the top level")
+    raw.pop("sha256", None)  # computed on load, never read from the file
+    return raw, raw_bytes

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from tipipeline.errors import ConfigError, format_pydantic_error
+from tipipeline.errors import format_pydantic_error, read_yaml_mapping
 
 FRAMEWORK_PATH = Path(__file__).with_name("framework.yaml")
 
@@ -114,19 +113,7 @@ class Framework(_Strict):
 def load_framework(path: str | Path = FRAMEWORK_PATH) -> Framework:
     """Read and validate a framework file; raise ConfigError naming the file and the field."""
     path = Path(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(path, "", f"cannot read the framework file ({exc.strerror})") from exc
-    try:
-        raw = yaml.safe_load(raw_bytes)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else ""
-        raise ConfigError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(path, "", "expected a mapping of framework sections at the top level")
-    raw.pop("sha256", None)
+    raw, raw_bytes = read_yaml_mapping(path, "framework file")
     try:
         framework = Framework.model_validate(raw)
     except ValidationError as exc:

@@ -10,10 +10,9 @@ import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from tipipeline.errors import ConfigError, format_pydantic_error
+from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapping
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 Column = Annotated[str, StringConstraints(min_length=1)]
@@ -184,18 +183,7 @@ class Codebook(_Strict):
 def load_codebook(path: str | Path, framework=None) -> Codebook:
     """Read and validate a codebook; check domains and principles against the framework."""
     path = Path(path)
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(path, "", f"cannot read the codebook ({exc.strerror or exc})") from exc
-    try:
-        raw = yaml.safe_load(raw_bytes)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(path, f"line {mark.line + 1}" if mark else "", f"not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(path, "", "expected a mapping (scales, fields, items, ...) at the top level")
-    raw.pop("sha256", None)
+    raw, raw_bytes = read_yaml_mapping(path, "codebook")
     # YAML reads a wave id such as 2025-w2 as text, but a bare year would be an int: make keys text.
     if isinstance(raw.get("waves"), dict):
         raw["waves"] = {str(k): v for k, v in raw["waves"].items()}
