@@ -40,7 +40,9 @@ def test_definitions_load_and_every_job_resolves():
 def test_reference_assets_have_blocking_checks():
     graph = defs.resolve_asset_graph()
     checked = {spec.asset_key.to_user_string() for a in defs.assets for spec in a.check_specs if spec.blocking}
-    assert set(REFERENCE_COUNTS) | {"organisation_aliases", "survey_wave_files"} <= checked
+    wave_tables = {"stg_respondents", "stg_responses", "restricted_free_text", "survey_quarantine",
+                   "survey_exclusions", "survey_data_quality"}
+    assert set(REFERENCE_COUNTS) | {"organisation_aliases", "survey_codebook"} | wave_tables <= checked
     assert graph
 
 
@@ -64,7 +66,8 @@ def test_full_run_builds_reference_tables_and_metadata(settings, instance):
     tables = _tables(settings.warehouse_path)
     for name, count in REFERENCE_COUNTS.items():
         assert len(tables[name]) == count, name
-    assert len(tables["raw_wave_files"]) == 2
+    assert len(tables["survey_data_quality"]) == 2
+    assert len(tables["stg_respondents"]) == 6010
     event = instance.get_latest_materialization_event(
         next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "boroughs"))
     metadata = event.asset_materialization.metadata
@@ -93,7 +96,7 @@ def test_empty_wave_folder_fails_with_one_line_reason_and_others_still_load(sett
     assert "\n" not in message
     assert "wave 2026-w3 failed" in message and "holds no survey export" in message
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        waves = {w for (w,) in conn.execute("SELECT DISTINCT wave FROM raw_wave_files").fetchall()}
+        waves = {w for (w,) in conn.execute("SELECT DISTINCT wave FROM stg_respondents").fetchall()}
     assert waves == {"2024-w1", "2025-w2"}
 
 
@@ -103,7 +106,7 @@ def test_cli_run_exit_codes(settings, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     assert main(["run", "--data-dir", str(settings.data_dir), "--output-dir", str(settings.output_dir)]) == 0
     out = capsys.readouterr().out
-    assert "[3/3] baseline" in out and str(settings.warehouse_path) in out
+    assert "[4/4] baseline" in out and str(settings.warehouse_path) in out
     shutil.rmtree(settings.surveys_dir / "2025-w2")
     (settings.surveys_dir / "2025-w2").mkdir()
     assert main(["run", "--data-dir", str(settings.data_dir)]) == 1

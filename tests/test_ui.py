@@ -60,7 +60,7 @@ def test_asset_catalogue_lists_the_pipeline_assets(webserver):
         skip = page.get_by_role("button", name="Skip")
         if skip.count():
             skip.first.click()  # the first-visit "Join the community" dialog
-        for name in ["boroughs", "organisations", "journey_stages", "survey_wave_files"]:
+        for name in ["boroughs", "organisations", "journey_stages", "stg_respondents", "survey_data_quality"]:
             page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTEFACTS / "dagster_asset_catalogue.png"), full_page=True)
         page.goto(webserver + "/asset-groups", wait_until="networkidle")

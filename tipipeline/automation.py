@@ -14,20 +14,23 @@ from dagster import (
     sensor,
 )
 
+from tipipeline.assets.ingest import wave_assets
 from tipipeline.ingest.waves import discover_waves
 from tipipeline.partitions import survey_waves
 from tipipeline.settings import get_settings
 
 
+WAVE_SELECTION = AssetSelection.assets(*wave_assets)
+
 wave_job = define_asset_job(
     "survey_wave_job",
-    selection=AssetSelection.groups("ingest"),
-    description="Ingest one survey wave (a partition).",
+    selection=WAVE_SELECTION,
+    description="Ingest one survey wave (a partition) into the staging tables.",
 )
 baseline_job = define_asset_job(
     "baseline_job",
-    selection=AssetSelection.all() - AssetSelection.groups("ingest"),
-    description="Everything that is not per-wave: reference data, indicators, outputs.",
+    selection=AssetSelection.all() - WAVE_SELECTION,
+    description="Everything that is not per-wave: reference data, the codebook, indicators, outputs.",
 )
 
 

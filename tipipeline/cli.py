@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--select", help="Dagster asset selection, e.g. 'group:reference' or 'key:boroughs+'")
     run.set_defaults(handler=_run)
 
+    check = sub.add_parser("check", help="read and validate input files without writing anything")
+    check.add_argument("files", nargs="+", metavar="FILE", help="survey exports (.csv, .xlsx)")
+    check.add_argument("--codebook", help="codebook.yaml: check everything ingestion would (default: format only)")
+    check.add_argument("--wave", help="wave id for the codebook's per-wave columns (default: the file's folder name)")
+    check.add_argument("--json", action="store_true", help="print one JSON object per file (a JSON list)")
+    check.set_defaults(handler=_check)
+
     sample = sub.add_parser("sample", help="write the synthetic sample data (seeded, byte-identical)")
     sample.add_argument("--out", default="data/raw", help="folder to write (default: data/raw)")
     sample.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled sample's)")
@@ -70,6 +77,23 @@ def _sample(args) -> int:
         print(f"  {wave['file']}: {wave['rows']} rows ({wave['tool']})")
     print(f"  policy_audit/policy_audit_2024.xlsx: {manifest['policy_audit']['rows']} rows")
     print(f"  {len(manifest['dirty_rows'])} deliberately dirty rows, listed in README.md")
+    return 0
+
+
+def _check(args) -> int:
+    import json
+
+    from tipipeline.check import check_files, format_report
+
+    reports = check_files(args.files, args.codebook, args.wave)
+    if args.json:
+        print(json.dumps(reports, indent=2, default=str))
+    else:
+        print("\n".join(format_report(r) for r in reports))
+    unusable = [r for r in reports if not r["usable"]]
+    if unusable:
+        more = f" (and {len(unusable) - 1} more unusable file(s))" if len(unusable) > 1 else ""
+        raise TipipelineError(f"{unusable[0]['reason']}{more}")
     return 0
 
 

@@ -38,12 +38,13 @@ def table_metadata(frame: pd.DataFrame, table: str) -> dict:
     }
 
 
-def schema_check_result(check_name: str, outcome) -> "AssetCheckResult":
+def schema_check_result(check_name: str, outcome, asset_key=None) -> "AssetCheckResult":
     """A blocking-check result from a pandera ValidationOutcome: failure count and examples."""
     from dagster import AssetCheckResult, AssetCheckSeverity
 
     return AssetCheckResult(
         check_name=check_name,
+        asset_key=asset_key,
         passed=outcome.passed,
         severity=AssetCheckSeverity.ERROR,
         metadata=outcome.metadata(),

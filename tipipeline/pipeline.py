@@ -7,6 +7,7 @@ so the order here is: register wave folders, run the per-wave assets once per wa
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,10 @@ def run_pipeline(
         raise PipelineError(f"the selection {selection!r} matches no asset")
     wave_keys = {k for k in keys if graph.get(k).partitions_def == survey_waves}
     other_keys = keys - wave_keys
+    # Unpartitioned assets the waves depend on (reference data, the codebook) run first.
+    upstream = AssetSelection.assets(*wave_keys).upstream().resolve(graph) if wave_keys else set()
+    before_keys = other_keys & upstream
+    after_keys = other_keys - before_keys
 
     summary = RunSummary()
     if wave_keys:
@@ -64,21 +69,21 @@ def run_pipeline(
             progress(f"Registered {len(new)} new wave partition(s): {', '.join(new)}")
         summary.waves = waves
 
-    jobs = []
+    jobs, steps = [], []
+    if before_keys:
+        jobs.append(define_asset_job("cli_before", selection=AssetSelection.assets(*before_keys)))
+        steps.append(("cli_before", "reference data and codebook", None))
     if wave_keys:
         jobs.append(define_asset_job("cli_waves", selection=AssetSelection.assets(*wave_keys)))
-    if other_keys:
-        jobs.append(define_asset_job("cli_rest", selection=AssetSelection.assets(*other_keys)))
+        steps += [("cli_waves", f"wave {w}", w) for w in summary.waves]
+    if after_keys:
+        jobs.append(define_asset_job("cli_rest", selection=AssetSelection.assets(*after_keys)))
+        steps.append(("cli_rest", "baseline (London-wide assets)", None))
     defs = Definitions.merge(base, Definitions(jobs=jobs))
 
-    steps: list[tuple[str, str, str | None]] = []
-    if wave_keys:
-        steps += [("cli_waves", f"wave {w}", w) for w in summary.waves]
-    if other_keys:
-        steps.append(("cli_rest", "baseline (non-wave assets)", None))
     failures: list[str] = []
     for index, (job_name, label, partition) in enumerate(steps, start=1):
-        if partition is None and failures:
+        if job_name != "cli_waves" and failures:
             # Never build London-wide outputs on top of a wave that failed to load.
             progress(f"[{index}/{len(steps)}] {label}: skipped because a wave failed")
             break
@@ -115,6 +120,8 @@ def _first_failure(result) -> str:
             while cause.cause is not None:
                 cause = cause.cause
             message = (cause.message or error.message).strip().splitlines()[-1]
+            # "tipipeline.errors.InputError: file.csv: ..." -> "file.csv: ...": our errors speak for themselves.
+            message = re.sub(r"^tipipeline\.[\w.]*Error: ", "", message)
             return f"{event.step_key}: {message}"
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             data = event.event_specific_data

@@ -52,28 +52,32 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     return len(frame)
 
 
-def replace_partition(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, column: str, key: str) -> int:
-    """Replace only the rows of `table` where `column` = `key`, in one transaction.
+def replace_partitions(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], column: str, key: str) -> None:
+    """Replace the rows where `column` = `key` in several tables, in one transaction.
 
-    The first write creates the table from the frame's columns. Later writes insert BY NAME, so
-    a reordered DataFrame can never shift values between columns.
+    A table is created from its frame's columns on first write. Rows are inserted BY NAME, so a
+    reordered DataFrame can never shift values between columns. Either every table gets the new
+    rows or none does.
     """
-    table, column = _check_identifier(table), _check_identifier(column)
-    conn.register("_incoming", frame)
+    column = _check_identifier(column)
+    conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute("BEGIN TRANSACTION")
-        exists = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'", [table]
-        ).fetchone()[0]
-        if not exists:
-            columns = ", ".join(f'"{c}"' for c in frame.columns)
-            conn.execute(f"CREATE TABLE {table} AS SELECT {columns} FROM _incoming LIMIT 0")
-        conn.execute(f"DELETE FROM {table} WHERE {column} = ?", [key])
-        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+        for table, frame in frames.items():
+            table = _check_identifier(table)
+            conn.register("_incoming", frame)
+            try:
+                exists = conn.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
+                    [table],
+                ).fetchone()[0]
+                if not exists:
+                    columns = ", ".join(f'"{c}"' for c in frame.columns)
+                    conn.execute(f"CREATE TABLE {table} AS SELECT {columns} FROM _incoming LIMIT 0")
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", [key])
+                conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+            finally:
+                conn.unregister("_incoming")
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
         raise
-    finally:
-        conn.unregister("_incoming")
-    return len(frame)

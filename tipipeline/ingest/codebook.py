@@ -40,9 +40,13 @@ class _Strict(BaseModel):
 
 
 class Scale(_Strict):
+    """Answer labels and their values. `codes` maps numeric codes in a "numeric values" export to
+    values when the survey tool's recodes differ from the values (e.g. 10-14 -> 1-5)."""
+
     values: dict[str, float]
     missing: list[str] = []
     agree_at_or_above: float | None = None
+    codes: dict[float, float] = {}
 
     @model_validator(mode="after")
     def _check(self) -> "Scale":
@@ -66,8 +70,9 @@ class FieldSpec(_Strict):
     column: Column
     text: str | None = None
     scale: str | None = None
-    identifying: bool = False
-    free_text: bool = False
+    identifying: bool = False  # used at read time only (e.g. to find duplicates), never stored
+    free_text: bool = False  # stored only in the restricted free-text table, never published
+    required: bool = True  # a required field missing from an export makes the file unusable
 
 
 class Item(_Strict):
@@ -86,8 +91,13 @@ class DuplicateRule(_Strict):
     keep: Literal["latest", "earliest"] = "latest"
 
 
+# Qualtrics response types that are not genuine responses (DESIGN.md).
+NON_GENUINE_STATUSES = ["Survey Preview", "Survey Test", "Spam", "Survey Preview Spam", "Imported Spam",
+                        "Offline Survey Preview", "EX Spam"]
+
+
 class Exclusions(_Strict):
-    status_exclude: list[str | int] = []
+    status_exclude: list[str | int] = NON_GENUINE_STATUSES
     min_progress: Annotated[float, Field(ge=0, le=100)] = 100
     require_finished: bool = True
     consent_required: bool = True

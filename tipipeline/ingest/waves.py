@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
-
-import pandas as pd
 
 from tipipeline.errors import InputError
 
@@ -39,26 +36,3 @@ def wave_export_files(surveys_dir: str | Path, wave: str) -> list[Path]:
         raise InputError(folder, f"wave folder {wave!r} holds no survey export (.csv or .xlsx)")
     return files
 
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """The file's SHA-256, read in chunks so large exports need little memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def wave_inventory(surveys_dir: str | Path, wave: str) -> pd.DataFrame:
-    """One row per export file in the wave: name, size, SHA-256."""
-    rows = [
-        {
-            "wave": wave,
-            "file_name": path.name,
-            "file_format": path.suffix.lower().lstrip("."),
-            "size_bytes": path.stat().st_size,
-            "sha256": sha256_file(path),
-        }
-        for path in wave_export_files(surveys_dir, wave)
-    ]
-    return pd.DataFrame(rows, columns=["wave", "file_name", "file_format", "size_bytes", "sha256"])

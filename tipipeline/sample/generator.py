@@ -308,7 +308,7 @@ def _add_dirty_rows(rng, frame: pd.DataFrame, plan: WavePlan, codebook: Codebook
     wave_columns = codebook.columns_for_wave(plan.wave_id)
     order = len(frame)
 
-    def clone(source, **changes) -> dict:
+    def clone(source, keep_person: bool = False, **changes) -> dict:
         nonlocal order
         rec = source.to_dict()
         rec.update(changes)
@@ -316,6 +316,9 @@ def _add_dirty_rows(rng, frame: pd.DataFrame, plan: WavePlan, codebook: Codebook
         order += 1
         if "_response_id" not in changes:
             rec["_response_id"] = _response_id(rng)
+        if not keep_person:
+            # A different (invented) person, so only the deliberate duplicate shares an e-mail.
+            rec["_email"] = f"{rec['_first'].lower()}.{rec['_last'].lower()}.x{order:05d}@example.org"
         return rec
 
     def note(rec: dict, kind: str, expected: str, detail: str, column: str | None = None) -> None:
@@ -344,7 +347,7 @@ def _add_dirty_rows(rng, frame: pd.DataFrame, plan: WavePlan, codebook: Codebook
     # A duplicate submission: the same person (same e-mail) submits again a day later.
     original = donors.iloc[8]
     frame_index = frame.index[frame["_response_id"] == original["_response_id"]][0]
-    later = clone(original, _submitted=original["_submitted"] + pd.Timedelta(days=1),
+    later = clone(original, keep_person=True, _submitted=original["_submitted"] + pd.Timedelta(days=1),
                   _started=original["_started"] + pd.Timedelta(days=1))
     extra.append(later)
     note(frame.loc[frame_index].to_dict(), "duplicate_submission", "excluded",

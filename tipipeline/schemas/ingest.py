@@ -1,21 +1,123 @@
-"""Schemas of the ingest tables."""
+"""Schemas of the survey staging tables. Strict: an unexpected column fails validation, which is
+what stops an identifying column from ever reaching the warehouse by accident."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from tipipeline.ingest.surveys import EXCLUSION_RULES
 
-class WaveFiles(pa.DataFrameModel):
-    wave: Series[str]
-    file_name: Series[str]
-    file_format: Series[str] = pa.Field(isin=["csv", "xlsx"])
-    size_bytes: Series[int] = pa.Field(gt=0)
-    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+PSEUDONYM = r"^[0-9a-f]{32}$"
 
+
+class _Strict(pa.DataFrameModel):
     class Config:
         strict = True
+        coerce = False
+
+
+class StgRespondents(_Strict):
+    wave: Series[str]
+    respondent_id: Series[str] = pa.Field(str_matches=PSEUDONYM)
+    source_file: Series[str]
+    source_row: Series[int] = pa.Field(ge=1)
+    submitted_date: Series[object] = pa.Field(nullable=True)
+    org_id: Series[str] = pa.Field(str_matches=r"^E(09|23|54)\d{6}$")
+    sector: Series[str] = pa.Field(isin=["council", "police", "health"])
+    borough_code: Series[str] = pa.Field(nullable=True, str_matches=r"^E09000\d{3}$")
+    bcu_code: Series[str] = pa.Field(nullable=True, str_matches=r"^[A-Z]{2}$")
+    icb_code: Series[str] = pa.Field(nullable=True, str_matches=r"^E54\d{6}$")
+    role: Series[str] = pa.Field(nullable=True)
+    service_area: Series[str] = pa.Field(nullable=True)
+    ti_training_12m: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+    willing_to_share: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+
+    @pa.check("submitted_date")
+    def dates_only(cls, series):
+        # A date, never a time of day: timestamps are coarsened at read.
+        return series.map(lambda v: v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)))
 
     @pa.dataframe_check
-    def one_row_per_file(cls, df):
-        return ~df.duplicated(["wave", "file_name"], keep=False)
+    def one_row_per_respondent(cls, df):
+        return ~df.duplicated(["wave", "respondent_id"], keep=False)
+
+    @pa.dataframe_check
+    def police_have_a_bcu_or_none_is_known(cls, df):
+        return (df["sector"] == "police") | df["bcu_code"].isna()
+
+
+class StgResponses(_Strict):
+    wave: Series[str]
+    respondent_id: Series[str] = pa.Field(str_matches=PSEUDONYM)
+    item_id: Series[str]
+    domain: Series[str]
+    principle: Series[str]
+    value: Series[float] = pa.Field(nullable=True)
+    scored_value: Series[float] = pa.Field(nullable=True)
+    missing_reason: Series[object] = pa.Field(nullable=True)
+
+    @pa.dataframe_check
+    def missing_reason_iff_no_value(cls, df):
+        return df["value"].isna() == df["missing_reason"].notna()
+
+
+class RestrictedFreeText(_Strict):
+    wave: Series[str]
+    respondent_id: Series[str] = pa.Field(str_matches=PSEUDONYM)
+    field: Series[str]
+    text: Series[str] = pa.Field(str_length={"min_value": 1})
+
+
+class SurveyQuarantine(_Strict):
+    wave: Series[str]
+    source_file: Series[str]
+    source_row: Series[int] = pa.Field(ge=1)
+    column: Series[object] = pa.Field(nullable=True)
+    value: Series[object] = pa.Field(nullable=True)
+    reason: Series[str] = pa.Field(str_length={"min_value": 1})
+
+
+class SurveyExclusions(_Strict):
+    wave: Series[str]
+    source_file: Series[str]
+    source_row: Series[int] = pa.Field(ge=1)
+    rule: Series[str] = pa.Field(isin=EXCLUSION_RULES)
+    detail: Series[str]
+
+
+class SurveyDataQuality(_Strict):
+    wave: Series[str]
+    source_file: Series[str]
+    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+    file_format: Series[str]
+    encoding: Series[str]
+    header_rows: Series[int] = pa.Field(ge=1)
+    rows_read: Series[int] = pa.Field(ge=0)
+    rows_accepted: Series[int] = pa.Field(ge=0)
+    rows_quarantined: Series[int] = pa.Field(ge=0)
+    rows_excluded: Series[int] = pa.Field(ge=0)
+    excluded_by_rule: Series[str]
+    identifying_columns_dropped: Series[str]
+
+    @pa.dataframe_check
+    def every_row_accounted_for(cls, df):
+        return df["rows_read"] == df["rows_accepted"] + df["rows_quarantined"] + df["rows_excluded"]
+
+    @pa.dataframe_check
+    def exclusions_add_up(cls, df):
+        return df["excluded_by_rule"].map(lambda s: sum(json.loads(s).values())) == df["rows_excluded"]
+
+
+class CodebookItems(_Strict):
+    item_id: Series[str] = pa.Field(unique=True)
+    column: Series[str] = pa.Field(unique=True)
+    text: Series[str]
+    domain: Series[str]
+    principle: Series[str]
+    scale: Series[str]
+    reverse: Series[bool]

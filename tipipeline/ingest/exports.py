@@ -1,0 +1,316 @@
+"""Read a survey export whatever tool wrote it: the format is detected, never declared.
+
+Formats: Qualtrics "modern" CSV (3 header rows, JSON ImportId row), Qualtrics 2017 "Insights" CSV
+(3 header rows, single-quoted ImportId row), Qualtrics legacy CSV (2 header rows: V1..Vn tags with
+the real names in the second row), Qualtrics XLSX, Microsoft Forms XLSX, SmartSurvey XLSX, and
+plain one-header CSV / XLSX. Encodings: UTF-8, UTF-8 with BOM, Windows-1252. CRLF or LF.
+
+`read_export` returns every cell as text ("" when empty) with the file's own row number for each
+data row. It never changes values; rows it cannot split into the header's columns are returned as
+`malformed` with a reason, so that the caller can quarantine them and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from tipipeline.errors import InputError
+
+# Excel's own limit on a cell; anything longer is not a survey answer.
+MAX_CELL_CHARS = 32_767
+
+QUALTRICS_MODERN = "qualtrics_modern_csv"
+QUALTRICS_INSIGHTS = "qualtrics_insights_csv"
+QUALTRICS_LEGACY = "qualtrics_legacy_csv"
+QUALTRICS_XLSX = "qualtrics_xlsx"
+FORMS_XLSX = "microsoft_forms_xlsx"
+SMARTSURVEY_XLSX = "smartsurvey_xlsx"
+PLAIN_CSV = "plain_csv"
+PLAIN_XLSX = "plain_xlsx"
+
+FORMAT_LABELS = {
+    QUALTRICS_MODERN: "Qualtrics modern CSV",
+    QUALTRICS_INSIGHTS: "Qualtrics 2017 Insights CSV",
+    QUALTRICS_LEGACY: "Qualtrics legacy CSV",
+    QUALTRICS_XLSX: "Qualtrics XLSX",
+    FORMS_XLSX: "Microsoft Forms XLSX",
+    SMARTSURVEY_XLSX: "SmartSurvey XLSX",
+    PLAIN_CSV: "CSV with one header row",
+    PLAIN_XLSX: "XLSX with one header row",
+}
+
+_V_TAG = re.compile(r"^V\d+$")
+_XLSX_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class RawExport:
+    """An export as read: text cells, real column names, the file's row numbers."""
+
+    path: Path
+    format: str
+    encoding: str | None
+    header_rows: int
+    columns: list[str]
+    # How each column appears in the export's header rows (legacy: the second-row name).
+    question_text: dict[str, str]
+    data: pd.DataFrame
+    row_numbers: list[int]
+    # file row -> reason, for rows that could not be split into the header's columns
+    malformed: dict[int, str] = field(default_factory=dict)
+    blank_rows: list[int] = field(default_factory=list)
+    duplicate_columns: dict[str, list[int]] = field(default_factory=dict)
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.row_numbers) + len(self.malformed) + len(self.blank_rows)
+
+    @property
+    def format_label(self) -> str:
+        return FORMAT_LABELS[self.format]
+
+
+def read_export(path: str | Path) -> RawExport:
+    """Detect the format and encoding of a survey export and read it; InputError if unusable."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+    if not data:
+        raise InputError(path, "the file is empty (0 bytes)")
+    if data.startswith(_XLSX_MAGIC) or path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, data)
+    return _read_csv(path, data)
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def detect_encoding(path: Path, data: bytes) -> tuple[str, str]:
+    """(encoding, text): UTF-8 with BOM, UTF-8, else Windows-1252 (Excel's 'CSV' on Windows)."""
+    if b"\x00" in data[:65536]:
+        raise InputError(path, "this is a binary file, not a CSV or XLSX survey export")
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return "utf-8-sig", data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(path, f"starts with a UTF-8 byte-order mark but is not UTF-8 (byte {exc.start})") from exc
+    try:
+        return "utf-8", data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return "cp1252", data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not text in UTF-8 or Windows-1252 (undecodable byte at offset {exc.start})") from exc
+
+
+def _csv_records(text: str):
+    """Yield (first file line, fields) for each record; quoted newlines stay inside a field."""
+    csv.field_size_limit(1 << 30)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    previous_end = 0
+    for fields in reader:
+        yield previous_end + 1, fields
+        previous_end = reader.line_num
+
+
+def _read_csv(path: Path, data: bytes) -> RawExport:
+    encoding, text = detect_encoding(path, data)
+    records = _csv_records(text)
+    head: list[tuple[int, list[str]]] = []
+    for record in records:
+        if any(cell.strip() for cell in record[1]) or head:
+            head.append(record)
+        if len(head) == 3:
+            break
+    if not head:
+        raise InputError(path, "no header row: the file holds only blank lines")
+    header = head[0][1]
+    _check_delimiter(path, header)
+    fmt, header_rows, columns, texts = _detect_csv_layout(header, [r[1] for r in head[1:]])
+    body = head[header_rows:]
+    return _assemble(path, fmt, encoding, header_rows, columns, texts, _chain(body, records))
+
+
+def _chain(first, rest):
+    yield from first
+    yield from rest
+
+
+def _check_delimiter(path: Path, header: list[str]) -> None:
+    if len(header) == 1:
+        cell = header[0]
+        for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if cell.count(delimiter) >= 2:
+                raise InputError(
+                    path, f"the header is one column holding {name}s: the file looks {name}-delimited; "
+                    "export it as comma-separated CSV", row=1,
+                )
+
+
+def _is_json_import_id(cell: str) -> bool:
+    try:
+        value = json.loads(cell)
+    except (ValueError, TypeError):
+        return False
+    return isinstance(value, dict) and "ImportId" in value
+
+
+def _is_python_import_id(cell: str) -> bool:
+    if not cell.startswith("{'"):
+        return False
+    try:
+        value = ast.literal_eval(cell)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return isinstance(value, dict) and "ImportId" in value
+
+
+def _share(cells: list[str], test) -> float:
+    filled = [c for c in cells if c.strip()]
+    return sum(1 for c in filled if test(c)) / len(filled) if filled else 0.0
+
+
+def _detect_csv_layout(header: list[str], following: list[list[str]]):
+    """(format, header rows, column names, question texts) from the first rows."""
+    second = following[0] if following else []
+    third = following[1] if len(following) > 1 else []
+    if third and _share(third, _is_json_import_id) > 0.5:
+        return QUALTRICS_MODERN, 3, header, dict(zip(header, second))
+    if third and _share(third, _is_python_import_id) > 0.5:
+        return QUALTRICS_INSIGHTS, 3, header, dict(zip(header, second))
+    v_tags = [c for c in header if _V_TAG.match(c.strip())]
+    if header and _V_TAG.match(header[0].strip()) and len(v_tags) >= 3 and second:
+        # Legacy: the real names of V1..Vn are in the second row; Q tags stay as the names.
+        names = []
+        for index, tag in enumerate(header):
+            below = second[index].strip() if index < len(second) else ""
+            names.append(below if _V_TAG.match(tag.strip()) and below else tag)
+        return QUALTRICS_LEGACY, 2, names, dict(zip(names, second))
+    return PLAIN_CSV, 1, header, {}
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path, data: bytes) -> RawExport:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if not data.startswith(_XLSX_MAGIC):
+        raise InputError(path, "named .xlsx but is not an XLSX workbook")
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError) as exc:
+        raise InputError(path, f"not a readable XLSX workbook: truncated or corrupt ({type(exc).__name__})") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        try:
+            rows = [(index, [_cell_text(v) for v in row]) for index, row in enumerate(sheet.iter_rows(values_only=True), 1)]
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+            raise InputError(path, f"not a readable XLSX workbook: truncated or corrupt ({type(exc).__name__})") from exc
+    finally:
+        workbook.close()
+    rows = [(i, r) for i, r in rows]
+    first = next((k for k, (_, r) in enumerate(rows) if any(c.strip() for c in r)), None)
+    if first is None:
+        raise InputError(path, "the first sheet is empty")
+    rows = rows[first:]
+    header = rows[0][1]
+    while header and not header[-1].strip():
+        header = header[:-1]
+    following = [r for _, r in rows[1:3]]
+    names = {c.strip() for c in header}
+    if {"ID", "Start time", "Completion time"} <= names:
+        fmt, header_rows, texts = FORMS_XLSX, 1, {}
+    elif "UserID" in names and ({"Started", "Ended"} & names):
+        fmt, header_rows, texts = SMARTSURVEY_XLSX, 1, {}
+    elif "ResponseId" in names and following and "Response ID" in following[0]:
+        third = following[1] if len(following) > 1 else []
+        header_rows = 3 if third and _share(third, _is_json_import_id) > 0.5 else 2
+        fmt, texts = QUALTRICS_XLSX, dict(zip(header, following[0]))
+    else:
+        fmt, header_rows, texts = PLAIN_XLSX, 1, {}
+    return _assemble(path, fmt, None, header_rows, header, texts, iter(rows[header_rows:]))
+
+
+# --- shared ------------------------------------------------------------------------------
+
+
+def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawExport:
+    columns = [c.strip() for c in columns]
+    while columns and not columns[-1]:
+        columns = columns[:-1]  # trailing commas in the header (legacy exports)
+    if not columns:
+        raise InputError(path, "the header row is empty")
+    seen: dict[str, list[int]] = {}
+    unique = []
+    for index, name in enumerate(columns, start=1):
+        name = name or f"(unnamed column {index})"
+        seen.setdefault(name, []).append(index)
+        # Keep every column; a repeated name gets a suffix so that no value is lost.
+        unique.append(name if len(seen[name]) == 1 else f"{name} ({len(seen[name])})")
+    duplicates = {name: idx for name, idx in seen.items() if len(idx) > 1}
+    width = len(unique)
+    good: list[list[str]] = []
+    numbers: list[int] = []
+    malformed: dict[int, str] = {}
+    blank: list[int] = []
+    last_row = None
+    for row_number, fields in records:
+        last_row = row_number
+        if not any(f.strip() for f in fields):
+            blank.append(row_number)
+            continue
+        if len(fields) > width:
+            extra = fields[width:]
+            if any(f.strip() for f in extra):
+                malformed[row_number] = f"{len(fields)} fields where the header has {width}"
+                continue
+            fields = fields[:width]
+        elif len(fields) < width:
+            malformed[row_number] = f"{len(fields)} fields where the header has {width}"
+            continue
+        longest = max(len(f) for f in fields)
+        if longest > MAX_CELL_CHARS:
+            malformed[row_number] = f"a cell of {longest:,} characters (the limit is {MAX_CELL_CHARS:,})"
+            continue
+        good.append(fields)
+        numbers.append(row_number)
+    if malformed and last_row in malformed and last_row == max(malformed):
+        malformed[last_row] += "; the file may be truncated"
+    if not numbers and not malformed:
+        raise InputError(path, "the file has a header but no responses")
+    frame = pd.DataFrame(good, columns=unique, dtype=object) if good else pd.DataFrame(columns=unique, dtype=object)
+    question_text = {u: texts.get(c, "") for u, c in zip(unique, columns)}
+    return RawExport(
+        path=path, format=fmt, encoding=encoding, header_rows=header_rows, columns=unique,
+        question_text=question_text, data=frame, row_numbers=numbers, malformed=malformed,
+        blank_rows=blank, duplicate_columns=duplicates,
+    )

@@ -1,0 +1,88 @@
+"""Identifying data: which columns to drop at read time, and keyed pseudonyms for response ids."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from tipipeline.errors import TipipelineError
+
+# Column names (compared without case, spaces, underscores or hyphens) that identify a person or
+# their device, in the exports of Qualtrics, Microsoft Forms, SmartSurvey and in general.
+IDENTIFYING_NAMES = {
+    "ipaddress", "locationlatitude", "locationlongitude", "locationaccuracy", "recipientlastname",
+    "recipientfirstname", "recipientemail", "externalreference", "externaldatareference", "name",
+    "emailaddress", "email", "starttime", "completiontime", "lastmodifiedtime", "firstname", "lastname",
+    "surname", "fullname", "respondentname", "phone", "phonenumber", "telephone", "mobile", "postcode",
+    "address", "dateofbirth", "dob", "latitude", "longitude", "externalid", "uniqueid",
+}
+# Anything that looks like an e-mail, IP address, location, phone number or postcode column.
+IDENTIFYING_PATTERNS = re.compile(
+    r"e-?mail|ip[\s_-]*address|latitude|longitude|geo[\s_-]*location|phone|post[\s_-]*code|external[\s_-]*(data[\s_-]*)?ref",
+    re.IGNORECASE,
+)
+
+ENV_KEY = "TIPIPELINE_PSEUDONYM_KEY"
+ENV_KEY_FILE = "TIPIPELINE_PSEUDONYM_KEY_FILE"
+DEFAULT_KEY_FILE = Path(".secrets") / "pseudonym_key"
+# Public on purpose: accepted only for codebooks marked `synthetic: true` (the bundled sample),
+# so that a fresh clone runs without set-up. Real data always needs a private key.
+DEVELOPMENT_KEY = b"tipipeline development key: synthetic sample only"
+MIN_KEY_LENGTH = 16
+
+
+class PseudonymKeyError(TipipelineError):
+    """No usable pseudonymisation key for non-sample data."""
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).casefold()
+
+
+def identifying_columns(columns: Iterable[str], extra: Iterable[str] = ()) -> list[str]:
+    """The columns to drop at read time: known identifier names, identifier-like names, `extra`."""
+    extra_squashed = {_squash(e) for e in extra}
+    found = []
+    for column in columns:
+        base = re.sub(r" \(\d+\)$", "", column)  # a repeated header is as identifying as the first
+        squashed = _squash(base)
+        if squashed in IDENTIFYING_NAMES or squashed in extra_squashed or IDENTIFYING_PATTERNS.search(base):
+            found.append(column)
+    return found
+
+
+def pseudonym_key(synthetic: bool) -> bytes:
+    """The HMAC key: $TIPIPELINE_PSEUDONYM_KEY, else the key file, else (sample only) the dev key."""
+    value = os.environ.get(ENV_KEY, "")
+    if not value:
+        key_file = Path(os.environ.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
+        if key_file.is_file():
+            value = key_file.read_text(encoding="utf-8").strip()
+    if value:
+        if len(value) < MIN_KEY_LENGTH:
+            raise PseudonymKeyError(f"{ENV_KEY} is shorter than {MIN_KEY_LENGTH} characters: use a long random key")
+        return value.encode("utf-8")
+    if synthetic:
+        return DEVELOPMENT_KEY
+    raise PseudonymKeyError(
+        f"refusing to ingest non-sample survey data without a pseudonymisation key: set {ENV_KEY} "
+        f"(or put the key in {DEFAULT_KEY_FILE}, which git ignores)"
+    )
+
+
+def pseudonymise(values: pd.Series, key: bytes, namespace: str = "") -> pd.Series:
+    """HMAC-SHA256 of each value (prefixed by `namespace`), as 32 hex characters."""
+    prefix = namespace.encode("utf-8")
+
+    def one(value: str) -> str:
+        return hmac.new(key, prefix + str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    uniques = pd.unique(values)
+    mapping = {v: one(v) for v in uniques}
+    return values.map(mapping)

@@ -1,0 +1,579 @@
+"""Survey exports -> staging tables, driven by the codebook. Every raw row is accounted for.
+
+For each data row of a file, exactly one of:
+- **excluded** by a documented rule, checked in this order: `blank_row`, `non_genuine_status`
+  (Qualtrics previews, tests, spam), `partial_response` (Finished false or Progress below the
+  threshold), `no_consent`, `duplicate_submission` (same duplicate key: the latest is kept),
+  `duplicate_response_id` (the same response already read from another file of the wave);
+- **quarantined**, with one entry per problem (file, row, column, offending value, reason): a row
+  that cannot be split into the header's columns, an organisation / borough / BCU that does not
+  resolve, geography that contradicts the organisation, an answer outside its scale;
+- **accepted** into the staging tables.
+
+Identifying columns are dropped straight after reading (after the duplicate key is hashed); the
+response id is replaced by an HMAC-SHA256 pseudonym; timestamps keep only the date; free text goes
+only to the restricted table.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tipipeline.errors import InputError
+from tipipeline.ingest.codebook import Codebook, Scale
+from tipipeline.ingest.exports import RawExport, read_export
+from tipipeline.ingest.identifiers import identifying_columns, pseudonymise
+from tipipeline.reference import AliasResolver, Reference
+
+# Qualtrics response types (DESIGN.md): code -> label.
+QUALTRICS_STATUS = {
+    0: "IP Address", 1: "Survey Preview", 2: "Survey Test", 4: "Imported", 8: "Spam",
+    9: "Survey Preview Spam", 12: "Imported Spam", 16: "Offline", 17: "Offline Survey Preview",
+    32: "EX", 40: "EX Spam", 48: "EX Offline",
+}
+_STATUS_BY_LABEL = {label.casefold(): label for label in QUALTRICS_STATUS.values()}
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+VALUE_PREVIEW_CHARS = 200
+
+EXCLUSION_RULES = [
+    "blank_row", "non_genuine_status", "partial_response", "no_consent", "duplicate_submission",
+    "duplicate_response_id",
+]
+
+RESPONDENT_COLUMNS = [
+    "wave", "respondent_id", "source_file", "source_row", "submitted_date", "org_id", "sector",
+    "borough_code", "bcu_code", "icb_code", "role", "service_area", "ti_training_12m", "willing_to_share",
+]
+RESPONSE_COLUMNS = ["wave", "respondent_id", "item_id", "domain", "principle", "value", "scored_value", "missing_reason"]
+FREE_TEXT_COLUMNS = ["wave", "respondent_id", "field", "text"]
+QUARANTINE_COLUMNS = ["wave", "source_file", "source_row", "column", "value", "reason"]
+EXCLUSION_COLUMNS = ["wave", "source_file", "source_row", "rule", "detail"]
+# Types fixed here so that an empty table (a wave with nothing quarantined) has the same columns.
+QUARANTINE_DTYPES = {"wave": "object", "source_file": "object", "source_row": "int64", "column": "object",
+                     "value": "object", "reason": "object"}
+EXCLUSION_DTYPES = {"wave": "object", "source_file": "object", "source_row": "int64", "rule": "object", "detail": "object"}
+
+
+@dataclass
+class FileIngest:
+    """One export file's outcome: staging rows, quarantine, exclusions and the accounting."""
+
+    path: Path
+    sha256: str
+    raw_format: str
+    format_label: str
+    encoding: str | None
+    header_rows: int
+    rows_read: int
+    respondents: pd.DataFrame
+    responses: pd.DataFrame
+    free_text: pd.DataFrame
+    quarantine: pd.DataFrame
+    exclusions: pd.DataFrame
+    identifying_columns_dropped: list[str]
+    problems: list[dict] = field(default_factory=list)
+
+    @property
+    def rows_accepted(self) -> int:
+        return len(self.respondents)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(self.quarantine["source_row"].nunique()) if len(self.quarantine) else 0
+
+    @property
+    def rows_excluded(self) -> dict[str, int]:
+        counts = self.exclusions["rule"].value_counts()
+        return {rule: int(counts[rule]) for rule in EXCLUSION_RULES if rule in counts}
+
+    def quality_row(self, wave: str) -> dict:
+        return {
+            "wave": wave,
+            "source_file": self.path.name,
+            "sha256": self.sha256,
+            "file_format": self.raw_format,
+            "encoding": self.encoding or "",
+            "header_rows": self.header_rows,
+            "rows_read": self.rows_read,
+            "rows_accepted": self.rows_accepted,
+            "rows_quarantined": self.rows_quarantined,
+            "rows_excluded": int(sum(self.rows_excluded.values())),
+            "excluded_by_rule": json.dumps(self.rows_excluded, sort_keys=True),
+            "identifying_columns_dropped": json.dumps(self.identifying_columns_dropped),
+        }
+
+
+# --- column mapping ----------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip().casefold()
+
+
+def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: list[str]) -> dict[str, str]:
+    """Codebook id -> the export's column, matched exactly, then ignoring case and spacing.
+
+    A required column that is absent is an InputError naming it and suggesting close matches.
+    """
+    expected = codebook.columns_for_wave(wave)
+    by_norm: dict[str, list[str]] = {}
+    for column in raw.columns:
+        by_norm.setdefault(_norm(column), []).append(column)
+    # Identifying columns may feed only identifying fields (hashed at read) and the submission
+    # time, which is coarsened to a date at read.
+    identifying_ids = {name for name, spec in codebook.fields.items() if spec.identifying} | {"submitted"}
+    mapping: dict[str, str] = {}
+    for target, column in expected.items():
+        spec = codebook.fields.get(target)
+        if column in raw.duplicate_columns:
+            raise InputError(raw.path, f"column {column!r} (codebook {target}) appears {len(raw.duplicate_columns[column])} "
+                             f"times in the header (columns {raw.duplicate_columns[column]}): which one is meant is ambiguous")
+        if column in raw.columns:
+            found = column
+        else:
+            matches = by_norm.get(_norm(column), [])
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            if spec is not None and not spec.required:
+                continue
+            close = difflib.get_close_matches(column, raw.columns, n=3, cutoff=0.6)
+            hint = f"; close matches: {', '.join(repr(c) for c in close)}" if close else ""
+            raise InputError(raw.path, f"codebook column {column!r} ({target}) is not in the export{hint}")
+        if found in dropped and target not in identifying_ids:
+            raise InputError(raw.path, f"column {found!r} is identifying and is dropped at read; the codebook can use it "
+                             f"only as an `identifying: true` field, not as {target}")
+        mapping[target] = found
+    return mapping
+
+
+# --- the file ------------------------------------------------------------------------------
+
+
+class _Ledger:
+    """Tracks each row's fate: excluded (first rule wins) or quarantined (all problems kept)."""
+
+    def __init__(self, raw: RawExport, wave: str):
+        self.raw, self.wave = raw, wave
+        self.rows = np.asarray(raw.row_numbers, dtype=np.int64)
+        self.excluded = pd.Series(pd.NA, index=range(len(self.rows)), dtype="object")
+        self.exclusion_detail = pd.Series("", index=range(len(self.rows)), dtype="object")
+        self.quarantined = np.zeros(len(self.rows), dtype=bool)
+        self.entries: list[dict] = []
+
+    @property
+    def open(self) -> np.ndarray:
+        """Rows still to be decided (not excluded, not quarantined)."""
+        return self.excluded.isna().to_numpy() & ~self.quarantined
+
+    def exclude(self, mask: np.ndarray, rule: str, detail: pd.Series | str = "") -> None:
+        mask = mask & self.open
+        self.excluded[mask] = rule
+        self.exclusion_detail[mask] = detail[mask] if isinstance(detail, pd.Series) else detail
+
+    def quarantine(self, mask: np.ndarray, column: str | None, values: pd.Series | None, reasons: pd.Series | str) -> None:
+        mask = mask & self.excluded.isna().to_numpy()
+        if not mask.any():
+            return
+        idx = np.flatnonzero(mask)
+        self.quarantined[idx] = True
+        for i in idx:
+            value = "" if values is None else str(values.iloc[i])[:VALUE_PREVIEW_CHARS]
+            reason = reasons if isinstance(reasons, str) else reasons.iloc[i]
+            self.entries.append({"source_row": int(self.rows[i]), "column": column, "value": value, "reason": reason})
+
+    def exclusions_frame(self, extra: list[dict]) -> pd.DataFrame:
+        mask = self.excluded.notna().to_numpy()
+        frame = pd.DataFrame({
+            "wave": self.wave, "source_file": self.raw.path.name, "source_row": self.rows[mask],
+            "rule": self.excluded[mask].to_numpy(), "detail": self.exclusion_detail[mask].to_numpy(),
+        }, columns=EXCLUSION_COLUMNS)
+        if extra:
+            frame = pd.concat([pd.DataFrame(extra, columns=EXCLUSION_COLUMNS), frame], ignore_index=True)
+        return frame.sort_values("source_row", kind="stable").reset_index(drop=True).astype(EXCLUSION_DTYPES)
+
+    def quarantine_frame(self, extra: list[dict]) -> pd.DataFrame:
+        frame = pd.DataFrame(extra + self.entries, columns=["source_row", "column", "value", "reason"])
+        frame.insert(0, "source_file", self.raw.path.name)
+        frame.insert(0, "wave", self.wave)
+        frame = frame.sort_values(["source_row", "column"], kind="stable", na_position="first").reset_index(drop=True)
+        return frame[QUARANTINE_COLUMNS].astype(QUARANTINE_DTYPES)
+
+
+def status_labels(values: pd.Series) -> pd.Series:
+    """Qualtrics Status as its label, whether exported as a code or as text; NA if unknown."""
+    def one(value: str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return QUALTRICS_STATUS.get(int(text), pd.NA)
+        return _STATUS_BY_LABEL.get(text.casefold(), pd.NA)
+    uniques = {v: one(v) for v in pd.unique(values)}
+    return values.map(uniques)
+
+
+def _status_label(status: str | int) -> str:
+    text = str(status).strip()
+    if text.isdigit():
+        return QUALTRICS_STATUS.get(int(text), text)
+    return _STATUS_BY_LABEL.get(text.casefold(), text)
+
+
+def _column(raw: RawExport, name: str) -> str | None:
+    wanted = _norm(name)
+    return next((c for c in raw.columns if _norm(c) == wanted), None)
+
+
+def apply_format_rules(raw: RawExport, ledger: _Ledger, codebook: Codebook | None) -> None:
+    """Exclusions the export format itself tells: Qualtrics response type and completeness."""
+    from tipipeline.ingest.codebook import Exclusions
+
+    rules = codebook.exclusions if codebook else Exclusions()
+    status_column = _column(raw, "Status")
+    if status_column and raw.format.startswith("qualtrics"):
+        labels = status_labels(raw.data[status_column].astype(str))
+        excluded = {_status_label(s) for s in rules.status_exclude}
+        unknown = labels.isna().to_numpy() & (raw.data[status_column].str.strip() != "").to_numpy()
+        ledger.quarantine(unknown, status_column, raw.data[status_column], "unknown Qualtrics response type (Status)")
+        ledger.exclude(labels.isin(excluded).to_numpy(), "non_genuine_status", "Status = " + labels.fillna("").astype(str))
+    finished_column = _column(raw, "Finished")
+    if finished_column and rules.require_finished:
+        finished = raw.data[finished_column].str.strip().str.casefold()
+        ledger.exclude(finished.isin(_FALSE).to_numpy(), "partial_response", "Finished = " + raw.data[finished_column])
+    progress_column = _column(raw, "Progress")
+    if progress_column:
+        progress = pd.to_numeric(raw.data[progress_column], errors="coerce")
+        ledger.exclude((progress < rules.min_progress).fillna(False).to_numpy(), "partial_response",
+                       "Progress = " + raw.data[progress_column])
+
+
+def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(value, missing_reason, invalid) for answers on `scale`: labels, numbers or custom codes.
+
+    Blank -> missing 'not_answered'; a missing code ("Don't know") -> missing with that label;
+    anything else that is not a label, a value or a declared code is invalid.
+    """
+    labels = {_norm(k): float(v) for k, v in scale.values.items()}
+    numeric_values = set(labels.values())
+    missing = {_norm(m): m for m in scale.missing}
+    codes = {float(k): float(v) for k, v in scale.codes.items()}
+
+    def one(raw_value: str):
+        text = _norm(raw_value)
+        if text == "":
+            return (np.nan, "not_answered", False)
+        if text in labels:
+            return (labels[text], None, False)
+        if text in missing:
+            return (np.nan, missing[text], False)
+        try:
+            number = float(text)
+        except ValueError:
+            return (np.nan, None, True)
+        if codes:
+            return (codes[number], None, False) if number in codes else (np.nan, None, True)
+        return (number, None, False) if number in numeric_values else (np.nan, None, True)
+
+    table = {v: one(v) for v in pd.unique(values)}
+    value = values.map(lambda v: table[v][0]).astype("float64")
+    reason = values.map(lambda v: table[v][1])
+    invalid = values.map(lambda v: table[v][2]).astype(bool)
+    return value, reason, invalid
+
+
+def ingest_file(
+    path: str | Path,
+    codebook: Codebook,
+    wave: str,
+    reference: Reference,
+    key: bytes,
+    resolver: AliasResolver | None = None,
+) -> FileIngest:
+    """Read one export and turn it into staging rows, quarantine and exclusions."""
+    path = Path(path)
+    raw = read_export(path)
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    resolver = resolver or AliasResolver(reference)
+    extra_identifying = [spec.column for spec in codebook.fields.values() if spec.identifying]
+    extra_identifying += codebook.identifying_columns
+    dropped = identifying_columns(raw.columns, extra_identifying)
+    columns = map_columns(raw, codebook, wave, dropped)
+    ledger = _Ledger(raw, wave)
+    data = raw.data
+
+    # Hash the duplicate key first, then drop every identifying column: nothing identifying is
+    # carried past this point.
+    dup_key = None
+    rule = codebook.exclusions.duplicates
+    if rule is not None and rule.key in columns:
+        keys = data[columns[rule.key]].str.strip().str.casefold()
+        dup_key = pseudonymise(keys, key, "duplicate:").where(keys != "", None)
+    submitted = _dates(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
+    response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
+    data = data.drop(columns=dropped)
+
+    extra_quarantine = [{"source_row": row, "column": None, "value": "", "reason": f"malformed row: {reason}"}
+                        for row, reason in raw.malformed.items()]
+    extra_exclusions = [{"wave": wave, "source_file": path.name, "source_row": row, "rule": "blank_row",
+                         "detail": "every cell empty"} for row in raw.blank_rows]
+
+    apply_format_rules(raw, ledger, codebook)
+    if codebook.exclusions.consent_required and "consent" in columns:
+        scale = codebook.scales[codebook.fields["consent"].scale] if codebook.fields["consent"].scale else None
+        consent_values = data[columns["consent"]]
+        if scale is not None:
+            value, _, _ = scale_values(consent_values, scale)
+            gave = (value == scale.maximum).to_numpy()
+        else:
+            gave = consent_values.str.strip().str.casefold().isin(_TRUE).to_numpy()
+        ledger.exclude(~gave, "no_consent", "consent = " + consent_values.replace("", "(blank)"))
+
+    if dup_key is not None:
+        order = pd.DataFrame({"key": dup_key, "when": submitted, "row": ledger.rows})
+        live = order[ledger.open & order["key"].notna().to_numpy()]
+        ascending = rule.keep == "latest"
+        ranked = live.sort_values(["when", "row"], ascending=ascending, na_position="first" if ascending else "last")
+        keep = ranked.drop_duplicates("key", keep="last").index
+        superseded = np.zeros(len(order), dtype=bool)
+        superseded[live.index.difference(keep)] = True
+        kept_row = order.loc[keep].set_index("key")["row"]
+        detail = order["key"].map(kept_row).map(
+            lambda r: f"another submission with the same duplicate key is kept (row {int(r)})" if pd.notna(r) else "")
+        ledger.exclude(superseded, "duplicate_submission", detail)
+
+    geography = _resolve_geography(data, columns, ledger, resolver, reference)
+    item_values = _item_values(data, columns, ledger, codebook)
+    yes_no = {name: _yes_no(data, columns, ledger, codebook, name) for name in ("ti_training_12m", "willing_to_share")}
+
+    accepted = ledger.open
+    if response_ids is not None:
+        blank_ids = (response_ids == "").to_numpy()
+        ids_source = response_ids.where(~blank_ids, "row:" + sha256 + ":" + pd.Series(ledger.rows).astype(str))
+    else:
+        ids_source = pd.Series(["row:" + sha256 + ":" + str(r) for r in ledger.rows])
+    # The wave is part of the pseudonym's input: tools such as Forms number responses 1, 2, ...
+    # in every wave, and two waves' "1" are different people.
+    respondent_id = pseudonymise(ids_source.reset_index(drop=True), key, f"response:{wave}:")
+
+    respondents = pd.DataFrame({
+        "wave": wave,
+        "respondent_id": respondent_id,
+        "source_file": path.name,
+        "source_row": ledger.rows,
+        "submitted_date": submitted.dt.date.to_numpy(),  # the date only: times are identifying
+        **{k: v.to_numpy() for k, v in geography.items()},
+        "role": _text(data, columns, "role"),
+        "service_area": _text(data, columns, "service_area"),
+        **{k: v.to_numpy() for k, v in yes_no.items()},
+    })[RESPONDENT_COLUMNS]
+    respondents = respondents[accepted].reset_index(drop=True)
+    respondents["submitted_date"] = respondents["submitted_date"].map(lambda d: None if pd.isna(d) else d)
+    for name in ("ti_training_12m", "willing_to_share"):
+        respondents[name] = respondents[name].astype("boolean")
+
+    responses = _long_responses(item_values, respondent_id, accepted, wave, codebook)
+    free_text = _free_text(data, columns, codebook, respondent_id, accepted, wave)
+    problems = [{"row": e["source_row"], "column": e["column"], "message": e["reason"]}
+                for e in extra_quarantine + ledger.entries]
+    return FileIngest(
+        path=path, sha256=sha256, raw_format=raw.format, format_label=raw.format_label, encoding=raw.encoding,
+        header_rows=raw.header_rows, rows_read=raw.rows_read, respondents=respondents, responses=responses,
+        free_text=free_text, quarantine=ledger.quarantine_frame(extra_quarantine),
+        exclusions=ledger.exclusions_frame(extra_exclusions), identifying_columns_dropped=dropped,
+        problems=problems,
+    )
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """Parse timestamps (ISO first, then UK day-first) and keep only the date."""
+    text = values.str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    retry = parsed.isna() & (text != "")
+    if retry.any():
+        parsed[retry] = pd.to_datetime(text[retry], errors="coerce", dayfirst=True, format="mixed")
+    return parsed.dt.normalize()
+
+
+def _text(data: pd.DataFrame, columns: dict[str, str], name: str) -> np.ndarray:
+    if name not in columns:
+        return np.full(len(data), None, dtype=object)
+    values = data[columns[name]].str.strip()
+    return values.where(values != "", None).to_numpy()
+
+
+def _resolve_geography(data, columns, ledger: _Ledger, resolver: AliasResolver, reference: Reference) -> dict[str, pd.Series]:
+    """org_id, sector, borough, BCU and ICB codes per row; unresolvable or contradictory -> quarantine.
+
+    Rules: a council respondent's borough is the council's own area; police respondents give a
+    BCU and/or a borough (the BCU follows from the borough when blank); health respondents give a
+    borough, which must be in their ICB.
+    """
+    n = len(data)
+    organisations = reference.organisations.set_index("org_id")
+    boroughs = reference.boroughs_at().set_index("gss_code")
+
+    def resolve(entity: str, name: str) -> tuple[pd.Series, pd.Series]:
+        if name not in columns:
+            return pd.Series([None] * n, dtype=object), pd.Series([""] * n, dtype=object)
+        raw_values = data[columns[name]].fillna("").astype(str)
+        table = {v: resolver.resolve(entity, v) for v in pd.unique(raw_values)}
+        return raw_values.map(table), raw_values
+
+    org, org_raw = resolve("organisation", "organisation")
+    blank = (org_raw.str.strip() == "").to_numpy()
+    ledger.quarantine(blank, columns.get("organisation"), org_raw, "organisation missing")
+    unresolved = org.isna().to_numpy() & ~blank
+    if unresolved.any():
+        hints = {v: _unresolved_reason(resolver, "organisation", v) for v in pd.unique(org_raw[unresolved])}
+        ledger.quarantine(unresolved, columns["organisation"], org_raw, org_raw.map(hints))
+    sector = org.map(organisations["sector"])
+
+    borough, borough_raw = resolve("borough", "borough")
+    bad = borough.isna().to_numpy() & (borough_raw.str.strip() != "").to_numpy()
+    if bad.any():
+        hints = {v: _unresolved_reason(resolver, "borough", v) for v in pd.unique(borough_raw[bad])}
+        ledger.quarantine(bad, columns["borough"], borough_raw, borough_raw.map(hints))
+    bcu, bcu_raw = resolve("bcu", "bcu")
+    bad = bcu.isna().to_numpy() & (bcu_raw.str.strip() != "").to_numpy()
+    if bad.any():
+        hints = {v: _unresolved_reason(resolver, "bcu", v) for v in pd.unique(bcu_raw[bad])}
+        ledger.quarantine(bad, columns["bcu"], bcu_raw, bcu_raw.map(hints))
+
+    council = (sector == "council").to_numpy()
+    police = (sector == "police").to_numpy()
+    health = (sector == "health").to_numpy()
+    borough = borough.where(~council, org)  # a council's area is its borough
+    borough_bcu = borough.map(boroughs["bcu_code"])
+    borough_icb = borough.map(boroughs["icb_code"])
+    # Police: the BCU follows from the borough when not given; both given must agree.
+    clash = police & bcu.notna().to_numpy() & borough_bcu.notna().to_numpy() & (bcu != borough_bcu).to_numpy()
+    ledger.quarantine(clash, columns.get("bcu"), bcu_raw, "BCU does not contain the borough given: " + borough_raw)
+    city = police & (borough == "E09000001").to_numpy()
+    ledger.quarantine(city, columns.get("borough"), borough_raw, "the City of London is policed by the City of London "
+                      "Police, not the Metropolitan Police")
+    bcu = bcu.where(~police | bcu.notna(), borough_bcu).where(police, None)
+    icb = borough_icb.where(~health, org)
+    wrong_icb = health & borough.notna().to_numpy() & (borough_icb != org).to_numpy()
+    ledger.quarantine(wrong_icb, columns.get("borough"), borough_raw, "borough is not in the respondent's ICB")
+    return {"org_id": org, "sector": sector, "borough_code": borough, "bcu_code": bcu, "icb_code": icb}
+
+
+def _unresolved_reason(resolver: AliasResolver, entity: str, value: str) -> str:
+    suggestions = resolver.suggest(entity, value)
+    hint = f" (did you mean {suggestions[0]!r}?)" if suggestions else ""
+    return f"{entity} {value.strip()[:80]!r} does not resolve through the alias table{hint}"
+
+
+def _item_values(data, columns, ledger: _Ledger, codebook: Codebook) -> dict[str, tuple[pd.Series, pd.Series]]:
+    out = {}
+    for item in codebook.items:
+        scale = codebook.scales[item.scale]
+        raw_values = data[columns[item.id]].fillna("").astype(str)
+        value, missing, invalid = scale_values(raw_values, scale)
+        if invalid.any():
+            allowed = f"{scale.minimum:g}-{scale.maximum:g}"
+            ledger.quarantine(invalid.to_numpy(), columns[item.id], raw_values,
+                              f"{item.id}: answer is not on the {item.scale} scale ({allowed}, its labels or missing codes)")
+        out[item.id] = (value, missing)
+    return out
+
+
+def _yes_no(data, columns, ledger: _Ledger, codebook: Codebook, name: str) -> pd.Series:
+    if name not in columns:
+        return pd.Series([pd.NA] * len(data), dtype="boolean")
+    spec = codebook.fields[name]
+    raw_values = data[columns[name]].fillna("").astype(str)
+    if spec.scale is None:
+        text = raw_values.str.strip().str.casefold()
+        return text.map(lambda t: True if t in _TRUE else False if t in _FALSE else pd.NA).astype("boolean")
+    scale = codebook.scales[spec.scale]
+    value, _, invalid = scale_values(raw_values, scale)
+    if invalid.any():
+        ledger.quarantine(invalid.to_numpy(), columns[name], raw_values, f"{name}: answer is not on the {spec.scale} scale")
+    return (value == scale.maximum).where(value.notna(), pd.NA).astype("boolean")
+
+
+def _long_responses(item_values, respondent_id: pd.Series, accepted: np.ndarray, wave: str, codebook: Codebook) -> pd.DataFrame:
+    """Item-level answers, one row per accepted respondent x item, reverse-coded items flipped."""
+    frames = []
+    ids = respondent_id[accepted].to_numpy()
+    for item in codebook.items:
+        value, missing = item_values[item.id]
+        value = value[accepted].to_numpy()
+        scale = codebook.scales[item.scale]
+        scored = scale.minimum + scale.maximum - value if item.reverse else value
+        frames.append(pd.DataFrame({
+            "wave": wave, "respondent_id": ids, "item_id": item.id, "domain": item.domain,
+            "principle": item.principle, "value": value, "scored_value": scored,
+            "missing_reason": missing[accepted].to_numpy(),
+        }))
+    if not frames:
+        return pd.DataFrame(columns=RESPONSE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[RESPONSE_COLUMNS]
+
+
+def _free_text(data, columns, codebook: Codebook, respondent_id, accepted, wave) -> pd.DataFrame:
+    rows = []
+    for name, spec in codebook.fields.items():
+        if spec.free_text and name in columns:
+            text = data[columns[name]].fillna("").astype(str).str.strip()
+            keep = accepted & (text != "").to_numpy()
+            rows.append(pd.DataFrame({"wave": wave, "respondent_id": respondent_id[keep].to_numpy(), "field": name,
+                                      "text": text[keep].to_numpy()}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=FREE_TEXT_COLUMNS)
+
+
+@dataclass
+class WaveIngest:
+    """All export files of one wave, combined."""
+
+    wave: str
+    files: list[FileIngest]
+    respondents: pd.DataFrame
+    responses: pd.DataFrame
+    free_text: pd.DataFrame
+    quarantine: pd.DataFrame
+    exclusions: pd.DataFrame
+    data_quality: pd.DataFrame
+
+
+def ingest_wave(paths: list[Path], codebook: Codebook, wave: str, reference: Reference, key: bytes) -> WaveIngest:
+    """Ingest every export of a wave; a response already read from an earlier file is excluded."""
+    resolver = AliasResolver(reference)
+    files = [ingest_file(p, codebook, wave, reference, key, resolver) for p in paths]
+    seen: set[str] = set()
+    for result in files:
+        repeated = result.respondents["respondent_id"].isin(seen).to_numpy()
+        if repeated.any():
+            rows = result.respondents.loc[repeated, "source_row"]
+            result.exclusions = pd.concat([result.exclusions, pd.DataFrame({
+                "wave": wave, "source_file": result.path.name, "source_row": rows.to_numpy(),
+                "rule": "duplicate_response_id", "detail": "the same response id was read from an earlier file of this wave",
+            })], ignore_index=True).sort_values("source_row", kind="stable").reset_index(drop=True)
+            dropped_ids = set(result.respondents.loc[repeated, "respondent_id"])
+            result.respondents = result.respondents[~repeated].reset_index(drop=True)
+            result.responses = result.responses[~result.responses["respondent_id"].isin(dropped_ids)].reset_index(drop=True)
+            result.free_text = result.free_text[~result.free_text["respondent_id"].isin(dropped_ids)].reset_index(drop=True)
+        seen.update(result.respondents["respondent_id"])
+
+    def combine(attribute: str, columns: list[str]) -> pd.DataFrame:
+        frames = [getattr(f, attribute) for f in files if len(getattr(f, attribute))]
+        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+    return WaveIngest(
+        wave=wave,
+        files=files,
+        respondents=combine("respondents", RESPONDENT_COLUMNS),
+        responses=combine("responses", RESPONSE_COLUMNS),
+        free_text=combine("free_text", FREE_TEXT_COLUMNS),
+        quarantine=combine("quarantine", QUARANTINE_COLUMNS),
+        exclusions=combine("exclusions", EXCLUSION_COLUMNS),
+        data_quality=pd.DataFrame([f.quality_row(wave) for f in files]),
+    )
