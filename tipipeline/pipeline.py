@@ -116,8 +116,9 @@ def _first_failure(result) -> str:
         if event.is_step_failure:
             error = event.step_failure_data.error
             cause = error
-            # User code errors wrap the real exception; its message is what the user needs.
-            while cause.cause is not None:
+            # Dagster wraps the exception raised in the asset; that exception's message is the
+            # reason (not its own cause, which is an implementation detail such as BadZipFile).
+            while cause.cause is not None and (cause.cls_name or "").startswith("Dagster"):
                 cause = cause.cause
             message = (cause.message or error.message).strip().splitlines()[-1]
             # "tipipeline.errors.InputError: file.csv: ..." -> "file.csv: ...": our errors speak for themselves.

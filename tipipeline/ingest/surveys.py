@@ -115,8 +115,12 @@ class FileIngest:
 # --- column mapping ----------------------------------------------------------------------
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
+
+
 def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip().casefold()
+    """Compare labels and headers as people mean them: case, spacing and curly quotes ignored."""
+    return re.sub(r"\s+", " ", str(text).translate(_QUOTES)).strip().casefold()
 
 
 def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: list[str]) -> dict[str, str]:
@@ -564,8 +568,9 @@ def ingest_wave(paths: list[Path], codebook: Codebook, wave: str, reference: Ref
         seen.update(result.respondents["respondent_id"])
 
     def combine(attribute: str, columns: list[str]) -> pd.DataFrame:
-        frames = [getattr(f, attribute) for f in files if len(getattr(f, attribute))]
-        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+        # Concatenate the non-empty frames; if all are empty, keep the first one's column types.
+        frames = [getattr(f, attribute) for f in files if len(getattr(f, attribute))] or [getattr(files[0], attribute)]
+        return pd.concat(frames, ignore_index=True)[columns]
 
     return WaveIngest(
         wave=wave,
