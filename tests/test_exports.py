@@ -10,6 +10,7 @@ from conftest import SHARED
 from tipipeline.errors import InputError
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.exports import read_export
+from tipipeline.ingest.long_form import long_responses, missing_codes
 from tipipeline.ingest.surveys import ingest_file
 from tipipeline.reference import load_reference
 
@@ -64,7 +65,7 @@ def test_format_detected_and_ingested(tmp_path, codebook, reference, label, writ
     assert result.rows_read == 12 and result.rows_accepted == 12, result.quarantine
     staged = result.respondents
     assert set(staged["org_id"]) == {"E09000012", "E09000020"}
-    answers = result.responses.pivot(index="respondent_id", columns="item_id", values="scored_value")
+    answers = long_responses(result.answers, codebook).pivot(index="respondent_id", columns="item_id", values="scored_value")
     assert (answers["a_1"] == 4).all() and (answers["a_2"] == 4).all()  # "Disagree" reverse-coded -> 4
     assert staged["submitted_date"].map(type).eq(type(pd.Timestamp("2024-01-01").date())).all()
     for column in staged.columns:
@@ -88,9 +89,10 @@ def test_encodings_and_line_endings(tmp_path, codebook, reference, encoding, bom
     assert raw.encoding == ("utf-8-sig" if bom else encoding)
     result = ingest_file(path, codebook, "w1", reference, KEY)
     assert result.rows_accepted == 4
-    first = result.responses[(result.responses["item_id"] == "a_1")].reset_index(drop=True)
-    assert first.loc[0, "missing_reason"] == "Don't know" and pd.isna(first.loc[0, "value"])
-    assert first.loc[1, "value"] == 4
+    reasons = dict(zip(missing_codes(codebook)["code"], missing_codes(codebook)["missing_reason"]))
+    answers = result.answers  # in the file's row order
+    assert reasons[answers.loc[0, "m__a_1"]] == "Don't know" and pd.isna(answers.loc[0, "v__a_1"])
+    assert answers.loc[1, "v__a_1"] == 4
 
 
 def test_numeric_values_and_custom_recodes(tmp_path, reference):
@@ -103,7 +105,7 @@ def test_numeric_values_and_custom_recodes(tmp_path, reference):
     data[2]["a_1"] = "4"  # not one of the declared codes
     result = ingest_file(w.qualtrics(tmp_path / "x.csv", data), recoded, "w1", reference, KEY)
     assert result.rows_accepted == 2 and result.rows_quarantined == 1
-    assert set(result.responses.loc[result.responses["item_id"] == "a_1", "value"]) == {4.0}
+    assert set(result.answers["v__a_1"]) == {4.0}
     assert result.quarantine.iloc[0]["column"] == "Q4_1" and result.quarantine.iloc[0]["value"] == "4"
 
 

@@ -14,6 +14,9 @@ from tipipeline.check import check_files
 from tipipeline.cli import main
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
+from tipipeline.ingest.long_form import long_responses
+from tipipeline.schemas.ingest import StgResponses, answers_schema
+from tipipeline.schemas.validation import validate
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.pipeline import PipelineError, run_pipeline
 from tipipeline.reference import load_reference
@@ -86,7 +89,7 @@ def test_small_organisations_stay_small(sample_wave):
 
 def test_staging_holds_no_identifiers_and_free_text_is_restricted(sample_wave):
     _, result = sample_wave
-    text = result.respondents.to_csv() + result.responses.head(50_000).to_csv() + result.quarantine.to_csv()
+    text = result.respondents.to_csv() + result.answers.to_csv() + result.quarantine.to_csv()
     for marker in ("@example.org", "192.0.2.", "198.51.100.", "203.0.113.", "R_"):
         assert marker not in text
     assert "practice_example" not in result.respondents.columns
@@ -94,9 +97,19 @@ def test_staging_holds_no_identifiers_and_free_text_is_restricted(sample_wave):
     assert result.respondents["submitted_date"].map(lambda d: d is None or not hasattr(d, "hour")).all()
 
 
+def test_long_form_passes_its_schema_and_answers_pass_theirs(sample_wave):
+    _, result = sample_wave
+    codebook = load_codebook(SAMPLE_RAW / "surveys" / "codebook.yaml")
+    assert validate(answers_schema(codebook), result.answers).passed
+    responses = long_responses(result.answers, codebook)
+    outcome = validate(StgResponses, responses)
+    assert outcome.passed, outcome.summary()
+    assert len(responses) == len(result.respondents) * len(codebook.items)
+
+
 def test_reverse_coding_and_missing_codes(sample_wave):
     _, result = sample_wave
-    responses = result.responses
+    responses = long_responses(result.answers, load_codebook(SAMPLE_RAW / "surveys" / "codebook.yaml"))
     reverse = responses[responses["item_id"] == "gov_3"].dropna(subset=["value"])
     assert ((reverse["value"] + reverse["scored_value"]) == 6).all()
     plain = responses[responses["item_id"] == "gov_1"].dropna(subset=["value"])

@@ -50,3 +50,16 @@ def schema_check_result(check_name: str, outcome, asset_key=None) -> "AssetCheck
         metadata=outcome.metadata(),
         description=outcome.summary(),
     )
+
+
+def warehouse_table_metadata(conn, table: str, wave: str) -> dict:
+    """Row count (of the wave), column schema and preview of a table computed inside DuckDB."""
+    described = conn.execute(f"DESCRIBE {table}").fetchall()
+    rows = conn.execute(f"SELECT count(*) FROM {table} WHERE wave = ?", [wave]).fetchone()[0]
+    preview = conn.execute(f"SELECT * FROM {table} WHERE wave = ? LIMIT {PREVIEW_ROWS}", [wave]).df()
+    return {
+        "dagster/row_count": int(rows),
+        "dagster/column_schema": TableSchema(columns=[TableColumn(name=r[0], type=r[1]) for r in described]),
+        "dagster/table_name": f"tipipeline.main.{table}",
+        "preview": MetadataValue.md(markdown_preview(preview)),
+    }

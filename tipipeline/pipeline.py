@@ -50,6 +50,9 @@ def run_pipeline(
     keys = chosen.resolve(graph)
     if not keys:
         raise PipelineError(f"the selection {selection!r} matches no asset")
+    # An asset computed together with others (one multi-asset, e.g. a wave's staging tables) is
+    # materialised with all of them.
+    keys = set().union(*({k} if graph.get(k).assets_def.can_subset else set(graph.get(k).assets_def.keys) for k in keys))
     wave_keys = {k for k in keys if graph.get(k).partitions_def == survey_waves}
     other_keys = keys - wave_keys
     # Unpartitioned assets the waves depend on (reference data, the codebook) run first.

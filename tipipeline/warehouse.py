@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -52,7 +53,17 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     return len(frame)
 
 
-def replace_partitions(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame], column: str, key: str) -> None:
+@dataclass(frozen=True)
+class SqlSource:
+    """Rows computed by DuckDB: a SELECT over DataFrames registered under the given names."""
+
+    sql: str
+    inputs: dict[str, pd.DataFrame]
+
+
+def replace_partitions(
+    conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame | SqlSource], column: str, key: str
+) -> None:
     """Replace the rows where `column` = `key` in several tables, in one transaction.
 
     A table is created from its frame's columns on first write. Rows are inserted BY NAME, so a
@@ -64,19 +75,25 @@ def replace_partitions(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.Dat
     try:
         for table, frame in frames.items():
             table = _check_identifier(table)
-            conn.register("_incoming", frame)
+            inputs = frame.inputs if isinstance(frame, SqlSource) else {"_incoming": frame}
+            for name, data in inputs.items():
+                conn.register(name, data)
             try:
+                if isinstance(frame, SqlSource):
+                    source = f"({frame.sql})"
+                else:
+                    source = "(SELECT " + ", ".join(f'"{c}"' for c in frame.columns) + " FROM _incoming)"
                 exists = conn.execute(
                     "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
                     [table],
                 ).fetchone()[0]
                 if not exists:
-                    columns = ", ".join(f'"{c}"' for c in frame.columns)
-                    conn.execute(f"CREATE TABLE {table} AS SELECT {columns} FROM _incoming LIMIT 0")
+                    conn.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} LIMIT 0")
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", [key])
-                conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+                conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")
             finally:
-                conn.unregister("_incoming")
+                for name in inputs:
+                    conn.unregister(name)
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")

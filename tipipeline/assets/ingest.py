@@ -17,15 +17,16 @@ from dagster import (
 from tipipeline.framework import load_framework
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.identifiers import pseudonym_key
+from tipipeline.ingest.long_form import items_frame, long_responses_sql, missing_codes
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.ingest.waves import wave_export_files
-from tipipeline.metadata import markdown_preview, schema_check_result, table_metadata
+from tipipeline.metadata import markdown_preview, schema_check_result, table_metadata, warehouse_table_metadata
 from tipipeline.partitions import survey_waves
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import ingest as schemas
 from tipipeline.schemas.validation import validate
-from tipipeline.warehouse import replace_partitions, replace_table
+from tipipeline.warehouse import SqlSource, replace_partitions, replace_table
 
 OWNERS = ["team:tipipeline"]
 
@@ -63,11 +64,12 @@ def survey_codebook(paths: PathsResource, warehouse: WarehouseResource) -> Mater
 
 
 # The staging tables one wave writes, each its own asset (table name = asset name).
-WAVE_TABLES: dict[str, tuple[type[pa.DataFrameModel], str]] = {
+WAVE_TABLES: dict[str, tuple[type[pa.DataFrameModel] | None, str]] = {
     "stg_respondents": (schemas.StgRespondents, "One row per accepted respondent: pseudonymous id, organisation, "
                         "borough, BCU, ICB, role, service area, TI training, willingness to share. No identifiers."),
-    "stg_responses": (schemas.StgResponses, "Item-level answers (long): one row per respondent x item, the value on the "
-                      "scale, the scored value (reverse-coded items flipped) and why an answer is missing."),
+    "stg_responses": (None, "Item-level answers (long): one row per respondent x item, the value on the "
+                      "scale, the scored value (reverse-coded items flipped) and why an answer is missing. "
+                      "Made by DuckDB from the wide answers, which the check validates."),
     "restricted_free_text": (schemas.RestrictedFreeText, "RESTRICTED. Free-text answers (practice examples); never "
                              "published. Read only by named researchers for the promising-practice review."),
     "survey_quarantine": (schemas.SurveyQuarantine, "Rows that could not be accepted: file, row, column, offending "
@@ -100,7 +102,8 @@ def _check_name(table: str) -> str:
         for table, (_, description) in WAVE_TABLES.items()
     ],
     check_specs=[
-        AssetCheckSpec(_check_name(table), asset=table, blocking=True, description=f"pandera schema {schema.__name__}")
+        AssetCheckSpec(_check_name(table), asset=table, blocking=True,
+                       description=f"pandera schema {schema.__name__ if schema else 'StgAnswersWide (from the codebook)'}")
         for table, (schema, _) in WAVE_TABLES.items()
     ],
     pool="duckdb_write",
@@ -112,27 +115,39 @@ def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse:
     codebook = load_codebook(settings.codebook_path, load_framework())
     files = wave_export_files(settings.surveys_dir, wave)
     result = ingest_wave(files, codebook, wave, load_reference(), pseudonym_key(codebook.synthetic))
+    items = items_frame(codebook)
     frames = {
         "stg_respondents": result.respondents,
-        "stg_responses": result.responses,
+        "stg_responses": SqlSource(
+            long_responses_sql(items["item_id"].tolist()),
+            {"_answers": result.answers, "_items": items, "_missing_codes": missing_codes(codebook)},
+        ),
         "restricted_free_text": result.free_text,
         "survey_quarantine": result.quarantine,
         "survey_exclusions": result.exclusions,
         "survey_data_quality": result.data_quality,
     }
-    outcomes = {table: validate(WAVE_TABLES[table][0], frame) for table, frame in frames.items()}
+    outcomes = {
+        table: validate(schema or schemas.answers_schema(codebook), result.answers if schema is None else frames[table])
+        for table, (schema, _) in WAVE_TABLES.items()
+    }
+    quality = result.data_quality
     with warehouse.get_connection() as conn:
         replace_partitions(conn, frames, "wave", wave)
-    quality = result.data_quality
-    for table, frame in frames.items():
-        metadata = {**table_metadata(frame, table), "wave": wave}
+        metadata = {
+            table: (warehouse_table_metadata(conn, table, wave) if isinstance(frame, SqlSource)
+                    else table_metadata(frame, table))
+            for table, frame in frames.items()
+        }
+    for table in frames:
+        extra = {"wave": wave}
         if table == "restricted_free_text":
-            metadata["preview"] = MetadataValue.md("Restricted: free text is not previewed.")
+            extra["preview"] = MetadataValue.md("Restricted: free text is not previewed.")
         if table == "survey_data_quality":
-            metadata.update(_accounting_metadata(quality))
+            extra.update(_accounting_metadata(quality))
         yield MaterializeResult(
             asset_key=AssetKey(table),
-            metadata=metadata,
+            metadata={**metadata[table], **extra},
             check_results=[schema_check_result(_check_name(table), outcomes[table], AssetKey(table))],
         )
     context.log.info(

@@ -13,7 +13,9 @@ data row. It never changes values; rows it cannot split into the header's column
 from __future__ import annotations
 
 import ast
+import codecs
 import csv
+import hashlib
 import datetime as dt
 import io
 import json
@@ -25,6 +27,10 @@ from pathlib import Path
 import pandas as pd
 
 from tipipeline.errors import InputError
+
+# Rows are collected in chunks and stored as categoricals: survey answers repeat a handful of
+# labels, so 200,000 x 80 cells take tens of MB instead of gigabytes of Python strings.
+CHUNK_ROWS = 25_000
 
 # Excel's own limit on a cell; anything longer is not a survey answer.
 MAX_CELL_CHARS = 32_767
@@ -70,6 +76,7 @@ class RawExport:
     malformed: dict[int, str] = field(default_factory=dict)
     blank_rows: list[int] = field(default_factory=list)
     duplicate_columns: dict[str, list[int]] = field(default_factory=dict)
+    sha256: str = ""
 
     @property
     def rows_read(self) -> int:
@@ -90,36 +97,38 @@ def read_export(path: str | Path) -> RawExport:
     if not data:
         raise InputError(path, "the file is empty (0 bytes)")
     if data.startswith(_XLSX_MAGIC) or path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, data)
-    return _read_csv(path, data)
+        raw = _read_xlsx(path, data)
+    else:
+        raw = _read_csv(path, data)
+    raw.sha256 = hashlib.sha256(data).hexdigest()
+    return raw
 
 
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def detect_encoding(path: Path, data: bytes) -> tuple[str, str]:
-    """(encoding, text): UTF-8 with BOM, UTF-8, else Windows-1252 (Excel's 'CSV' on Windows)."""
+def detect_encoding(path: Path, data: bytes) -> str:
+    """UTF-8 with BOM, UTF-8, else Windows-1252 (what Excel's 'CSV' writes on Windows)."""
     if b"\x00" in data[:65536]:
         raise InputError(path, "this is a binary file, not a CSV or XLSX survey export")
-    if data.startswith(b"\xef\xbb\xbf"):
+    candidates = ["utf-8-sig"] if data.startswith(b"\xef\xbb\xbf") else ["utf-8", "cp1252"]
+    for encoding in candidates:
         try:
-            return "utf-8-sig", data.decode("utf-8-sig")
+            # Validate without keeping a decoded copy of the whole file in memory.
+            codecs.decode(memoryview(data), encoding)
+            return encoding
         except UnicodeDecodeError as exc:
-            raise InputError(path, f"starts with a UTF-8 byte-order mark but is not UTF-8 (byte {exc.start})") from exc
-    try:
-        return "utf-8", data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return "cp1252", data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not text in UTF-8 or Windows-1252 (undecodable byte at offset {exc.start})") from exc
+            error = exc
+    if candidates == ["utf-8-sig"]:
+        raise InputError(path, f"starts with a UTF-8 byte-order mark but is not UTF-8 (byte {error.start})")
+    raise InputError(path, f"not text in UTF-8 or Windows-1252 (undecodable byte at offset {error.start})")
 
 
-def _csv_records(text: str):
+def _csv_records(data: bytes, encoding: str):
     """Yield (first file line, fields) for each record; quoted newlines stay inside a field."""
     csv.field_size_limit(1 << 30)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    reader = csv.reader(stream, strict=False)
     previous_end = 0
     for fields in reader:
         yield previous_end + 1, fields
@@ -127,8 +136,8 @@ def _csv_records(text: str):
 
 
 def _read_csv(path: Path, data: bytes) -> RawExport:
-    encoding, text = detect_encoding(path, data)
-    records = _csv_records(text)
+    encoding = detect_encoding(path, data)
+    records = _csv_records(data, encoding)
     head: list[tuple[int, list[str]]] = []
     for record in records:
         if any(cell.strip() for cell in record[1]) or head:
@@ -278,6 +287,7 @@ def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawE
         unique.append(name if len(seen[name]) == 1 else f"{name} ({len(seen[name])})")
     duplicates = {name: idx for name, idx in seen.items() if len(idx) > 1}
     width = len(unique)
+    chunks: list[pd.DataFrame] = []
     good: list[list[str]] = []
     numbers: list[int] = []
     malformed: dict[int, str] = {}
@@ -297,20 +307,39 @@ def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawE
         elif len(fields) < width:
             malformed[row_number] = f"{len(fields)} fields where the header has {width}"
             continue
-        longest = max(len(f) for f in fields)
+        longest = max(map(len, fields))
         if longest > MAX_CELL_CHARS:
             malformed[row_number] = f"a cell of {longest:,} characters (the limit is {MAX_CELL_CHARS:,})"
             continue
         good.append(fields)
         numbers.append(row_number)
+        if len(good) == CHUNK_ROWS:
+            chunks.append(_categorical_chunk(good, unique))
+            good = []
+    if good or not chunks:
+        chunks.append(_categorical_chunk(good, unique))
     if malformed and last_row in malformed and last_row == max(malformed):
         malformed[last_row] += "; the file may be truncated"
     if not numbers and not malformed:
         raise InputError(path, "the file has a header but no responses")
-    frame = pd.DataFrame(good, columns=unique, dtype=object) if good else pd.DataFrame(columns=unique, dtype=object)
+    frame = _concat_categorical(chunks, unique)
     question_text = {u: texts.get(c, "") for u, c in zip(unique, columns)}
     return RawExport(
         path=path, format=fmt, encoding=encoding, header_rows=header_rows, columns=unique,
         question_text=question_text, data=frame, row_numbers=numbers, malformed=malformed,
         blank_rows=blank, duplicate_columns=duplicates,
     )
+
+
+def _categorical_chunk(rows: list[list[str]], columns: list[str]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({c: pd.Categorical([], categories=[]) for c in columns})
+    return pd.DataFrame({c: pd.Categorical(values) for c, values in zip(columns, zip(*rows))})
+
+
+def _concat_categorical(chunks: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if len(chunks) == 1:
+        return chunks[0].reset_index(drop=True)
+    from pandas.api.types import union_categoricals
+
+    return pd.DataFrame({c: union_categoricals([chunk[c] for chunk in chunks]) for c in columns})

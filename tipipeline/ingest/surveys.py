@@ -18,7 +18,6 @@ only to the restricted table.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from tipipeline.errors import InputError
 from tipipeline.ingest.codebook import Codebook, Scale
 from tipipeline.ingest.exports import RawExport, read_export
 from tipipeline.ingest.identifiers import identifying_columns, pseudonymise
+from tipipeline.ingest.long_form import ANSWERED_CODE, NOT_ANSWERED, missing_codes
 from tipipeline.reference import AliasResolver, Reference
 
 # Qualtrics response types (DESIGN.md): code -> label.
@@ -53,7 +53,6 @@ RESPONDENT_COLUMNS = [
     "wave", "respondent_id", "source_file", "source_row", "submitted_date", "org_id", "sector",
     "borough_code", "bcu_code", "icb_code", "role", "service_area", "ti_training_12m", "willing_to_share",
 ]
-RESPONSE_COLUMNS = ["wave", "respondent_id", "item_id", "domain", "principle", "value", "scored_value", "missing_reason"]
 FREE_TEXT_COLUMNS = ["wave", "respondent_id", "field", "text"]
 QUARANTINE_COLUMNS = ["wave", "source_file", "source_row", "column", "value", "reason"]
 EXCLUSION_COLUMNS = ["wave", "source_file", "source_row", "rule", "detail"]
@@ -75,7 +74,7 @@ class FileIngest:
     header_rows: int
     rows_read: int
     respondents: pd.DataFrame
-    responses: pd.DataFrame
+    answers: pd.DataFrame  # wide; see long_form.py for the long stg_responses
     free_text: pd.DataFrame
     quarantine: pd.DataFrame
     exclusions: pd.DataFrame
@@ -240,22 +239,25 @@ def apply_format_rules(raw: RawExport, ledger: _Ledger, codebook: Codebook | Non
     from tipipeline.ingest.codebook import Exclusions
 
     rules = codebook.exclusions if codebook else Exclusions()
+    def text(column: str) -> pd.Series:
+        return raw.data[column].astype(object)
+
     status_column = _column(raw, "Status")
     if status_column and raw.format.startswith("qualtrics"):
-        labels = status_labels(raw.data[status_column].astype(str))
+        labels = status_labels(text(status_column))
         excluded = {_status_label(s) for s in rules.status_exclude}
-        unknown = labels.isna().to_numpy() & (raw.data[status_column].str.strip() != "").to_numpy()
-        ledger.quarantine(unknown, status_column, raw.data[status_column], "unknown Qualtrics response type (Status)")
+        unknown = labels.isna().to_numpy() & (text(status_column).str.strip() != "").to_numpy()
+        ledger.quarantine(unknown, status_column, text(status_column), "unknown Qualtrics response type (Status)")
         ledger.exclude(labels.isin(excluded).to_numpy(), "non_genuine_status", "Status = " + labels.fillna("").astype(str))
     finished_column = _column(raw, "Finished")
     if finished_column and rules.require_finished:
-        finished = raw.data[finished_column].str.strip().str.casefold()
-        ledger.exclude(finished.isin(_FALSE).to_numpy(), "partial_response", "Finished = " + raw.data[finished_column])
+        finished = text(finished_column).str.strip().str.casefold()
+        ledger.exclude(finished.isin(_FALSE).to_numpy(), "partial_response", "Finished = " + text(finished_column))
     progress_column = _column(raw, "Progress")
     if progress_column:
-        progress = pd.to_numeric(raw.data[progress_column], errors="coerce")
+        progress = pd.to_numeric(text(progress_column), errors="coerce")
         ledger.exclude((progress < rules.min_progress).fillna(False).to_numpy(), "partial_response",
-                       "Progress = " + raw.data[progress_column])
+                       "Progress = " + text(progress_column))
 
 
 def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -272,7 +274,7 @@ def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series,
     def one(raw_value: str):
         text = _norm(raw_value)
         if text == "":
-            return (np.nan, "not_answered", False)
+            return (np.nan, NOT_ANSWERED, False)
         if text in labels:
             return (labels[text], None, False)
         if text in missing:
@@ -285,10 +287,12 @@ def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series,
             return (codes[number], None, False) if number in codes else (np.nan, None, True)
         return (number, None, False) if number in numeric_values else (np.nan, None, True)
 
-    table = {v: one(v) for v in pd.unique(values)}
-    value = values.map(lambda v: table[v][0]).astype("float64")
-    reason = values.map(lambda v: table[v][1])
-    invalid = values.map(lambda v: table[v][2]).astype(bool)
+    # Decide once per distinct answer, then spread by position: fast on millions of cells.
+    codes_, uniques = pd.factorize(values, use_na_sentinel=False)
+    decided = [one(u) for u in uniques]
+    value = pd.Series(np.array([d[0] for d in decided], dtype="float64")[codes_], index=values.index)
+    reason = pd.Series(np.array([d[1] for d in decided], dtype=object)[codes_], index=values.index)
+    invalid = pd.Series(np.array([d[2] for d in decided], dtype=bool)[codes_], index=values.index)
     return value, reason, invalid
 
 
@@ -303,14 +307,16 @@ def ingest_file(
     """Read one export and turn it into staging rows, quarantine and exclusions."""
     path = Path(path)
     raw = read_export(path)
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha256 = raw.sha256
     resolver = resolver or AliasResolver(reference)
     extra_identifying = [spec.column for spec in codebook.fields.values() if spec.identifying]
     extra_identifying += codebook.identifying_columns
     dropped = identifying_columns(raw.columns, extra_identifying)
     columns = map_columns(raw, codebook, wave, dropped)
     ledger = _Ledger(raw, wave)
-    data = raw.data
+    # Only the columns the codebook uses, as plain text (the reader keeps categoricals to save
+    # memory; the text values are shared with the categories, so this costs only pointers).
+    data = raw.data[sorted(set(columns.values()), key=raw.columns.index)].astype(object)
 
     # Hash the duplicate key first, then drop every identifying column: nothing identifying is
     # carried past this point.
@@ -321,7 +327,7 @@ def ingest_file(
         dup_key = pseudonymise(keys, key, "duplicate:").where(keys != "", None)
     submitted = _dates(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
     response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
-    data = data.drop(columns=dropped)
+    data = data.drop(columns=[c for c in dropped if c in data.columns])
 
     extra_quarantine = [{"source_row": row, "column": None, "value": "", "reason": f"malformed row: {reason}"}
                         for row, reason in raw.malformed.items()]
@@ -382,13 +388,13 @@ def ingest_file(
     for name in ("ti_training_12m", "willing_to_share"):
         respondents[name] = respondents[name].astype("boolean")
 
-    responses = _long_responses(item_values, respondent_id, accepted, wave, codebook)
+    answers = _answers_wide(item_values, respondent_id, accepted, wave, codebook)
     free_text = _free_text(data, columns, codebook, respondent_id, accepted, wave)
     problems = [{"row": e["source_row"], "column": e["column"], "message": e["reason"]}
                 for e in extra_quarantine + ledger.entries]
     return FileIngest(
         path=path, sha256=sha256, raw_format=raw.format, format_label=raw.format_label, encoding=raw.encoding,
-        header_rows=raw.header_rows, rows_read=raw.rows_read, respondents=respondents, responses=responses,
+        header_rows=raw.header_rows, rows_read=raw.rows_read, respondents=respondents, answers=answers,
         free_text=free_text, quarantine=ledger.quarantine_frame(extra_quarantine),
         exclusions=ledger.exclusions_frame(extra_exclusions), identifying_columns_dropped=dropped,
         problems=problems,
@@ -504,23 +510,17 @@ def _yes_no(data, columns, ledger: _Ledger, codebook: Codebook, name: str) -> pd
     return (value == scale.maximum).where(value.notna(), pd.NA).astype("boolean")
 
 
-def _long_responses(item_values, respondent_id: pd.Series, accepted: np.ndarray, wave: str, codebook: Codebook) -> pd.DataFrame:
-    """Item-level answers, one row per accepted respondent x item, reverse-coded items flipped."""
-    frames = []
-    ids = respondent_id[accepted].to_numpy()
+def _answers_wide(item_values, respondent_id: pd.Series, accepted: np.ndarray, wave: str, codebook: Codebook) -> pd.DataFrame:
+    """Accepted respondents' answers, wide: `v__<item>` value and `m__<item>` missing-reason code."""
+    table = missing_codes(codebook)
+    codes = dict(zip(table["missing_reason"], table["code"]))
+    columns: dict[str, object] = {"wave": wave, "respondent_id": respondent_id[accepted].to_numpy()}
     for item in codebook.items:
         value, missing = item_values[item.id]
-        value = value[accepted].to_numpy()
-        scale = codebook.scales[item.scale]
-        scored = scale.minimum + scale.maximum - value if item.reverse else value
-        frames.append(pd.DataFrame({
-            "wave": wave, "respondent_id": ids, "item_id": item.id, "domain": item.domain,
-            "principle": item.principle, "value": value, "scored_value": scored,
-            "missing_reason": missing[accepted].to_numpy(),
-        }))
-    if not frames:
-        return pd.DataFrame(columns=RESPONSE_COLUMNS)
-    return pd.concat(frames, ignore_index=True)[RESPONSE_COLUMNS]
+        columns[f"v__{item.id}"] = value[accepted].to_numpy()
+        reason = missing[accepted]
+        columns[f"m__{item.id}"] = reason.map(codes).fillna(ANSWERED_CODE).astype("int8").to_numpy()
+    return pd.DataFrame(columns)
 
 
 def _free_text(data, columns, codebook: Codebook, respondent_id, accepted, wave) -> pd.DataFrame:
@@ -541,7 +541,7 @@ class WaveIngest:
     wave: str
     files: list[FileIngest]
     respondents: pd.DataFrame
-    responses: pd.DataFrame
+    answers: pd.DataFrame
     free_text: pd.DataFrame
     quarantine: pd.DataFrame
     exclusions: pd.DataFrame
@@ -563,7 +563,7 @@ def ingest_wave(paths: list[Path], codebook: Codebook, wave: str, reference: Ref
             })], ignore_index=True).sort_values("source_row", kind="stable").reset_index(drop=True)
             dropped_ids = set(result.respondents.loc[repeated, "respondent_id"])
             result.respondents = result.respondents[~repeated].reset_index(drop=True)
-            result.responses = result.responses[~result.responses["respondent_id"].isin(dropped_ids)].reset_index(drop=True)
+            result.answers = result.answers[~result.answers["respondent_id"].isin(dropped_ids)].reset_index(drop=True)
             result.free_text = result.free_text[~result.free_text["respondent_id"].isin(dropped_ids)].reset_index(drop=True)
         seen.update(result.respondents["respondent_id"])
 
@@ -576,7 +576,7 @@ def ingest_wave(paths: list[Path], codebook: Codebook, wave: str, reference: Ref
         wave=wave,
         files=files,
         respondents=combine("respondents", RESPONDENT_COLUMNS),
-        responses=combine("responses", RESPONSE_COLUMNS),
+        answers=combine("answers", list(files[0].answers.columns)),
         free_text=combine("free_text", FREE_TEXT_COLUMNS),
         quarantine=combine("quarantine", QUARANTINE_COLUMNS),
         exclusions=combine("exclusions", EXCLUSION_COLUMNS),

@@ -66,6 +66,28 @@ class StgResponses(_Strict):
         return df["value"].isna() == df["missing_reason"].notna()
 
 
+def answers_schema(codebook) -> pa.DataFrameSchema:
+    """The wide answers of a wave (before the long form is made in DuckDB), from the codebook:
+    each item's value is on its scale or missing, and each missing code is a known one."""
+    from tipipeline.ingest.long_form import ANSWERED_CODE, missing_codes
+
+    codes = [ANSWERED_CODE, *missing_codes(codebook)["code"].tolist()]
+    columns = {
+        "wave": pa.Column(str),
+        "respondent_id": pa.Column(str, pa.Check.str_matches(PSEUDONYM), unique=True),
+    }
+    for item in codebook.items:
+        scale = codebook.scales[item.scale]
+        columns[f"v__{item.id}"] = pa.Column(float, pa.Check.in_range(scale.minimum, scale.maximum), nullable=True)
+        columns[f"m__{item.id}"] = pa.Column("int8", pa.Check.isin(codes))
+    checks = [
+        pa.Check(lambda df, i=item.id: df[f"v__{i}"].isna() == (df[f"m__{i}"] != ANSWERED_CODE),
+                 name=f"{item.id}_missing_code_iff_no_value")
+        for item in codebook.items
+    ]
+    return pa.DataFrameSchema(columns, checks=checks, strict=True, name="StgAnswersWide")
+
+
 class RestrictedFreeText(_Strict):
     wave: Series[str]
     respondent_id: Series[str] = pa.Field(str_matches=PSEUDONYM)

@@ -45,12 +45,13 @@ class ValidationOutcome:
         return markdown_preview(self.failure_cases, rows=20)
 
 
-def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> ValidationOutcome:
+def validate(model: type[pa.DataFrameModel] | pa.DataFrameSchema, frame: pd.DataFrame) -> ValidationOutcome:
     """Validate all checks (lazy), never raising for data problems."""
+    name = model.name if isinstance(model, pa.DataFrameSchema) else model.__name__
     try:
         model.validate(frame, lazy=True)
     except SchemaErrors as exc:
         cases = exc.failure_cases[["schema_context", "column", "check", "failure_case", "index"]].copy()
         cases["failure_case"] = cases["failure_case"].astype(str)
-        return ValidationOutcome(model.__name__, False, cases.reset_index(drop=True))
-    return ValidationOutcome(model.__name__, True, pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"]))
+        return ValidationOutcome(name, False, cases.reset_index(drop=True))
+    return ValidationOutcome(name, True, pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"]))
