@@ -132,3 +132,25 @@ def test_definitions_follow_settings(settings):
     bound = build_definitions(settings)
     resources = bound.resources
     assert resources["warehouse"].database == str(settings.warehouse_path)
+
+
+def test_rerunning_one_wave_leaves_every_table_identical(settings, instance):
+    run_pipeline(settings, instance=instance)
+    before = _tables(settings.warehouse_path)
+    job = build_definitions(settings).resolve_job_def("survey_wave_job")
+    assert job.execute_in_process(instance=instance, partition_key="2024-w1").success
+    after = _tables(settings.warehouse_path)
+    assert after == before
+    assert {w for (w, *_rest) in after["stg_respondents"]} == {"2024-w1", "2025-w2"}
+
+
+def test_staging_schema_is_strict():
+    import pandas as pd
+
+    from tipipeline.schemas.ingest import StgRespondents
+    from tipipeline.schemas.validation import validate
+
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in StgRespondents.to_schema().columns})
+    frame["email"] = pd.Series(dtype="object")
+    outcome = validate(StgRespondents, frame)
+    assert not outcome.passed and "email" in outcome.failure_cases_markdown()
