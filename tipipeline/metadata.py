@@ -52,11 +52,12 @@ def schema_check_result(check_name: str, outcome, asset_key=None) -> "AssetCheck
     )
 
 
-def warehouse_table_metadata(conn, table: str, wave: str) -> dict:
-    """Row count (of the wave), column schema and preview of a table computed inside DuckDB."""
+def warehouse_table_metadata(conn, table: str, wave: str | None = None) -> dict:
+    """Row count (of the wave, if given), column schema and preview of a table computed in DuckDB."""
     described = conn.execute(f"DESCRIBE {table}").fetchall()
-    rows = conn.execute(f"SELECT count(*) FROM {table} WHERE wave = ?", [wave]).fetchone()[0]
-    preview = conn.execute(f"SELECT * FROM {table} WHERE wave = ? LIMIT {PREVIEW_ROWS}", [wave]).df()
+    where, params = ("WHERE wave = ?", [wave]) if wave is not None else ("", [])
+    rows = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
+    preview = conn.execute(f"SELECT * FROM {table} {where} LIMIT {PREVIEW_ROWS}", params).df()
     return {
         "dagster/row_count": int(rows),
         "dagster/column_schema": TableSchema(columns=[TableColumn(name=r[0], type=r[1]) for r in described]),

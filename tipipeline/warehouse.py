@@ -53,6 +53,18 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     return len(frame)
 
 
+def replace_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
+    """Create or replace several tables in one transaction: all or none."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for table, frame in frames.items():
+            replace_table(conn, table, frame)
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+
+
 @dataclass(frozen=True)
 class SqlSource:
     """Rows computed by DuckDB: a SELECT over DataFrames registered under the given names."""

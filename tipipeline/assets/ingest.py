@@ -1,12 +1,9 @@
 """Ingest assets: the codebook, and each survey wave (a partition) into staging tables."""
 
 import pandas as pd
-import pandera.pandas as pa
 from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetKey,
-    AssetSpec,
     DataVersion,
     MaterializeResult,
     MetadataValue,
@@ -20,13 +17,17 @@ from tipipeline.ingest.identifiers import pseudonym_key
 from tipipeline.ingest.long_form import items_frame, long_responses_sql, missing_codes
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.ingest.waves import wave_export_files
-from tipipeline.metadata import markdown_preview, schema_check_result, table_metadata, warehouse_table_metadata
+from tipipeline.metadata import markdown_preview, schema_check_result, table_metadata
 from tipipeline.partitions import survey_waves
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import ingest as schemas
 from tipipeline.schemas.validation import validate
-from tipipeline.warehouse import SqlSource, replace_partitions, replace_table
+from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
+from tipipeline.ingest.policy_audit import audit_files, read_audits
+from tipipeline.reference import AliasResolver
+from tipipeline.schemas import policy as policy_schemas
+from tipipeline.warehouse import SqlSource, replace_table
 
 OWNERS = ["team:tipipeline"]
 
@@ -64,48 +65,28 @@ def survey_codebook(paths: PathsResource, warehouse: WarehouseResource) -> Mater
 
 
 # The staging tables one wave writes, each its own asset (table name = asset name).
-WAVE_TABLES: dict[str, tuple[type[pa.DataFrameModel] | None, str]] = {
-    "stg_respondents": (schemas.StgRespondents, "One row per accepted respondent: pseudonymous id, organisation, "
-                        "borough, BCU, ICB, role, service area, TI training, willingness to share. No identifiers."),
-    "stg_responses": (None, "Item-level answers (long): one row per respondent x item, the value on the "
-                      "scale, the scored value (reverse-coded items flipped) and why an answer is missing. "
-                      "Made by DuckDB from the wide answers, which the check validates."),
-    "restricted_free_text": (schemas.RestrictedFreeText, "RESTRICTED. Free-text answers (practice examples); never "
-                             "published. Read only by named researchers for the promising-practice review."),
-    "survey_quarantine": (schemas.SurveyQuarantine, "Rows that could not be accepted: file, row, column, offending "
-                          "value and reason. Fix the export or the alias table and re-run the wave."),
-    "survey_exclusions": (schemas.SurveyExclusions, "Rows excluded by a documented rule (previews, tests, spam, partial "
-                          "responses, refused consent, duplicate submissions), with the rule and detail."),
-    "survey_data_quality": (schemas.SurveyDataQuality, "Per export file: SHA-256, format, encoding, rows read = "
-                            "accepted + quarantined + excluded (by rule), identifying columns dropped at read."),
-}
-
-
-def _check_name(table: str) -> str:
-    return f"{table}_schema"
+WAVE_TABLES = [
+    TableAsset("stg_respondents", "One row per accepted respondent: pseudonymous id, organisation, borough, BCU, ICB, "
+               "role, service area, TI training, willingness to share. No identifiers.", schemas.StgRespondents),
+    TableAsset("stg_responses", "Item-level answers (long): one row per respondent x item, the value on the scale, the "
+               "scored value (reverse-coded items flipped) and why an answer is missing. Made by DuckDB from the wide "
+               "answers, which the check validates against the codebook.", None),
+    TableAsset("restricted_free_text", "RESTRICTED. Free-text answers (practice examples); never published. Read only by "
+               "named researchers for the promising-practice review.", schemas.RestrictedFreeText, restricted=True),
+    TableAsset("survey_quarantine", "Rows that could not be accepted: file, row, column, offending value and reason. "
+               "Fix the export or the alias table and re-run the wave.", schemas.SurveyQuarantine),
+    TableAsset("survey_exclusions", "Rows excluded by a documented rule (previews, tests, spam, partial responses, "
+               "refused consent, duplicate submissions), with the rule and detail.", schemas.SurveyExclusions),
+    TableAsset("survey_data_quality", "Per export file: SHA-256, format, encoding, rows read = accepted + quarantined + "
+               "excluded (by rule), identifying columns dropped at read.", schemas.SurveyDataQuality),
+]
 
 
 @multi_asset(
     name="survey_wave",
     partitions_def=survey_waves,
-    specs=[
-        AssetSpec(
-            table,
-            group_name="ingest",
-            description=description,
-            kinds={"duckdb", "pandas"},
-            owners=OWNERS,
-            code_version="1",
-            tags={"layer": "ingest", **({"restricted": "true"} if table == "restricted_free_text" else {})},
-            deps=["survey_codebook", "organisations", "organisation_aliases", "boroughs"],
-        )
-        for table, (_, description) in WAVE_TABLES.items()
-    ],
-    check_specs=[
-        AssetCheckSpec(_check_name(table), asset=table, blocking=True,
-                       description=f"pandera schema {schema.__name__ if schema else 'StgAnswersWide (from the codebook)'}")
-        for table, (schema, _) in WAVE_TABLES.items()
-    ],
+    specs=asset_specs(WAVE_TABLES, "ingest", ["survey_codebook", "organisations", "organisation_aliases", "boroughs"]),
+    check_specs=check_specs(WAVE_TABLES),
     pool="duckdb_write",
 )
 def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
@@ -127,29 +108,12 @@ def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse:
         "survey_exclusions": result.exclusions,
         "survey_data_quality": result.data_quality,
     }
-    outcomes = {
-        table: validate(schema or schemas.answers_schema(codebook), result.answers if schema is None else frames[table])
-        for table, (schema, _) in WAVE_TABLES.items()
-    }
+    outcomes = {t.name: validate(t.schema, frames[t.name]) for t in WAVE_TABLES if t.schema is not None}
+    # The long table is made in DuckDB; what is validated is the wide frame it is made from.
+    outcomes["stg_responses"] = validate(schemas.answers_schema(codebook), result.answers)
     quality = result.data_quality
-    with warehouse.get_connection() as conn:
-        replace_partitions(conn, frames, "wave", wave)
-        metadata = {
-            table: (warehouse_table_metadata(conn, table, wave) if isinstance(frame, SqlSource)
-                    else table_metadata(frame, table))
-            for table, frame in frames.items()
-        }
-    for table in frames:
-        extra = {"wave": wave}
-        if table == "restricted_free_text":
-            extra["preview"] = MetadataValue.md("Restricted: free text is not previewed.")
-        if table == "survey_data_quality":
-            extra.update(_accounting_metadata(quality))
-        yield MaterializeResult(
-            asset_key=AssetKey(table),
-            metadata={**metadata[table], **extra},
-            check_results=[schema_check_result(_check_name(table), outcomes[table], AssetKey(table))],
-        )
+    yield from write_tables(warehouse, WAVE_TABLES, frames, outcomes, partition=("wave", wave),
+                            extra_metadata={"survey_data_quality": _accounting_metadata(quality)})
     context.log.info(
         f"wave {wave}: {int(quality['rows_read'].sum())} rows read, {int(quality['rows_accepted'].sum())} accepted, "
         f"{int(quality['rows_quarantined'].sum())} quarantined, {int(quality['rows_excluded'].sum())} excluded"
@@ -168,5 +132,55 @@ def _accounting_metadata(quality: pd.DataFrame) -> dict:
     }
 
 
-ingest_assets = [survey_codebook, survey_wave]
+POLICY_TABLES = [
+    TableAsset("audit_codings", "Accepted policy-audit rows: one per document x coder, scores 0/1/2 per principle.",
+               policy_schemas.AuditCodings),
+    TableAsset("policy_documents", "One row per audited document: coders, consensus, comprehensiveness (% of principles "
+               "scored 1 or 2) and strength (% scored 2) over its settled scores, promising-practice candidate flag.",
+               policy_schemas.PolicyDocuments),
+    TableAsset("policy_document_scores", "The settled score per document x principle and how it was settled (single "
+               "coder, coders agree, consensus); unresolved disagreements have no score.",
+               policy_schemas.PolicyDocumentScores),
+    TableAsset("policy_unresolved", "Disagreements between coders with no consensus row: left out of the scores until "
+               "settled. Add a `consensus` row to the audit to settle them.", policy_schemas.PolicyUnresolved),
+    TableAsset("coder_agreement", "Inter-rater agreement per principle and overall: double-coded documents, % agreement, "
+               "Cohen's kappa and linear-weighted kappa (0/1/2).", policy_schemas.CoderAgreement),
+    TableAsset("policy_organisations", "Per organisation: documents audited, comprehensiveness and strength over its best "
+               "settled score per principle, mean document scores, promising-practice candidates.",
+               policy_schemas.PolicyOrganisations),
+    TableAsset("audit_quarantine", "Audit rows that could not be accepted, with file, row, column, value and reason.",
+               policy_schemas.AuditQuarantine),
+    TableAsset("audit_data_quality", "Per audit file: SHA-256, rows read = accepted + quarantined + excluded.",
+               policy_schemas.AuditDataQuality),
+]
+
+
+@multi_asset(
+    name="policy_audit",
+    specs=asset_specs(POLICY_TABLES, "ingest", ["organisations", "organisation_aliases", "framework_principles"]),
+    check_specs=check_specs(POLICY_TABLES),
+    pool="duckdb_write",
+)
+def policy_audit(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
+    """Read every audit file, reconcile coders, score documents and organisations, measure agreement."""
+    reference = load_reference()
+    result = read_audits(audit_files(paths.settings.policy_audit_dir), load_framework(), AliasResolver(reference))
+    frames = {
+        "audit_codings": result.codings, "policy_documents": result.documents,
+        "policy_document_scores": result.document_scores, "policy_unresolved": result.unresolved,
+        "coder_agreement": result.agreement, "policy_organisations": result.organisations,
+        "audit_quarantine": result.quarantine, "audit_data_quality": result.data_quality,
+    }
+    overall = result.agreement.set_index("principle").loc["overall"]
+    extra = {
+        "coder_agreement": {"agreement": MetadataValue.md(markdown_preview(result.agreement.round(3))),
+                            "overall_kappa": float(overall["kappa"]),
+                            "overall_weighted_kappa": float(overall["weighted_kappa_linear"])},
+        "policy_unresolved": {"unresolved_count": len(result.unresolved)},
+    }
+    yield from write_tables(warehouse, POLICY_TABLES, frames, extra_metadata=extra)
+    context.log.info(f"{len(result.documents)} documents, {len(result.unresolved)} unresolved disagreements")
+
+
+ingest_assets = [survey_codebook, survey_wave, policy_audit]
 wave_assets = [survey_wave]

@@ -60,6 +60,17 @@ class StageRule(_Strict):
     thresholds: list[StageThreshold]
 
 
+class PolicyAuditRule(_Strict):
+    score_labels: dict[int, Text]
+    promising_practice_min_strength: Percent
+
+    @model_validator(mode="after")
+    def _scores(self) -> "PolicyAuditRule":
+        if sorted(self.score_labels) != [0, 1, 2]:
+            raise ValueError(f"@score_labels: the audit scale is 0, 1, 2; found {sorted(self.score_labels)}")
+        return self
+
+
 class Framework(_Strict):
     version: Text
     title: Text
@@ -67,6 +78,7 @@ class Framework(_Strict):
     domains: Annotated[list[Domain], Field(min_length=1)]
     stages: Annotated[list[Stage], Field(min_length=2)]
     stage_rule: StageRule
+    policy_audit: PolicyAuditRule
     # Set by load_framework; not part of the file.
     sha256: str = ""
 

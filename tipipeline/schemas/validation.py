@@ -55,3 +55,16 @@ def validate(model: type[pa.DataFrameModel] | pa.DataFrameSchema, frame: pd.Data
         cases["failure_case"] = cases["failure_case"].astype(str)
         return ValidationOutcome(name, False, cases.reset_index(drop=True))
     return ValidationOutcome(name, True, pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"]))
+
+
+def conform_empty(model: type[pa.DataFrameModel] | pa.DataFrameSchema | None, frame: pd.DataFrame) -> pd.DataFrame:
+    """An empty frame given the schema's column types, so that an empty table (no audit yet,
+    nothing quarantined) is created in the warehouse with the same types as a full one."""
+    if model is None or len(frame) or not isinstance(frame, pd.DataFrame):
+        return frame
+    schema = model if isinstance(model, pa.DataFrameSchema) else model.to_schema()
+    typed = frame.copy()
+    for name, column in schema.columns.items():
+        if name in typed.columns and column.dtype is not None:
+            typed[name] = typed[name].astype(column.dtype.type)
+    return typed

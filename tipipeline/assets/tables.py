@@ -1,0 +1,91 @@
+"""Shared machinery for assets that write several warehouse tables at once.
+
+Each table is its own asset (table name = asset name) with a blocking pandera check. The frames
+are validated, written in one transaction, and reported with row count, schema and preview.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+from dagster import AssetCheckSpec, AssetKey, AssetSpec, MaterializeResult, MetadataValue
+
+from tipipeline.metadata import schema_check_result, table_metadata, warehouse_table_metadata
+from tipipeline.resources import WarehouseResource
+from tipipeline.schemas.validation import ValidationOutcome, conform_empty, validate
+from tipipeline.warehouse import SqlSource, replace_partitions, replace_tables
+
+OWNERS = ["team:tipipeline"]
+
+
+@dataclass(frozen=True)
+class TableAsset:
+    """A warehouse table written by a multi-asset, and the schema that guards it."""
+
+    name: str
+    description: str
+    schema: type[pa.DataFrameModel] | pa.DataFrameSchema | None
+    restricted: bool = False
+
+    @property
+    def check_name(self) -> str:
+        return f"{self.name}_schema"
+
+
+def asset_specs(tables: list[TableAsset], group: str, deps: list[str], code_version: str = "1") -> list[AssetSpec]:
+    return [
+        AssetSpec(
+            t.name, group_name=group, description=t.description, kinds={"duckdb", "pandas"}, owners=OWNERS,
+            code_version=code_version, deps=deps,
+            tags={"layer": group, **({"restricted": "true"} if t.restricted else {})},
+        )
+        for t in tables
+    ]
+
+
+def check_specs(tables: list[TableAsset]) -> list[AssetCheckSpec]:
+    def described(t: TableAsset) -> str:
+        schema = t.schema
+        name = getattr(schema, "__name__", None) or getattr(schema, "name", None) or "built from the codebook"
+        return f"pandera schema {name}"
+
+    return [AssetCheckSpec(t.check_name, asset=t.name, blocking=True, description=described(t)) for t in tables]
+
+
+def write_tables(
+    warehouse: WarehouseResource,
+    tables: list[TableAsset],
+    frames: dict[str, pd.DataFrame | SqlSource],
+    outcomes: dict[str, ValidationOutcome] | None = None,
+    partition: tuple[str, str] | None = None,
+    extra_metadata: dict[str, dict] | None = None,
+) -> Iterator[MaterializeResult]:
+    """Validate (unless `outcomes` are given), write in one transaction, yield one result per table.
+
+    `partition` = (column, key) replaces only those rows; otherwise each table is replaced whole.
+    """
+    frames = {t.name: conform_empty(t.schema, frames[t.name]) for t in tables}
+    outcomes = outcomes or {t.name: validate(t.schema, frames[t.name]) for t in tables}
+    extra_metadata = extra_metadata or {}
+    with warehouse.get_connection() as conn:
+        if partition:
+            replace_partitions(conn, frames, *partition)
+        else:
+            replace_tables(conn, frames)
+        metadata = {
+            name: (warehouse_table_metadata(conn, name, partition[1] if partition else None)
+                   if isinstance(frame, SqlSource) else table_metadata(frame, name))
+            for name, frame in frames.items()
+        }
+    for table in tables:
+        extra = dict(extra_metadata.get(table.name, {}))
+        if partition:
+            extra[partition[0]] = partition[1]
+        if table.restricted:
+            extra["preview"] = MetadataValue.md("Restricted: not previewed.")
+        yield MaterializeResult(
+            asset_key=AssetKey(table.name),
+            metadata={**metadata[table.name], **extra},
+            check_results=[schema_check_result(table.check_name, outcomes[table.name], AssetKey(table.name))],
+        )

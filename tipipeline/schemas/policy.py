@@ -1,0 +1,127 @@
+"""Schemas of the policy-audit tables."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+ORG_ID = r"^E(09|23|54)\d{6}$"
+DOCUMENT_ID = r"^[0-9a-f]{16}$"
+
+
+class _Strict(pa.DataFrameModel):
+    class Config:
+        strict = True
+        coerce = False
+
+
+class AuditCodings(pa.DataFrameModel):
+    """Accepted audit rows. Score columns (score_<principle>) are 0, 1 or 2."""
+
+    source_file: Series[str]
+    source_row: Series[int] = pa.Field(ge=1)
+    org_id: Series[str] = pa.Field(str_matches=ORG_ID)
+    document_id: Series[str] = pa.Field(str_matches=DOCUMENT_ID)
+    document_title: Series[str] = pa.Field(str_length={"min_value": 1})
+    document_type: Series[str] = pa.Field(nullable=True)
+    year: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1990, le=2100)
+    url: Series[str] = pa.Field(nullable=True)
+    coder: Series[str] = pa.Field(str_length={"min_value": 1})
+
+    @pa.dataframe_check
+    def scores_are_0_1_2(cls, df):
+        scores = df.filter(like="score_")
+        return scores.isin([0, 1, 2]).all(axis=1) & (scores.shape[1] > 0)
+
+    @pa.dataframe_check
+    def one_row_per_document_and_coder(cls, df):
+        return ~df.duplicated(["document_id", "coder"], keep=False)
+
+
+class PolicyDocuments(_Strict):
+    document_id: Series[str] = pa.Field(str_matches=DOCUMENT_ID, unique=True)
+    org_id: Series[str] = pa.Field(str_matches=ORG_ID)
+    document_title: Series[str]
+    document_type: Series[str] = pa.Field(nullable=True)
+    year: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+    url: Series[str] = pa.Field(nullable=True)
+    coders: Series[int] = pa.Field(ge=0)
+    has_consensus: Series[bool]
+    principles_scored: Series[int] = pa.Field(ge=0)
+    principles_unresolved: Series[int] = pa.Field(ge=0)
+    comprehensiveness: Series[float] = pa.Field(nullable=True, ge=0, le=100)
+    strength: Series[float] = pa.Field(nullable=True, ge=0, le=100)
+    promising_practice_candidate: Series[bool]
+
+    @pa.dataframe_check
+    def strength_within_comprehensiveness(cls, df):
+        return (df["strength"] <= df["comprehensiveness"]) | df["strength"].isna()
+
+
+class PolicyDocumentScores(_Strict):
+    document_id: Series[str] = pa.Field(str_matches=DOCUMENT_ID)
+    principle: Series[str]
+    score: Series[pd.Int64Dtype] = pa.Field(nullable=True, isin=[0, 1, 2])
+    resolution: Series[str] = pa.Field(isin=["single_coder", "coders_agree", "consensus", "unresolved"])
+
+    @pa.dataframe_check
+    def unresolved_iff_no_score(cls, df):
+        return (df["resolution"] == "unresolved") == df["score"].isna()
+
+
+class PolicyUnresolved(_Strict):
+    document_id: Series[str] = pa.Field(str_matches=DOCUMENT_ID)
+    org_id: Series[str] = pa.Field(str_matches=ORG_ID)
+    document_title: Series[str]
+    principle: Series[str]
+    scores_given: Series[str]
+
+    @pa.check("scores_given")
+    def at_least_two_different_scores(cls, series):
+        return series.map(lambda s: len(set(json.loads(s).values())) >= 2)
+
+
+class CoderAgreement(_Strict):
+    principle: Series[str] = pa.Field(unique=True)
+    double_coded_documents: Series[int] = pa.Field(ge=0)
+    ratings_compared: Series[int] = pa.Field(ge=0)
+    percent_agreement: Series[float] = pa.Field(nullable=True, ge=0, le=100)
+    kappa: Series[float] = pa.Field(nullable=True, ge=-1, le=1)
+    weighted_kappa_linear: Series[float] = pa.Field(nullable=True, ge=-1, le=1)
+
+
+class PolicyOrganisations(_Strict):
+    org_id: Series[str] = pa.Field(str_matches=ORG_ID, unique=True)
+    documents: Series[int] = pa.Field(ge=1)
+    principles_scored: Series[int] = pa.Field(ge=0)
+    comprehensiveness: Series[float] = pa.Field(nullable=True, ge=0, le=100)
+    strength: Series[float] = pa.Field(nullable=True, ge=0, le=100)
+    mean_document_comprehensiveness: Series[float] = pa.Field(nullable=True, ge=0, le=100)
+    mean_document_strength: Series[float] = pa.Field(nullable=True, ge=0, le=100)
+    promising_practice_candidates: Series[int] = pa.Field(ge=0)
+
+
+class AuditQuarantine(_Strict):
+    source_file: Series[str]
+    source_row: Series[int] = pa.Field(ge=1)
+    column: Series[object] = pa.Field(nullable=True)
+    value: Series[object] = pa.Field(nullable=True)
+    reason: Series[str] = pa.Field(str_length={"min_value": 1})
+
+
+class AuditDataQuality(_Strict):
+    source_file: Series[str] = pa.Field(unique=True)
+    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+    file_format: Series[str]
+    rows_read: Series[int] = pa.Field(ge=0)
+    rows_accepted: Series[int] = pa.Field(ge=0)
+    rows_quarantined: Series[int] = pa.Field(ge=0)
+    rows_excluded: Series[int] = pa.Field(ge=0)
+    excluded_by_rule: Series[str]
+
+    @pa.dataframe_check
+    def every_row_accounted_for(cls, df):
+        return df["rows_read"] == df["rows_accepted"] + df["rows_quarantined"] + df["rows_excluded"]
