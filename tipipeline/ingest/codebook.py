@@ -33,6 +33,7 @@ KNOWN_FIELDS = (
     "practice_example",
 )
 REQUIRED_FIELDS = ("organisation",)
+YES_NO_FIELDS = ("consent", "ti_training_12m", "willing_to_share")
 
 
 class _Strict(BaseModel):
@@ -46,7 +47,10 @@ class Scale(_Strict):
     values: dict[str, float]
     missing: list[str] = []
     agree_at_or_above: float | None = None
-    codes: dict[float, float] = {}
+    # Numeric code in the export -> value, or -> a missing label (e.g. 6: "Don't know").
+    codes: dict[float, float | str] = {}
+    # For yes/no scales: the label meaning yes (default: a label 'Yes').
+    positive: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "Scale":
@@ -55,7 +59,22 @@ class Scale(_Strict):
         overlap = set(self.values) & set(self.missing)
         if overlap:
             raise ValueError(f"labels both valued and missing: {sorted(overlap)}")
+        for code, target in self.codes.items():
+            if isinstance(target, str) and target not in self.missing:
+                raise ValueError(f"@codes.{code:g}: {target!r} is not one of this scale's missing labels {self.missing}")
+        if self.positive is not None and self.positive not in self.values:
+            raise ValueError(f"@positive: {self.positive!r} is not one of this scale's labels")
         return self
+
+    @property
+    def positive_value(self) -> float | None:
+        """The value meaning 'yes': the `positive` label's, else the label 'Yes''s, else None."""
+        if self.positive is not None:
+            return self.values[self.positive]
+        for label, value in self.values.items():
+            if label.strip().casefold() == "yes":
+                return value
+        return None
 
     @property
     def minimum(self) -> float:
@@ -152,7 +171,16 @@ class Codebook(_Strict):
         for name in REQUIRED_FIELDS:
             if name not in self.fields:
                 raise ValueError(f"@fields.{name}: required field missing")
+        for name in YES_NO_FIELDS:
+            spec = self.fields.get(name)
+            if spec is not None and spec.scale is not None and self.scales[spec.scale].positive_value is None:
+                raise ValueError(f"@fields.{name}.scale: scale {spec.scale!r} has no 'Yes' label; set `positive:` on it")
         rule = self.exclusions.duplicates
+        duplicate_key = rule.key if rule is not None else None
+        for name, spec in self.fields.items():
+            if spec.identifying and name != duplicate_key:
+                raise ValueError(f"@fields.{name}.identifying: only the duplicates key can be identifying (it is hashed "
+                                 "at read and then dropped); remove this field instead")
         if rule is not None:
             for attr in ("key", "order_by"):
                 if getattr(rule, attr) not in self.fields:

@@ -107,37 +107,57 @@ def read_export(path: str | Path) -> RawExport:
 # --- CSV ---------------------------------------------------------------------------------
 
 
+# A valid UTF-8 multi-byte sequence: its presence beside undecodable bytes means mixed encodings.
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
 def detect_encoding(path: Path, data: bytes) -> str:
-    """UTF-8 with BOM, UTF-8, else Windows-1252 (what Excel's 'CSV' writes on Windows)."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 (Excel's 'CSV' on Windows).
+
+    A file that is mostly UTF-8 with a few bytes that are not is an error, not Windows-1252:
+    reading it as Windows-1252 would garble every accented letter and curly quote in it.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     if b"\x00" in data[:65536]:
         raise InputError(path, "this is a binary file, not a CSV or XLSX survey export")
     candidates = ["utf-8-sig"] if data.startswith(b"\xef\xbb\xbf") else ["utf-8", "cp1252"]
-    for encoding in candidates:
-        try:
-            # Validate without keeping a decoded copy of the whole file in memory.
-            codecs.decode(memoryview(data), encoding)
-            return encoding
-        except UnicodeDecodeError as exc:
-            error = exc
-    if candidates == ["utf-8-sig"]:
-        raise InputError(path, f"starts with a UTF-8 byte-order mark but is not UTF-8 (byte {error.start})")
-    raise InputError(path, f"not text in UTF-8 or Windows-1252 (undecodable byte at offset {error.start})")
+    try:
+        # Validate without keeping a decoded copy of the whole file in memory.
+        codecs.decode(memoryview(data), candidates[0])
+        return candidates[0]
+    except UnicodeDecodeError as exc:
+        error = exc
+    if candidates[0] == "utf-8-sig" or _UTF8_MULTIBYTE.search(data):
+        raise InputError(path, f"mostly UTF-8, but the byte at offset {error.start} is not: the file mixes encodings; "
+                               "re-export it as UTF-8")
+    try:
+        codecs.decode(memoryview(data), "cp1252")
+        return "cp1252"
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not text in UTF-8 or Windows-1252 (undecodable byte at offset {exc.start})") from exc
 
 
-def _csv_records(data: bytes, encoding: str):
-    """Yield (first file line, fields) for each record; quoted newlines stay inside a field."""
+def _csv_records(data: bytes, encoding: str, delimiter: str):
+    """Yield (row number, fields) per record. The row number is the record's position counting
+    header rows, as a spreadsheet shows it (a quoted field may span several lines of the file)."""
     csv.field_size_limit(1 << 30)
     stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
-    reader = csv.reader(stream, strict=False)
-    previous_end = 0
-    for fields in reader:
-        yield previous_end + 1, fields
-        previous_end = reader.line_num
+    for number, fields in enumerate(csv.reader(stream, delimiter=delimiter, strict=False), start=1):
+        yield number, fields
+
+
+def _delimiter(data: bytes, encoding: str) -> str:
+    """Comma, or tab for tab-separated exports (Qualtrics TSV, Excel 'Unicode text')."""
+    head = codecs.decode(data[:65536], encoding, errors="ignore")
+    first_line = head.lstrip("\ufeff\r\n").split("\n", 1)[0]
+    return "\t" if first_line.count("\t") > first_line.count(",") else ","
 
 
 def _read_csv(path: Path, data: bytes) -> RawExport:
     encoding = detect_encoding(path, data)
-    records = _csv_records(data, encoding)
+    delimiter = _delimiter(data, encoding)
+    records = _csv_records(data, encoding, delimiter)
     head: list[tuple[int, list[str]]] = []
     for record in records:
         if any(cell.strip() for cell in record[1]) or head:
@@ -161,7 +181,7 @@ def _chain(first, rest):
 def _check_delimiter(path: Path, header: list[str]) -> None:
     if len(header) == 1:
         cell = header[0]
-        for delimiter, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+        for delimiter, name in ((";", "semicolon"), ("|", "pipe")):
             if cell.count(delimiter) >= 2:
                 raise InputError(
                     path, f"the header is one column holding {name}s: the file looks {name}-delimited; "
@@ -201,7 +221,8 @@ def _detect_csv_layout(header: list[str], following: list[list[str]]):
     if third and _share(third, _is_python_import_id) > 0.5:
         return QUALTRICS_INSIGHTS, 3, header, dict(zip(header, second))
     v_tags = [c for c in header if _V_TAG.match(c.strip())]
-    if header and _V_TAG.match(header[0].strip()) and len(v_tags) >= 3 and second:
+    legacy_names = {"responseid", "responseset"} & {c.strip().casefold() for c in second}
+    if header and _V_TAG.match(header[0].strip()) and len(v_tags) >= 3 and legacy_names:
         # Legacy: the real names of V1..Vn are in the second row; Q tags stay as the names.
         names = []
         for index, tag in enumerate(header):
@@ -238,18 +259,21 @@ def _read_xlsx(path: Path, data: bytes) -> RawExport:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, EOFError) as exc:
         raise InputError(path, f"not a readable XLSX workbook: truncated or corrupt ({type(exc).__name__})") from exc
+    rows: list = []
     try:
-        sheet = workbook.worksheets[0]
-        try:
-            rows = [(index, [_cell_text(v) for v in row]) for index, row in enumerate(sheet.iter_rows(values_only=True), 1)]
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-            raise InputError(path, f"not a readable XLSX workbook: truncated or corrupt ({type(exc).__name__})") from exc
+        # The first sheet with anything in it (exports sometimes carry a cover sheet first).
+        for sheet in workbook.worksheets:
+            try:
+                rows = [(index, [_cell_text(v) for v in row]) for index, row in enumerate(sheet.iter_rows(values_only=True), 1)]
+            except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+                raise InputError(path, f"not a readable XLSX workbook: truncated or corrupt ({type(exc).__name__})") from exc
+            if any(any(c.strip() for c in r) for _, r in rows):
+                break
     finally:
         workbook.close()
-    rows = [(i, r) for i, r in rows]
     first = next((k for k, (_, r) in enumerate(rows) if any(c.strip() for c in r)), None)
     if first is None:
-        raise InputError(path, "the first sheet is empty")
+        raise InputError(path, "every sheet of the workbook is empty")
     rows = rows[first:]
     header = rows[0][1]
     while header and not header[-1].strip():

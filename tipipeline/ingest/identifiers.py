@@ -20,13 +20,20 @@ IDENTIFYING_NAMES = {
     "recipientfirstname", "recipientemail", "externalreference", "externaldatareference", "name",
     "emailaddress", "email", "starttime", "completiontime", "lastmodifiedtime", "firstname", "lastname",
     "surname", "fullname", "respondentname", "phone", "phonenumber", "telephone", "mobile", "postcode",
-    "address", "dateofbirth", "dob", "latitude", "longitude", "externalid", "uniqueid",
+    "address", "dateofbirth", "dob", "latitude", "longitude", "externalid", "uniqueid", "yourname", "ip",
+    "staffid", "employeeid", "employeenumber", "payrollnumber", "staffnumber", "nhsnumber", "workaddress",
+    "homeaddress", "emailaddresses",
 }
-# Anything that looks like an e-mail, IP address, location, phone number or postcode column.
+# Anything that looks like a name, e-mail, IP address, location, phone number, postcode or staff
+# number column. Applied only to short headers: Forms and SmartSurvey use the question text as the
+# header, and a question such as "Staff can phone or email a manager" is not an identifier.
 IDENTIFYING_PATTERNS = re.compile(
-    r"e-?mail|ip[\s_-]*address|latitude|longitude|geo[\s_-]*location|phone|post[\s_-]*code|external[\s_-]*(data[\s_-]*)?ref",
+    r"e-?mail|ip[\s_-]*address|latitude|longitude|geo[\s_-]*location|phone|post[\s_-]*code|"
+    r"external[\s_-]*(data[\s_-]*)?ref|^(your|full|first|last|respondent'?s?)[\s_-]*name\b|^name\b|"
+    r"(staff|employee|payroll|nhs)[\s_-]*(id|no|number)\b|address$",
     re.IGNORECASE,
 )
+SHORT_HEADER_WORDS = 6
 
 ENV_KEY = "TIPIPELINE_PSEUDONYM_KEY"
 ENV_KEY_FILE = "TIPIPELINE_PSEUDONYM_KEY_FILE"
@@ -52,7 +59,8 @@ def identifying_columns(columns: Iterable[str], extra: Iterable[str] = ()) -> li
     for column in columns:
         base = re.sub(r" \(\d+\)$", "", column)  # a repeated header is as identifying as the first
         squashed = _squash(base)
-        if squashed in IDENTIFYING_NAMES or squashed in extra_squashed or IDENTIFYING_PATTERNS.search(base):
+        short = len(base.split()) <= SHORT_HEADER_WORDS
+        if squashed in IDENTIFYING_NAMES or squashed in extra_squashed or (short and IDENTIFYING_PATTERNS.search(base.strip())):
             found.append(column)
     return found
 

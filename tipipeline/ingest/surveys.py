@@ -143,7 +143,7 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
         if column in raw.columns:
             found = column
         else:
-            matches = by_norm.get(_norm(column), [])
+            matches = by_norm.get(_norm(column), []) or _by_question_text(raw, column)
             found = matches[0] if len(matches) == 1 else None
         if found is None:
             if spec is not None and not spec.required:
@@ -158,7 +158,23 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
     return mapping
 
 
+def _by_question_text(raw: RawExport, text: str) -> list[str]:
+    """Columns whose question text (Qualtrics header row 2) is `text`, or ends with ' - text'
+    (a matrix statement), for codebooks that match a wave's columns by text."""
+    wanted = _norm(text)
+    return [c for c, q in raw.question_text.items() if q and (_norm(q) == wanted or _norm(q).endswith(" - " + wanted))]
+
+
 # --- the file ------------------------------------------------------------------------------
+
+
+def safe_value(value) -> str:
+    """A cell as it may be stored in quarantine: shortened, and never a multi-line value, which
+    can hold other respondents' cells when a stray quote has merged rows."""
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        return "[multi-line value, not stored]"
+    return text[:VALUE_PREVIEW_CHARS]
 
 
 class _Ledger:
@@ -189,7 +205,7 @@ class _Ledger:
         idx = np.flatnonzero(mask)
         self.quarantined[idx] = True
         for i in idx:
-            value = "" if values is None else str(values.iloc[i])[:VALUE_PREVIEW_CHARS]
+            value = "" if values is None else safe_value(values.iloc[i])
             reason = reasons if isinstance(reasons, str) else reasons.iloc[i]
             self.entries.append({"source_row": int(self.rows[i]), "column": column, "value": value, "reason": reason})
 
@@ -242,22 +258,31 @@ def apply_format_rules(raw: RawExport, ledger: _Ledger, codebook: Codebook | Non
     def text(column: str) -> pd.Series:
         return raw.data[column].astype(object)
 
+    # Qualtrics columns, whatever the layout (header rows 2-3 are often deleted in Excel).
+    qualtrics = raw.format.startswith("qualtrics") or bool(_column(raw, "ResponseId") or _column(raw, "ResponseID"))
     status_column = _column(raw, "Status")
-    if status_column and raw.format.startswith("qualtrics"):
-        labels = status_labels(text(status_column))
+    if status_column and qualtrics:
+        values = text(status_column)
+        labels = status_labels(values)
         excluded = {_status_label(s) for s in rules.status_exclude}
-        unknown = labels.isna().to_numpy() & (text(status_column).str.strip() != "").to_numpy()
-        ledger.quarantine(unknown, status_column, text(status_column), "unknown Qualtrics response type (Status)")
+        blank = (values.str.strip() == "").to_numpy()
+        ledger.quarantine(blank, status_column, values, "Status (response type) missing")
+        ledger.quarantine(labels.isna().to_numpy() & ~blank, status_column, values, "unknown Qualtrics response type (Status)")
         ledger.exclude(labels.isin(excluded).to_numpy(), "non_genuine_status", "Status = " + labels.fillna("").astype(str))
     finished_column = _column(raw, "Finished")
-    if finished_column and rules.require_finished:
-        finished = text(finished_column).str.strip().str.casefold()
-        ledger.exclude(finished.isin(_FALSE).to_numpy(), "partial_response", "Finished = " + text(finished_column))
+    if finished_column and qualtrics and rules.require_finished:
+        values = text(finished_column)
+        finished = values.str.strip().str.casefold()
+        ledger.quarantine((~finished.isin(_TRUE | _FALSE)).to_numpy(), finished_column, values,
+                          "Finished is not True or False")
+        ledger.exclude(finished.isin(_FALSE).to_numpy(), "partial_response", "Finished = " + values)
     progress_column = _column(raw, "Progress")
-    if progress_column:
-        progress = pd.to_numeric(text(progress_column), errors="coerce")
+    if progress_column and qualtrics:
+        values = text(progress_column)
+        progress = pd.to_numeric(values, errors="coerce")
+        ledger.quarantine(progress.isna().to_numpy(), progress_column, values, "Progress is not a number")
         ledger.exclude((progress < rules.min_progress).fillna(False).to_numpy(), "partial_response",
-                       "Progress = " + text(progress_column))
+                       "Progress = " + values)
 
 
 def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -269,7 +294,7 @@ def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series,
     labels = {_norm(k): float(v) for k, v in scale.values.items()}
     numeric_values = set(labels.values())
     missing = {_norm(m): m for m in scale.missing}
-    codes = {float(k): float(v) for k, v in scale.codes.items()}
+    codes = {float(k): v for k, v in scale.codes.items()}
 
     def one(raw_value: str):
         text = _norm(raw_value)
@@ -284,7 +309,10 @@ def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series,
         except ValueError:
             return (np.nan, None, True)
         if codes:
-            return (codes[number], None, False) if number in codes else (np.nan, None, True)
+            if number not in codes:
+                return (np.nan, None, True)
+            code = codes[number]
+            return (np.nan, code, False) if isinstance(code, str) else (float(code), None, False)
         return (number, None, False) if number in numeric_values else (np.nan, None, True)
 
     # Decide once per distinct answer, then spread by position: fast on millions of cells.
@@ -336,15 +364,30 @@ def ingest_file(
 
     apply_format_rules(raw, ledger, codebook)
     if codebook.exclusions.consent_required and "consent" in columns:
-        scale = codebook.scales[codebook.fields["consent"].scale] if codebook.fields["consent"].scale else None
-        consent_values = data[columns["consent"]]
-        if scale is not None:
-            value, _, _ = scale_values(consent_values, scale)
-            gave = (value == scale.maximum).to_numpy()
-        else:
-            gave = consent_values.str.strip().str.casefold().isin(_TRUE).to_numpy()
-        ledger.exclude(~gave, "no_consent", "consent = " + consent_values.replace("", "(blank)"))
+        consent = _yes_no(data, columns, ledger, codebook, "consent")
+        shown = data[columns["consent"]].map(lambda v: safe_value(v) or "(blank)")
+        ledger.exclude(~consent.fillna(False).to_numpy(dtype=bool), "no_consent", "consent = " + shown)
 
+    # Pseudonyms. Qualtrics response ids are unique across exports; other tools number responses
+    # 1, 2, ... in each form, so there the file name is part of the pseudonym's input too. The
+    # wave always is: two waves' "1" are different people.
+    namespace = f"response:{wave}:" if raw.format.startswith("qualtrics") else f"response:{wave}:{path.name}:"
+    if response_ids is not None:
+        blank_ids = (response_ids == "").to_numpy()
+        ids_source = response_ids.where(~blank_ids, "row:" + sha256 + ":" + pd.Series(ledger.rows).astype(str))
+    else:
+        ids_source = pd.Series(["row:" + sha256 + ":" + str(r) for r in ledger.rows])
+    respondent_id = pseudonymise(ids_source.reset_index(drop=True), key, namespace)
+    repeated = respondent_id.duplicated(keep="first").to_numpy() & ledger.open
+    ledger.exclude(repeated, "duplicate_response_id", "the same response id appears earlier in this file")
+
+    _quarantine_multiline(data, columns, ledger, codebook)
+    geography = _resolve_geography(data, columns, ledger, resolver, reference)
+    item_values = _item_values(data, columns, ledger, codebook)
+    yes_no = {name: _yes_no(data, columns, ledger, codebook, name) for name in ("ti_training_12m", "willing_to_share")}
+
+    # Duplicate submissions are decided among the rows that passed every check, so that a newer
+    # submission that cannot be accepted does not knock out an older one that can.
     if dup_key is not None:
         order = pd.DataFrame({"key": dup_key, "when": submitted, "row": ledger.rows})
         live = order[ledger.open & order["key"].notna().to_numpy()]
@@ -358,26 +401,13 @@ def ingest_file(
             lambda r: f"another submission with the same duplicate key is kept (row {int(r)})" if pd.notna(r) else "")
         ledger.exclude(superseded, "duplicate_submission", detail)
 
-    geography = _resolve_geography(data, columns, ledger, resolver, reference)
-    item_values = _item_values(data, columns, ledger, codebook)
-    yes_no = {name: _yes_no(data, columns, ledger, codebook, name) for name in ("ti_training_12m", "willing_to_share")}
-
     accepted = ledger.open
-    if response_ids is not None:
-        blank_ids = (response_ids == "").to_numpy()
-        ids_source = response_ids.where(~blank_ids, "row:" + sha256 + ":" + pd.Series(ledger.rows).astype(str))
-    else:
-        ids_source = pd.Series(["row:" + sha256 + ":" + str(r) for r in ledger.rows])
-    # The wave is part of the pseudonym's input: tools such as Forms number responses 1, 2, ...
-    # in every wave, and two waves' "1" are different people.
-    respondent_id = pseudonymise(ids_source.reset_index(drop=True), key, f"response:{wave}:")
-
     respondents = pd.DataFrame({
         "wave": wave,
         "respondent_id": respondent_id,
         "source_file": path.name,
         "source_row": ledger.rows,
-        "submitted_date": submitted.dt.date.to_numpy(),  # the date only: times are identifying
+        "submitted_date": submitted.dt.date.to_numpy(),  # the date only: times are not kept
         **{k: v.to_numpy() for k, v in geography.items()},
         "role": _text(data, columns, "role"),
         "service_area": _text(data, columns, "service_area"),
@@ -401,14 +431,33 @@ def ingest_file(
     )
 
 
+_UTC_OFFSET = re.compile(r"\s*(Z|[+-]\d{2}:?\d{2})$")
+
+
 def _dates(values: pd.Series) -> pd.Series:
-    """Parse timestamps (ISO first, then UK day-first) and keep only the date."""
-    text = values.str.strip()
+    """Local timestamps, for ordering submissions (only their dates are ever stored).
+
+    ISO first, then UK day-first; a trailing UTC offset is dropped (the local clock time is what
+    the respondent saw); what does not parse is NaT.
+    """
+    text = values.astype(str).str.strip().str.replace(_UTC_OFFSET, "", regex=True)
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
     retry = parsed.isna() & (text != "")
     if retry.any():
         parsed[retry] = pd.to_datetime(text[retry], errors="coerce", dayfirst=True, format="mixed")
-    return parsed.dt.normalize()
+    return parsed
+
+
+def _quarantine_multiline(data, columns, ledger: _Ledger, codebook: Codebook) -> None:
+    """A line break inside a short answer means a stray quote merged rows: quarantine them."""
+    free_text = {name for name, spec in codebook.fields.items() if spec.free_text}
+    for target, column in columns.items():
+        if target in free_text or column not in data.columns:
+            continue
+        broken = data[column].str.contains("\n", regex=False).fillna(False).to_numpy()
+        if broken.any():
+            ledger.quarantine(broken, column, data[column], "value spans several lines: a stray quote (\") "
+                              "may have merged this row with the rows after it")
 
 
 def _text(data: pd.DataFrame, columns: dict[str, str], name: str) -> np.ndarray:
@@ -445,8 +494,11 @@ def _resolve_geography(data, columns, ledger: _Ledger, resolver: AliasResolver, 
         ledger.quarantine(unresolved, columns["organisation"], org_raw, org_raw.map(hints))
     sector = org.map(organisations["sector"])
 
+    council = (sector == "council").to_numpy()
     borough, borough_raw = resolve("borough", "borough")
-    bad = borough.isna().to_numpy() & (borough_raw.str.strip() != "").to_numpy()
+    # A council respondent's borough is the council's own area, so their answer is not used (and
+    # an answer that does not resolve is no reason to quarantine them).
+    bad = borough.isna().to_numpy() & (borough_raw.str.strip() != "").to_numpy() & ~council
     if bad.any():
         hints = {v: _unresolved_reason(resolver, "borough", v) for v in pd.unique(borough_raw[bad])}
         ledger.quarantine(bad, columns["borough"], borough_raw, borough_raw.map(hints))
@@ -456,7 +508,6 @@ def _resolve_geography(data, columns, ledger: _Ledger, resolver: AliasResolver, 
         hints = {v: _unresolved_reason(resolver, "bcu", v) for v in pd.unique(bcu_raw[bad])}
         ledger.quarantine(bad, columns["bcu"], bcu_raw, bcu_raw.map(hints))
 
-    council = (sector == "council").to_numpy()
     police = (sector == "police").to_numpy()
     health = (sector == "health").to_numpy()
     borough = borough.where(~council, org)  # a council's area is its borough
@@ -476,9 +527,11 @@ def _resolve_geography(data, columns, ledger: _Ledger, resolver: AliasResolver, 
 
 
 def _unresolved_reason(resolver: AliasResolver, entity: str, value: str) -> str:
+    if "\n" in value or len(value) > 120:
+        return f"{entity}: the value spans several lines or is very long: a stray quote may have merged rows"
     suggestions = resolver.suggest(entity, value)
     hint = f" (did you mean {suggestions[0]!r}?)" if suggestions else ""
-    return f"{entity} {value.strip()[:80]!r} does not resolve through the alias table{hint}"
+    return f"{entity} {value.strip()!r} does not resolve through the alias table{hint}"
 
 
 def _item_values(data, columns, ledger: _Ledger, codebook: Codebook) -> dict[str, tuple[pd.Series, pd.Series]]:
@@ -496,18 +549,22 @@ def _item_values(data, columns, ledger: _Ledger, codebook: Codebook) -> dict[str
 
 
 def _yes_no(data, columns, ledger: _Ledger, codebook: Codebook, name: str) -> pd.Series:
+    """True / False / NA for a yes-no field: True is the scale's positive answer (`positive:`, by
+    default the label 'Yes'), whatever number it is coded as. Other answers are quarantined."""
     if name not in columns:
         return pd.Series([pd.NA] * len(data), dtype="boolean")
     spec = codebook.fields[name]
     raw_values = data[columns[name]].fillna("").astype(str)
     if spec.scale is None:
         text = raw_values.str.strip().str.casefold()
+        invalid = ~(text.isin(_TRUE | _FALSE) | (text == ""))
+        ledger.quarantine(invalid.to_numpy(), columns[name], raw_values, f"{name}: answer is not yes or no")
         return text.map(lambda t: True if t in _TRUE else False if t in _FALSE else pd.NA).astype("boolean")
     scale = codebook.scales[spec.scale]
     value, _, invalid = scale_values(raw_values, scale)
     if invalid.any():
         ledger.quarantine(invalid.to_numpy(), columns[name], raw_values, f"{name}: answer is not on the {spec.scale} scale")
-    return (value == scale.maximum).where(value.notna(), pd.NA).astype("boolean")
+    return (value == scale.positive_value).where(value.notna(), pd.NA).astype("boolean")
 
 
 def _answers_wide(item_values, respondent_id: pd.Series, accepted: np.ndarray, wave: str, codebook: Codebook) -> pd.DataFrame:
