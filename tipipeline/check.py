@@ -94,8 +94,92 @@ def _format_only(path: Path, report: dict) -> None:
     )
 
 
+def detect_kind(path: Path) -> str:
+    """survey_export, policy_audit (a CSV/XLSX with a Coder column) or boundary (by suffix)."""
+    from tipipeline.ingest.boundaries import BOUNDARY_SUFFIXES
+
+    if path.suffix.lower() in BOUNDARY_SUFFIXES:
+        return "boundary"
+    try:
+        columns = read_export(path).columns
+    except TipipelineError:
+        return "survey_export"  # the survey check reports why it cannot be read
+    return "policy_audit" if any(c.strip().casefold() == "coder" for c in columns) else "survey_export"
+
+
+def check_policy_audit(path: str | Path) -> dict:
+    """Check one policy-audit file: rows, documents, coders, double coding, disagreements."""
+    from tipipeline.framework import load_framework
+    from tipipeline.ingest.policy_audit import CONSENSUS, read_audit_file, summarise
+    from tipipeline.reference import AliasResolver
+
+    path = Path(path)
+    report = _empty_report(path, "policy_audit")
+    try:
+        framework = load_framework()
+        audit = read_audit_file(path, framework, AliasResolver())
+    except TipipelineError as exc:
+        report["reason"] = str(exc)
+        return report
+    summary = summarise(audit.codings, framework)
+    quality = audit.quality_row()
+    coders = audit.codings.loc[audit.codings["coder"] != CONSENSUS, "coder"]
+    double = int((summary.documents["coders"] >= 2).sum())
+    report.update(
+        format=audit.file_format, header_rows=1, rows_read=audit.rows_read, rows_accepted=quality["rows_accepted"],
+        rows_quarantined=quality["rows_quarantined"], rows_excluded={"blank_row": audit.excluded_blank} if audit.excluded_blank else {},
+        documents=len(summary.documents), coders=sorted(coders.unique().tolist()), double_coded_documents=double,
+        documents_with_disagreements=int(summary.documents["document_id"].isin(_disagreeing(audit.codings)).sum()),
+        unresolved_disagreements=len(summary.unresolved),
+        problems=[{"row": int(r.source_row), "column": r.column, "message": r.reason} for r in audit.quarantine.itertuples()][:MAX_PROBLEMS],
+    )
+    if report["rows_accepted"] == 0:
+        report["reason"] = f"{path.name}: no row would be accepted"
+    else:
+        report["usable"] = True
+    return report
+
+
+def _disagreeing(codings) -> set:
+    from tipipeline.ingest.policy_audit import CONSENSUS
+
+    coded = codings[codings["coder"] != CONSENSUS]
+    scores = coded.filter(like="score_").columns
+    differing = coded.groupby("document_id")[list(scores)].nunique().gt(1).any(axis=1)
+    return set(differing[differing].index)
+
+
+def check_boundary_file(path: str | Path) -> dict:
+    """Check one boundary file: features, GSS code column, CRS, codes missing or extra."""
+    import geopandas as gpd
+
+    from tipipeline.ingest.boundaries import find_code_column, read_boundary_file
+
+    path = Path(path)
+    report = _empty_report(path, "boundary")
+    reference = load_reference()
+    codes = set(reference.boroughs["gss_code"])
+    try:
+        frame = gpd.read_file(path)
+        column, _ = find_code_column(frame, codes)
+        found = set(frame[column].astype(str).str.strip()) if column else set()
+        report.update(format=path.suffix.lower().lstrip("."), features=len(frame), code_column=column,
+                      crs=frame.crs.name if frame.crs else None, codes_missing=sorted(codes - found),
+                      codes_extra=sorted(c for c in found - codes if c.startswith("E09")), rows_read=len(frame))
+    except Exception as exc:  # an unreadable file: read_boundary_file below gives the reason
+        report["problems"].append({"row": None, "column": None, "message": str(exc).splitlines()[0][:200]})
+    try:
+        result = read_boundary_file(path, reference)
+    except TipipelineError as exc:
+        report["reason"] = str(exc)
+        return report
+    report.update(usable=True, rows_accepted=len(result.boroughs), notes=result.notes,
+                  bcus=len(result.bcus), icbs=len(result.icbs))
+    return report
+
+
 def check_files(paths: list[str | Path], codebook_path: str | Path | None = None, wave: str | None = None) -> list[dict]:
-    """Check each file; a codebook that does not load is reported against every file."""
+    """Check each file by its kind; a codebook that does not load is reported against survey files."""
     codebook = None
     codebook_error = None
     if codebook_path is not None:
@@ -106,20 +190,42 @@ def check_files(paths: list[str | Path], codebook_path: str | Path | None = None
         except TipipelineError as exc:
             codebook_error = str(exc)
     reports = []
-    for path in paths:
-        if codebook_error:
-            report = _empty_report(Path(path), "survey_export")
+    for path in map(Path, paths):
+        kind = detect_kind(path)
+        if kind == "boundary":
+            reports.append(check_boundary_file(path))
+        elif kind == "policy_audit":
+            reports.append(check_policy_audit(path))
+        elif codebook_error:
+            report = _empty_report(path, "survey_export")
             report["reason"] = f"codebook: {codebook_error}"
             reports.append(report)
-            continue
-        reports.append(check_survey_export(path, codebook, wave))
+        else:
+            reports.append(check_survey_export(path, codebook, wave))
     return reports
 
 
 def format_report(report: dict) -> str:
     """A human-readable summary of one report."""
     lines = [f"{report['file']}"]
-    if report.get("format"):
+    if report["kind"] == "boundary":
+        lines.append(f"  kind: boundary; features: {report.get('features')}; GSS code column: {report.get('code_column')}; "
+                     f"CRS: {report.get('crs')}")
+        if report.get("codes_missing"):
+            lines.append(f"  codes missing: {', '.join(report['codes_missing'])}")
+        if report.get("codes_extra"):
+            lines.append(f"  codes extra: {', '.join(report['codes_extra'])}")
+        for note in report.get("notes", []):
+            lines.append(f"  note: {note}")
+    elif report["kind"] == "policy_audit" and report.get("format"):
+        lines.append(f"  kind: policy_audit; rows read {report['rows_read']} = accepted {report['rows_accepted']} + "
+                     f"quarantined {report['rows_quarantined']} + excluded {sum(report['rows_excluded'].values())}")
+        lines.append(f"  documents {report['documents']}; coders {', '.join(report['coders'])}; double-coded "
+                     f"{report['double_coded_documents']}; with disagreements {report['documents_with_disagreements']}; "
+                     f"unresolved (document x principle) {report['unresolved_disagreements']}")
+        for problem in report["problems"][:20]:
+            lines.append(f"  row {problem['row']}, column {problem['column']!r}: {problem['message']}")
+    elif report.get("format"):
         encoding = f", {report['encoding']}" if report.get("encoding") else ""
         lines.append(f"  kind: {report['kind']}; format: {report.get('format_label', report['format'])}{encoding}; "
                      f"header rows: {report['header_rows']}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,6 +110,30 @@ def find_code_column(frame: pd.DataFrame, reference_codes: set[str]) -> tuple[st
     return best, best_count
 
 
+# British National Grid's definition: what an ESRI .prj describes even when no EPSG code is found.
+_BNG_PARAMETERS = {"proj": "tmerc", "lat_0": 49.0, "lon_0": -2.0, "k": 0.9996012717, "x_0": 400000.0, "y_0": -100000.0}
+_AIRY_1830 = (6377563.396, 299.3249646)
+
+
+def is_british_national_grid(crs: CRS) -> bool:
+    """True for EPSG:27700 and for any CRS equivalent to it (ESRI WKT without an EPSG code, a
+    renamed datum): compared by equivalence and then by projection parameters, never by name."""
+    if crs.equals(BRITISH_NATIONAL_GRID, ignore_axis_order=True) or crs.to_epsg(min_confidence=70) == 27700:
+        return True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "you will lose information": only parameters are read
+        params = crs.to_dict()
+    for key, value in _BNG_PARAMETERS.items():
+        found = params.get(key)
+        if found is None or (found != value if isinstance(value, str) else abs(float(found) - value) > 1e-9):
+            return False
+    if params.get("units", "m") != "m":
+        return False
+    ellipsoid = crs.ellipsoid
+    return ellipsoid is not None and abs(ellipsoid.semi_major_metre - _AIRY_1830[0]) < 1e-3 and \
+        abs(ellipsoid.inverse_flattening - _AIRY_1830[1]) < 1e-6
+
+
 def _to_bng(path: Path, frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
     """Put the frame in British National Grid, comparing CRSs by equivalence, not by EPSG code."""
     if frame.crs is None:
@@ -120,7 +145,7 @@ def _to_bng(path: Path, frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDat
             notes.append("the file has no CRS; its coordinates look like metres, read as British National Grid")
             return frame.set_crs(BRITISH_NATIONAL_GRID)
     crs = CRS(frame.crs)
-    if crs.equals(BRITISH_NATIONAL_GRID, ignore_axis_order=True) or crs.to_epsg(min_confidence=70) == 27700:
+    if is_british_national_grid(crs):
         return frame.set_crs(BRITISH_NATIONAL_GRID, allow_override=True)
     notes.append(f"reprojected from {crs.name} to British National Grid (EPSG:27700)")
     try:
@@ -158,6 +183,11 @@ def read_boundary_file(path: str | Path, reference: Reference) -> Boundaries:
     if empty.any():
         raise InputError(path, f"empty geometry for {', '.join(sorted(frame.loc[empty, 'gss_code']))}")
     frame = _to_bng(path, frame, notes)
+    minx, miny, maxx, maxy = frame.total_bounds
+    lo_x, lo_y, hi_x, hi_y = LONDON_BOUNDS
+    if not (lo_x <= minx and lo_y <= miny and maxx <= hi_x and maxy <= hi_y):
+        raise InputError(path, f"the shapes are not where London is (bounds {minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f} "
+                               "in British National Grid): is the CRS in the file right?")
     invalid = ~frame.geometry.is_valid
     if invalid.any():
         frame.loc[invalid, "geometry"] = frame.loc[invalid, "geometry"].map(make_valid)
@@ -165,11 +195,6 @@ def read_boundary_file(path: str | Path, reference: Reference) -> Boundaries:
     if frame.duplicated("gss_code").any():
         notes.append("several features for one code were dissolved into one")
     boroughs = frame.dissolve(by="gss_code", as_index=False)[["gss_code", "geometry"]]
-    minx, miny, maxx, maxy = boroughs.total_bounds
-    lo_x, lo_y, hi_x, hi_y = LONDON_BOUNDS
-    if minx < lo_x or miny < lo_y or maxx > hi_x or maxy > hi_y:
-        raise InputError(path, f"the shapes are not where London is (bounds {minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f} "
-                               "in British National Grid): is the CRS in the file right?")
     result = _with_groupings(boroughs, reference, mode="file")
     result.source_file, result.sha256, result.code_column = path.name, _file_sha256(path), column
     result.layer, result.source_crs, result.notes = layer, (CRS(frame.crs).name if frame.crs else None), notes
