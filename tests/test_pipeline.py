@@ -7,6 +7,7 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from tipipeline.definitions import build_definitions, defs
+from conftest import SHARED
 from tipipeline.pipeline import PipelineError, run_pipeline
 
 REFERENCE_COUNTS = {
@@ -154,3 +155,36 @@ def test_staging_schema_is_strict():
     frame["email"] = pd.Series(dtype="object")
     outcome = validate(StgRespondents, frame)
     assert not outcome.passed and "email" in outcome.failure_cases_markdown()
+
+
+LAD = SHARED / "boundaries" / "london-2021-lad22-gen20.shp"
+
+
+@pytest.mark.skipif(not LAD.exists(), reason="shared boundary file is not present")
+def test_boundary_file_in_the_data_directory_is_used(settings, instance):
+    settings.boundaries_dir.mkdir(parents=True)
+    for part in LAD.parent.glob(LAD.stem + ".*"):
+        shutil.copy(part, settings.boundaries_dir / part.name)
+    run_pipeline(settings, selection="key:borough_boundaries", instance=instance)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        modes = conn.execute("SELECT DISTINCT mode FROM borough_boundaries").fetchall()
+        area = conn.execute("SELECT sum(area_km2) FROM borough_boundaries").fetchone()[0]
+        bcus = conn.execute("SELECT count(*) FROM bcu_boundaries").fetchone()[0]
+    assert modes == [("file",)] and 1570 < area < 1577 and bcus == 12
+    key = next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "borough_boundaries")
+    metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
+    assert metadata["mode"].value == "file" and metadata["source_file"].value == LAD.name
+    assert len(metadata["source_sha256"].value) == 64 and "Crown copyright" in metadata["attribution"].value
+    # A broken file in its place fails the run: the tile grid is never used silently instead.
+    (settings.boundaries_dir / LAD.name).write_bytes(b"broken")
+    with pytest.raises(PipelineError, match="unreadable boundary file"):
+        run_pipeline(settings, selection="key:borough_boundaries", instance=instance)
+
+
+def test_policy_audit_assets_publish_agreement_metadata(settings, instance):
+    run_pipeline(settings, selection="key:coder_agreement", instance=instance)
+    key = next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "coder_agreement")
+    metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
+    assert 0 < metadata["overall_kappa"].value < 1 and "weighted_kappa_linear" in metadata["agreement"].value
+    unresolved_key = next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "policy_unresolved")
+    assert instance.get_latest_materialization_event(unresolved_key).asset_materialization.metadata["unresolved_count"].value > 0
