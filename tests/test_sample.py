@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 
 from tipipeline.ingest.codebook import load_codebook
-from tipipeline.reference import AliasResolver
-from tipipeline.sample.generator import SMALL_ORGANISATIONS, generate_sample
+from tipipeline.reference import AliasResolver, load_reference
+from tipipeline.sample.generator import SMALL_BCU, generate_sample, small_organisations
 
 from conftest import SAMPLE_RAW
 
@@ -97,15 +97,20 @@ def _alpha(m: pd.DataFrame) -> float:
 
 
 def test_size_and_every_organisation_present(wave):
-    _, frame, columns = wave
+    wave_id, frame, columns = wave
     assert 2900 <= len(frame) <= 3200
     resolver = AliasResolver()
     orgs = frame[columns["organisation"]].map(lambda v: resolver.resolve("organisation", v))
     assert orgs.nunique() == 39
     counts = orgs.value_counts()
-    for org_id, n in SMALL_ORGANISATIONS.items():
-        assert counts[org_id] < 10
-    assert (counts >= 10).sum() >= 33
+    index = [w["wave"] for w in MANIFEST["waves"]].index(wave_id)
+    small = small_organisations(index)
+    assert small and all(counts[org_id] < 10 for org_id in small)
+    assert (counts >= 10).sum() == 39 - len(small)
+    bcu_names = dict(zip(load_reference().bcus["name"], load_reference().bcus["bcu_code"]))
+    dirty = {e["row"] for e in MANIFEST["dirty_rows"] if e["wave"] == wave_id}
+    police = frame[(orgs == "E23000001") & ~frame.index.isin(dirty)]
+    assert (police[columns["bcu"]].map(bcu_names) == SMALL_BCU[0]).sum() == SMALL_BCU[1]
 
 
 def test_alpha_per_domain_is_realistic(wave):

@@ -20,7 +20,7 @@ from tipipeline.schemas.validation import validate
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.pipeline import PipelineError, run_pipeline
 from tipipeline.reference import load_reference
-from tipipeline.sample.generator import SMALL_ORGANISATIONS
+from tipipeline.sample.generator import small_organisations
 
 MANIFEST = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())
 FIXTURE = SHARED / "fixtures" / "qualtrics" / "qualtRics_sample.csv"
@@ -81,10 +81,11 @@ def test_every_dirty_row_lands_where_it_should(sample_wave):
 
 
 def test_small_organisations_stay_small(sample_wave):
-    _, result = sample_wave
+    wave, result = sample_wave
     counts = result.respondents["org_id"].value_counts()
-    for org_id in SMALL_ORGANISATIONS:
-        assert counts[org_id] < 10
+    small = small_organisations([w["wave"] for w in MANIFEST["waves"]].index(wave))
+    assert small and all(counts[org_id] < 10 for org_id in small)
+    assert (counts[~counts.index.isin(list(small))] >= 10).all()
 
 
 def test_staging_holds_no_identifiers_and_free_text_is_restricted(sample_wave):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -57,7 +57,21 @@ class StageRule(_Strict):
     min_respondents: Annotated[int, Field(ge=1)]
     agree_threshold: float
     insufficient_evidence_label: Text
+    policy_measure: Literal["mean_document", "best_per_principle"] = "mean_document"
     thresholds: list[StageThreshold]
+
+
+class Scoring(_Strict):
+    min_share_of_domains: Annotated[float, Field(gt=0, le=1)]
+
+
+class Disclosure(_Strict):
+    min_cell_size: Annotated[int, Field(ge=1)]
+
+
+class PromisingPractice(_Strict):
+    min_candidate_documents: Annotated[int, Field(ge=0)]
+    min_percent_willing_to_share: Percent
 
 
 class PolicyAuditRule(_Strict):
@@ -79,6 +93,9 @@ class Framework(_Strict):
     stages: Annotated[list[Stage], Field(min_length=2)]
     stage_rule: StageRule
     policy_audit: PolicyAuditRule
+    scoring: Scoring
+    disclosure: Disclosure
+    promising_practice: PromisingPractice
     # Set by load_framework; not part of the file.
     sha256: str = ""
 

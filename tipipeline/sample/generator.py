@@ -37,7 +37,17 @@ QUALTRICS, FORMS = "qualtrics_modern_csv", "microsoft_forms_xlsx"
 
 # Organisations that get fewer than 10 respondents whatever the wave size (disclosure control
 # needs small cells to act on). org_id -> respondents per wave.
-SMALL_ORGANISATIONS = {"E09000001": 6, "E09000021": 8, "E09000029": 9}
+# Wave 1 has three small councils, so each suppressed cell has suppressed siblings; wave 2 only
+# one, so disclosure control must suppress a second council to protect it (secondary suppression).
+SMALL_ORGANISATIONS = {"E09000001": (6, 7), "E09000021": (8, None), "E09000029": (9, None)}
+# A small Basic Command Unit: MPS respondents in it, per wave (its boroughs: Camden, Islington).
+SMALL_BCU = ("CN", 7)
+
+
+def small_organisations(wave_index: int) -> dict[str, int]:
+    """org_id -> respondents for the organisations kept small in this wave."""
+    return {org: sizes[min(wave_index, len(sizes) - 1)] for org, sizes in SMALL_ORGANISATIONS.items()
+            if sizes[min(wave_index, len(sizes) - 1)] is not None}
 
 # Mean shift of each domain on the 1-5 scale: some domains are further along than others.
 DOMAIN_EFFECTS = {
@@ -198,9 +208,9 @@ def generate_sample(
 # --- survey simulation ---------------------------------------------------------------------
 
 
-def _allocate(rng: np.random.Generator, organisations: pd.DataFrame, n: int) -> list[str]:
+def _allocate(rng: np.random.Generator, organisations: pd.DataFrame, n: int, wave_index: int) -> list[str]:
     """Respondents' organisations: small organisations fixed, the rest by sector weights."""
-    small = {k: v for k, v in SMALL_ORGANISATIONS.items()}
+    small = small_organisations(wave_index)
     weights = []
     for row in organisations.itertuples():
         base = {"council": 0.70 / 33, "police": 0.15, "health": 0.03}[row.sector]
@@ -224,7 +234,10 @@ def _simulate_wave(rng, plan, reference: Reference, codebook: Codebook, n, org_e
     label_for = {int(v): k for k, v in agreement.values.items()}
     items = codebook.items
 
-    orgs = _allocate(rng, reference.organisations, n)
+    orgs = _allocate(rng, reference.organisations, n, plan.index)
+    small_bcu_left = SMALL_BCU[1]
+    large_policed = policed[policed["bcu_code"] != SMALL_BCU[0]]
+    small_policed = policed[policed["bcu_code"] == SMALL_BCU[0]]
     records = []
     for k, org_id in enumerate(orgs):
         org = organisations.loc[org_id]
@@ -233,7 +246,11 @@ def _simulate_wave(rng, plan, reference: Reference, codebook: Codebook, n, org_e
         if sector == "council":
             rec["borough"] = borough_names[org_id]
         elif sector == "police":
-            pick = policed.iloc[int(rng.integers(len(policed)))]
+            if small_bcu_left > 0:
+                pick = small_policed.iloc[int(rng.integers(len(small_policed)))]
+                small_bcu_left -= 1
+            else:
+                pick = large_policed.iloc[int(rng.integers(len(large_policed)))]
             rec["bcu"] = bcu_names[pick["bcu_code"]]
             # Officers often leave the borough blank and answer the BCU only.
             rec["borough"] = "" if rng.random() < 0.25 else pick["name"]
@@ -656,8 +673,9 @@ def _readme(manifest: dict) -> str:
         )
     lines += [
         "",
-        "Organisations with fewer than 10 respondents in every wave (to exercise disclosure control): "
-        + ", ".join(sorted(SMALL_ORGANISATIONS)) + ".",
+        "Small cells, to exercise disclosure control: in wave 1 three councils have fewer than 10",
+        "respondents (" + ", ".join(sorted(SMALL_ORGANISATIONS)) + "); in wave 2 only the first, so that secondary",
+        f"suppression must protect it; in every wave the MPS Basic Command Unit {SMALL_BCU[0]} has {SMALL_BCU[1]} respondents.",
         "",
     ]
     return "\n".join(lines)
