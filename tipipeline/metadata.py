@@ -56,7 +56,7 @@ def warehouse_table_metadata(conn, table: str, wave: str | None = None) -> dict:
     """Row count (of the wave, if given), column schema and preview of a table computed in DuckDB."""
     described = conn.execute(f"DESCRIBE {table}").fetchall()
     where, params = ("WHERE wave = ?", [wave]) if wave is not None else ("", [])
-    rows = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
+    rows = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchall()[0][0]
     preview = conn.execute(f"SELECT * FROM {table} {where} LIMIT {PREVIEW_ROWS}", params).df()
     return {
         "dagster/row_count": int(rows),

@@ -123,7 +123,8 @@ def _first_failure(result) -> str:
             # reason (not its own cause, which is an implementation detail such as BadZipFile).
             while cause.cause is not None and (cause.cls_name or "").startswith("Dagster"):
                 cause = cause.cause
-            message = (cause.message or error.message).strip().splitlines()[-1]
+            lines = [line for line in (cause.message or error.message).strip().splitlines() if line.strip()]
+            message = lines[0] if lines else "unknown error"
             # "tipipeline.errors.InputError: file.csv: ..." -> "file.csv: ...": our errors speak for themselves.
             message = re.sub(r"^tipipeline\.[\w.]*Error: ", "", message)
             return f"{event.step_key}: {message}"

@@ -53,12 +53,21 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     return len(frame)
 
 
-def replace_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame]) -> None:
-    """Create or replace several tables in one transaction: all or none."""
+def replace_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, "pd.DataFrame | SqlSource"]) -> None:
+    """Create or replace several tables (from frames or SQL) in one transaction: all or none."""
     conn.execute("BEGIN TRANSACTION")
     try:
         for table, frame in frames.items():
-            replace_table(conn, table, frame)
+            if isinstance(frame, SqlSource):
+                for name, data in frame.inputs.items():
+                    conn.register(name, data)
+                try:
+                    conn.execute(f"CREATE OR REPLACE TABLE {_check_identifier(table)} AS {frame.sql}")
+                finally:
+                    for name in frame.inputs:
+                        conn.unregister(name)
+            else:
+                replace_table(conn, table, frame)
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
@@ -98,7 +107,7 @@ def replace_partitions(
                 exists = conn.execute(
                     "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
                     [table],
-                ).fetchone()[0]
+                ).fetchall()[0][0]
                 if not exists:
                     conn.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} LIMIT 0")
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", [key])

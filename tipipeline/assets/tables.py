@@ -60,6 +60,7 @@ def write_tables(
     outcomes: dict[str, ValidationOutcome] | None = None,
     partition: tuple[str, str] | None = None,
     extra_metadata: dict[str, dict] | None = None,
+    extra_checks: dict[str, list] | None = None,
 ) -> Iterator[MaterializeResult]:
     """Validate (unless `outcomes` are given), write in one transaction, yield one result per table.
 
@@ -87,5 +88,6 @@ def write_tables(
         yield MaterializeResult(
             asset_key=AssetKey(table.name),
             metadata={**metadata[table.name], **extra},
-            check_results=[schema_check_result(table.check_name, outcomes[table.name], AssetKey(table.name))],
+            check_results=[schema_check_result(table.check_name, outcomes[table.name], AssetKey(table.name)),
+                           *(extra_checks or {}).get(table.name, [])],
         )

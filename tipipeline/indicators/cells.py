@@ -89,9 +89,9 @@ def survey_cells(aggregates: pd.DataFrame, catalogue: pd.DataFrame, reference: R
                 "indicator_id": spec.indicator_id, "wave": agg.wave, "geography_level": agg.geography_level,
                 "geography_code": agg.geography_code, "geography_name": names.get((agg.geography_level, agg.geography_code)),
                 "sector": agg.sector, "value": value, "lower_ci": lower, "upper_ci": upper, "n": n,
-                "numerator": numerator,
+                "numerator": numerator, "sd": float(agg.sd) if agg.sd is not None else math.nan,
             })
-    cells = pd.DataFrame(rows, columns=CELL_COLUMNS[:-1])
+    cells = pd.DataFrame(rows, columns=[*CELL_COLUMNS[:-1], "sd"])
     cells["numerator"] = cells["numerator"].astype("Int64")
     return add_comparisons(cells, catalogue)
 
@@ -115,7 +115,8 @@ def policy_cells(organisations: pd.DataFrame, catalogue: pd.DataFrame, reference
     cells["upper_ci"] = np.nan
     cells["numerator"] = pd.array([pd.NA] * len(cells), dtype="Int64")
     cells["comparison"] = NOT_COMPARED
-    return cells[CELL_COLUMNS]
+    cells["sd"] = np.nan
+    return cells[[*CELL_COLUMNS, "sd"]]
 
 
 def add_comparisons(cells: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:

@@ -44,6 +44,10 @@ def respondent_scores_sql(min_share_answered: float, min_share_of_domains: float
     SELECT wave, respondent_id, 'respondent' AS measure_type, 'ti_training_12m' AS measure_id,
            CASE WHEN ti_training_12m THEN 1.0 ELSE 0.0 END AS score, NULL AS agree
     FROM {respondents} WHERE ti_training_12m IS NOT NULL
+    UNION ALL
+    SELECT wave, respondent_id, 'respondent' AS measure_type, 'willing_to_share' AS measure_id,
+           CASE WHEN willing_to_share THEN 1.0 ELSE 0.0 END AS score, NULL AS agree
+    FROM {respondents} WHERE willing_to_share IS NOT NULL
     """
 
 

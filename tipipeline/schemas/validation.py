@@ -46,7 +46,11 @@ class ValidationOutcome:
 
 
 def validate(model: type[pa.DataFrameModel] | pa.DataFrameSchema, frame: pd.DataFrame) -> ValidationOutcome:
-    """Validate all checks (lazy), never raising for data problems."""
+    """Validate all checks (lazy), never raising for data problems. `model` None: a table made by
+    DuckDB from validated inputs (nothing to validate in pandas); reported as such."""
+    if model is None or not isinstance(frame, pd.DataFrame):
+        return ValidationOutcome("validated at its inputs (made in DuckDB)", True, pd.DataFrame(
+            columns=["schema_context", "column", "check", "failure_case", "index"]))
     name = model.name if isinstance(model, pa.DataFrameSchema) else model.__name__
     try:
         model.validate(frame, lazy=True)

@@ -1,0 +1,71 @@
+"""Output assets: the published, read-only baseline and its CSV / Parquet exports."""
+
+import hashlib
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pandas as pd
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from tipipeline.framework import FRAMEWORK_PATH
+from tipipeline.framework.catalogue import CATALOGUE_PATH
+from tipipeline.ingest.codebook import load_codebook
+from tipipeline.metadata import markdown_preview
+from tipipeline.publish.baseline import export_tables, git_commit, input_files, load_spec, publish, sha256_of
+from tipipeline.reference import load_reference
+from tipipeline.resources import PathsResource, WarehouseResource
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _package_version() -> str:
+    try:
+        return version("tipipeline")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@asset(
+    group_name="outputs",
+    description="The published baseline (data/warehouse/baseline.duckdb): only disclosure-controlled tables, each "
+    "with table and column comments, written to a new file and swapped in atomically; plus CSV and Parquet exports "
+    "of every published table in outputs/exports/. Open it with tipipeline.open_baseline().",
+    kinds={"duckdb", "csv", "parquet"},
+    owners=["team:tipipeline"],
+    code_version="1",
+    pool="duckdb_write",
+    tags={"layer": "outputs"},
+    deps=["indicators", "indicator_catalogue", "indicator_changes", "reliability", "journey", "journey_summary",
+          "borough_partnership", "policy_documents", "policy_organisations", "coder_agreement", "promising_practice",
+          "organisations", "boroughs", "survey_data_quality", "audit_data_quality"],
+)
+def published_baseline(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource) -> MaterializeResult:
+    settings = paths.settings
+    reference = load_reference()
+    lock = PROJECT_ROOT / "requirements.lock"
+    with warehouse.get_connection() as conn:
+        provenance = {
+            "input_files": input_files(conn),
+            "codebook_sha256": load_codebook(settings.codebook_path).sha256,
+            "framework_sha256": sha256_of(FRAMEWORK_PATH),
+            "catalogue_sha256": sha256_of(CATALOGUE_PATH),
+            "reference_sha256": hashlib.sha256("".join(f"{k}:{v}" for k, v in sorted(reference.sha256.items())).encode()).hexdigest(),
+            "package_version": _package_version(),
+            "git_commit": git_commit(PROJECT_ROOT),
+            "lock_sha256": sha256_of(lock) or "unknown",
+            "run_id": context.run_id,
+            "published_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        rows = publish(conn, settings.baseline_path, load_spec(), provenance)
+    exports = export_tables(settings.baseline_path, settings.output_dir / "exports")
+    summary = pd.DataFrame({"table": list(rows), "rows": list(rows.values())})
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(settings.baseline_path)),
+        "tables": MetadataValue.md(markdown_preview(summary, rows=50)),
+        "exports": MetadataValue.path(str(settings.output_dir / "exports")),
+        "export_files": len(exports),
+        "git_commit": provenance["git_commit"],
+    })
+
+
+output_assets = [published_baseline]

@@ -1,0 +1,1 @@
+"""Publishing the baseline: a read-only DuckDB snapshot swapped in atomically, and exports."""

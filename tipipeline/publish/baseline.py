@@ -1,0 +1,167 @@
+"""Publish the baseline: only the listed tables and columns, with comments, written to a new file
+and swapped in atomically; CSV and Parquet exports beside it.
+
+Readers open the published file read-only. `os.replace` swaps the new file in at once: a reader
+that already has the old file open keeps reading the old, complete snapshot, and a new reader gets
+the new one. Nobody ever sees a half-written baseline, and a reader never blocks a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from tipipeline.errors import ConfigError, read_yaml_mapping
+
+SPEC_PATH = Path(__file__).with_name("published_tables.yaml")
+PROVENANCE_COMMENT = "Where each published table came from: input files, configuration, code and run."
+PROVENANCE_COLUMNS = {
+    "table_name": "Published table.",
+    "rows": "Rows in the table.",
+    "input_files": "Input files and their SHA-256 (JSON).",
+    "codebook_sha256": "SHA-256 of the codebook.",
+    "framework_sha256": "SHA-256 of the measurement framework (framework.yaml).",
+    "catalogue_sha256": "SHA-256 of the indicator catalogue (indicators.yaml).",
+    "reference_sha256": "SHA-256 over the reference geography files.",
+    "package_version": "tipipeline version.",
+    "git_commit": "Git commit of the code (unknown outside a git checkout).",
+    "lock_sha256": "SHA-256 of requirements.lock (the pinned dependencies).",
+    "run_id": "Dagster run that published the table.",
+    "published_at": "When the table was published (UTC).",
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    comment: str
+    sql: str
+    order_by: list[str]
+    columns: dict[str, str]
+
+
+def load_spec(path: Path = SPEC_PATH) -> list[TableSpec]:
+    """The published tables, in file order; each must list its columns with comments."""
+    raw, _ = read_yaml_mapping(path, "list of published tables")
+    specs = []
+    for name, table in raw["tables"].items():
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ConfigError(path, f"tables.{name}", "not a valid table name")
+        for key in ("comment", "sql", "columns"):
+            if not table.get(key):
+                raise ConfigError(path, f"tables.{name}.{key}", "missing")
+        specs.append(TableSpec(name, table["comment"], table["sql"], table.get("order_by", []), table["columns"]))
+    return specs
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, specs: list[TableSpec], provenance: dict) -> dict[str, int]:
+    """Write the published tables from the warehouse open in `conn` into a NEW file `target`."""
+    if target.exists():
+        target.unlink()
+    alias = "publication"
+    conn.execute(f"ATTACH {_quote(str(target))} AS {alias}")
+    rows: dict[str, int] = {}
+    try:
+        for spec in specs:
+            columns = ", ".join(f'"{c}"' for c in spec.columns)
+            order = f" ORDER BY {', '.join(spec.order_by)}" if spec.order_by else ""
+            conn.execute(f"CREATE TABLE {alias}.{spec.name} AS SELECT {columns} FROM ({spec.sql}){order}")
+            conn.execute(f"COMMENT ON TABLE {alias}.{spec.name} IS {_quote(spec.comment.strip())}")
+            for column, comment in spec.columns.items():
+                conn.execute(f'COMMENT ON COLUMN {alias}.{spec.name}."{column}" IS {_quote(comment)}')
+            rows[spec.name] = conn.execute(f"SELECT count(*) FROM {alias}.{spec.name}").fetchall()[0][0]
+        records = [{"table_name": name, "rows": count, **provenance} for name, count in rows.items()]
+        conn.register("_provenance", pd.DataFrame(records, columns=list(PROVENANCE_COLUMNS)))
+        conn.execute(f"CREATE TABLE {alias}.provenance AS SELECT * FROM _provenance ORDER BY table_name")
+        conn.unregister("_provenance")
+        conn.execute(f"COMMENT ON TABLE {alias}.provenance IS {_quote(PROVENANCE_COMMENT)}")
+        for column, comment in PROVENANCE_COLUMNS.items():
+            conn.execute(f'COMMENT ON COLUMN {alias}.provenance."{column}" IS {_quote(comment)}')
+        rows["provenance"] = len(records)
+        conn.execute(f"CHECKPOINT {alias}")
+    finally:
+        conn.execute(f"DETACH {alias}")
+    return rows
+
+
+def publish(conn: duckdb.DuckDBPyConnection, baseline_path: Path, specs: list[TableSpec], provenance: dict) -> dict[str, int]:
+    """Build the snapshot next to the published file, then swap it in atomically."""
+    baseline_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = baseline_path.with_name(f".{baseline_path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        rows = build_snapshot(conn, temporary, specs, provenance)
+        os.replace(temporary, baseline_path)
+    finally:
+        for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+            if leftover.exists():
+                leftover.unlink()
+    return rows
+
+
+FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+
+
+def export_tables(baseline_path: Path, export_dir: Path) -> list[Path]:
+    """CSV and Parquet of every published table. Text cells that a spreadsheet would run as a
+    formula (starting = + - @) get a leading apostrophe in the CSV; Parquet keeps values as they are."""
+    export_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with duckdb.connect(str(baseline_path), read_only=True) as conn:
+        tables = [t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
+        for table in tables:
+            described = conn.execute(f"DESCRIBE {table}").fetchall()
+            selects = []
+            for name, column_type, *_ in described:
+                if column_type == "VARCHAR":
+                    selects.append(f"""CASE WHEN regexp_matches("{name}", '^[=+\\-@\\t\\r]') THEN '''' || "{name}" """
+                                   f"""ELSE "{name}" END AS "{name}" """)
+                else:
+                    selects.append(f'"{name}"')
+            for suffix, query, options in (
+                ("csv", f"SELECT {', '.join(selects)} FROM {table}", "(HEADER, DELIMITER ',')"),
+                ("parquet", f"SELECT * FROM {table}", "(FORMAT PARQUET)"),
+            ):
+                target = export_dir / f"{table}.{suffix}"
+                temporary = target.with_name(f".{target.name}.tmp")
+                conn.execute(f"COPY ({query}) TO {_quote(str(temporary))} {options}")
+                os.replace(temporary, target)
+                written.append(target)
+    return written
+
+
+def sha256_of(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def git_commit(directory: Path) -> str:
+    """The checkout's commit (with '-dirty' when there are uncommitted changes), or 'unknown'."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
+                                check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory,
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def input_files(conn: duckdb.DuckDBPyConnection) -> str:
+    """The input files the warehouse was built from, with their SHA-256, as JSON."""
+    rows = conn.execute(
+        "SELECT 'surveys/' || wave || '/' || source_file, sha256 FROM survey_data_quality "
+        "UNION ALL SELECT 'policy_audit/' || source_file, sha256 FROM audit_data_quality ORDER BY 1"
+    ).fetchall()
+    return json.dumps([{"file": f, "sha256": s} for f, s in rows])
