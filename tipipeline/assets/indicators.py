@@ -71,8 +71,9 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
         waves = [w for (w,) in conn.execute("SELECT DISTINCT wave FROM stg_respondents ORDER BY wave").fetchall()]
         policy_orgs = conn.execute("SELECT * FROM policy_organisations").df()
         matrices = _item_matrices(conn)
-    internal = pd.concat([survey_cells(aggregates, catalogue, reference), policy_cells(policy_orgs, catalogue, reference)],
-                         ignore_index=True)
+    parts = [survey_cells(aggregates, catalogue, reference), policy_cells(policy_orgs, catalogue, reference)]
+    # An empty part (no policy audit yet) would turn typed columns into objects.
+    internal = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
     survey = internal[internal["wave"] != POLICY_WAVE]
     controlled = suppress(survey, threshold)
     policy = internal[internal["wave"] == POLICY_WAVE].assign(suppressed=False, suppression_reason=None)

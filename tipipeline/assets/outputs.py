@@ -53,7 +53,7 @@ def published_baseline(context: AssetExecutionContext, paths: PathsResource, war
             "package_version": _package_version(),
             "git_commit": git_commit(PROJECT_ROOT),
             "lock_sha256": sha256_of(lock) or "unknown",
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
             "published_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         rows = publish(conn, settings.baseline_path, load_spec(), provenance)

@@ -129,7 +129,7 @@ class IndicatorChanges(_Strict):
 class Reliability(_Strict):
     wave: Series[str]
     domain: Series[str]
-    items: Series[int] = pa.Field(ge=2)
+    items: Series[int] = pa.Field(ge=1)  # alpha is undefined (empty) for a one-item domain
     respondents_complete: Series[int] = pa.Field(ge=0)
     cronbach_alpha: Series[float] = pa.Field(nullable=True, le=1)
 
