@@ -11,7 +11,8 @@ def open_baseline(data_dir: str | Path | None = None):
     """A read-only DuckDB connection to the published baseline (data/warehouse/baseline.duckdb).
 
     Safe while the pipeline runs: a new baseline is swapped in atomically and this connection keeps
-    the snapshot it opened. Reconnect to see a newer one.
+    the snapshot it opened. To see a newer baseline, close this connection and open a new one
+    (DuckDB hands back the same, old, database while any connection to it in the process is open).
     """
     from tipipeline.settings import get_settings
     from tipipeline.warehouse import connect

@@ -120,7 +120,7 @@ def export_tables(baseline_path: Path, export_dir: Path) -> list[Path]:
     export_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with duckdb.connect(str(baseline_path), read_only=True) as conn:
-        tables = [t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() ORDER BY table_name").fetchall()]
+        tables = [t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY table_name").fetchall()]
         for table in tables:
             described = conn.execute(f"DESCRIBE {table}").fetchall()
             selects = []

@@ -1,0 +1,287 @@
+"""Indicators, disclosure control, journey and the published baseline, on the bundled sample."""
+
+import json
+import math
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import DagsterInstance
+from scipy import stats as scipy_stats
+from statsmodels.stats.proportion import proportion_confint
+
+from tipipeline.framework import load_framework
+from tipipeline.pipeline import run_pipeline
+from tipipeline.publish.baseline import load_spec
+from tipipeline.settings import get_settings
+from tipipeline.stats.disclosure import derivable_cells, suppress
+
+THRESHOLD = load_framework().disclosure.min_cell_size
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The whole pipeline run once on a copy of the sample; returns (settings, warehouse connection)."""
+    import shutil
+
+    from conftest import SAMPLE_RAW
+
+    root = tmp_path_factory.mktemp("built")
+    shutil.copytree(SAMPLE_RAW, root / "data" / "raw")
+    settings = get_settings(root / "data", root / "outputs")
+    with DagsterInstance.ephemeral() as instance:
+        run_pipeline(settings, instance=instance)
+    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    yield settings, conn
+    conn.close()
+
+
+def _df(conn, sql):
+    return conn.execute(sql).df()
+
+
+def test_proportion_cis_equal_statsmodels(built):
+    _, conn = built
+    cells = _df(conn, "SELECT * FROM indicators WHERE numerator IS NOT NULL")
+    assert len(cells) > 1000
+    low, high = proportion_confint(cells["numerator"].astype(int), cells["n"].astype(int), alpha=0.05, method="wilson")
+    assert np.allclose(cells["lower_ci"], 100 * low, atol=1e-9) and np.allclose(cells["upper_ci"], 100 * high, atol=1e-9)
+    assert np.allclose(cells["value"], 100 * cells["numerator"] / cells["n"])
+
+
+def test_mean_cis_equal_a_direct_t_interval(built):
+    _, conn = built
+    scores = _df(conn, "SELECT m.*, r.sector, r.org_id FROM respondent_measures m JOIN stg_respondents r USING (wave, respondent_id) "
+                       "WHERE measure_type = 'domain' AND measure_id = 'policy'")
+    published = _df(conn, "SELECT * FROM indicators WHERE indicator_id = 'domain_mean_policy' AND NOT suppressed")
+    checked = 0
+    for cell in published.itertuples():
+        if cell.geography_level == "london":
+            values = scores[scores["wave"] == cell.wave]["score"]
+        elif cell.geography_level == "sector":
+            values = scores[(scores["wave"] == cell.wave) & (scores["sector"] == cell.geography_code)]["score"]
+        elif cell.geography_level == "organisation":
+            values = scores[(scores["wave"] == cell.wave) & (scores["org_id"] == cell.geography_code)]["score"]
+        else:
+            continue
+        low, high = scipy_stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=scipy_stats.sem(values))
+        assert cell.n == len(values) and cell.value == pytest.approx(values.mean())
+        assert (cell.lower_ci, cell.upper_ci) == pytest.approx((low, high), abs=1e-9)
+        checked += 1
+    assert checked > 60
+
+
+def test_comparisons_are_consistent_with_the_cis(built):
+    _, conn = built
+    cells = _df(conn, "SELECT i.*, l.value AS london, c.polarity FROM indicators i JOIN indicators l "
+                      "ON l.indicator_id = i.indicator_id AND l.wave = i.wave AND l.geography_level = 'london' "
+                      "JOIN indicator_catalogue c ON c.indicator_id = i.indicator_id "
+                      "WHERE i.geography_level <> 'london' AND i.wave <> 'policy_audit'")
+    published = cells[~cells["suppressed"]]
+    inside = (published["lower_ci"] <= published["london"]) & (published["london"] <= published["upper_ci"])
+    assert (published.loc[inside, "comparison"] == "similar").all()
+    above = published["lower_ci"] > published["london"]
+    assert published.loc[above & (published["polarity"] == "higher_is_better"), "comparison"].eq("better").all()
+    below = published["upper_ci"] < published["london"]
+    assert published.loc[below & (published["polarity"] == "higher_is_better"), "comparison"].eq("worse").all()
+    assert cells.loc[cells["suppressed"], "comparison"].eq("not compared").all()
+    assert set(published["comparison"]) >= {"similar", "better", "worse"}
+
+
+def test_alpha_equals_a_direct_computation(built):
+    _, conn = built
+    published = _df(conn, "SELECT * FROM reliability").set_index(["wave", "domain"])
+    long = _df(conn, "SELECT wave, domain, respondent_id, item_id, scored_value FROM stg_responses")
+    assert len(published) == 22
+    for (wave, domain), group in long.groupby(["wave", "domain"]):
+        items = group.pivot(index="respondent_id", columns="item_id", values="scored_value").dropna().to_numpy()
+        k = items.shape[1]
+        direct = k / (k - 1) * (1 - items.var(axis=0, ddof=1).sum() / items.sum(axis=1).var(ddof=1))
+        assert published.loc[(wave, domain), "cronbach_alpha"] == pytest.approx(direct, abs=1e-12)
+        assert 0.7 <= direct <= 0.9
+
+
+def test_no_published_cell_below_the_threshold_is_unsuppressed(built):
+    _, conn = built
+    joined = _df(conn, "SELECT i.suppressed, c.n AS true_n FROM indicators i JOIN indicator_cells c USING "
+                       "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'")
+    assert len(joined) > 5000
+    assert joined.loc[joined["true_n"] < THRESHOLD, "suppressed"].all()
+    published = _df(conn, "SELECT * FROM indicators WHERE suppressed")
+    assert published[["value", "lower_ci", "upper_ci", "n", "numerator"]].isna().all().all()
+    assert published["suppression_reason"].notna().all()
+
+
+def _hidden_parts(parent_n, children: pd.DataFrame) -> int:
+    """How many parts of a parent are hidden: suppressed children plus a non-empty unpublished remainder."""
+    remainder = parent_n - children["true_n"].sum()
+    return int(children["suppressed"].sum()) + (1 if remainder > 0 else 0)
+
+
+def test_no_suppressed_cell_can_be_worked_out_from_published_cells(built):
+    """Enumerate every published total and its children (independently of the code under test)."""
+    _, conn = built
+    cells = _df(conn, "SELECT i.indicator_id, i.wave, i.geography_level, i.geography_code, i.sector, i.suppressed, "
+                      "c.n AS true_n FROM indicators i JOIN indicator_cells c USING "
+                      "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'")
+    groups_checked = 0
+    for (indicator, wave), block in cells.groupby(["indicator_id", "wave"]):
+        london = block[block["geography_level"] == "london"].iloc[0]
+        families = [(london, block[block["geography_level"] == "sector"])]
+        for sector in block[block["geography_level"] == "sector"].itertuples():
+            for level in ("organisation", "borough", "bcu", "icb"):
+                children = block[(block["geography_level"] == level) & (block["sector"] == sector.geography_code)]
+                if len(children):
+                    families.append((block.loc[sector.Index], children))
+        for parent, children in families:
+            hidden = _hidden_parts(parent["true_n"], children)
+            if parent["suppressed"]:
+                assert hidden >= 1, (indicator, wave, parent["geography_code"])
+            else:
+                suppressed_children = int(children["suppressed"].sum())
+                assert not (hidden == 1 and suppressed_children == 1), (indicator, wave, parent["geography_code"])
+            groups_checked += 1
+    assert groups_checked > 500
+
+
+def test_secondary_suppression_happens_in_the_sample(built):
+    _, conn = built
+    secondary = _df(conn, "SELECT * FROM indicators WHERE suppression_reason LIKE 'secondary%'")
+    wave2_councils = secondary[(secondary["wave"] == "2025-w2") & (secondary["sector"] == "council")]
+    assert len(wave2_councils) > 0  # wave 2 has a single small council, which must be protected
+    bcus = secondary[secondary["geography_level"] == "bcu"]
+    assert len(bcus) > 0  # the small BCU is protected by a second BCU
+
+
+def test_suppress_unit_cases():
+    def cell(level, code, sector, n):
+        return {"indicator_id": "x", "wave": "w", "geography_level": level, "geography_code": code,
+                "geography_name": code, "sector": sector, "n": n, "value": 1.0, "lower_ci": 0.5, "upper_ci": 1.5}
+
+    # One small council among three: a second council must be suppressed (the smallest other).
+    cells = pd.DataFrame([cell("london", "L", None, 140), cell("sector", "council", "council", 100),
+                          cell("sector", "police", "police", 20), cell("sector", "health", "health", 20),
+                          cell("organisation", "A", "council", 5), cell("organisation", "B", "council", 40),
+                          cell("organisation", "C", "council", 55)])
+    result = suppress(cells, 10).set_index("geography_code")
+    assert result.loc["A", "suppression_reason"].startswith("primary")
+    assert result.loc["B", "suppression_reason"].startswith("secondary") and not result.loc["C", "suppressed"]
+    assert derivable_cells(cells.assign(suppressed=result["suppressed"].to_numpy())) == []
+    # A non-empty unpublished remainder (police with no BCU) already protects a lone small BCU.
+    bcus = pd.DataFrame([cell("london", "L", None, 100), cell("sector", "police", "police", 100),
+                         cell("bcu", "CE", "police", 5), cell("bcu", "CN", "police", 80)])
+    result = suppress(bcus, 10).set_index("geography_code")
+    assert result["suppressed"].tolist() == [False, False, True, False]
+    # A small parent with published children: a child must go too.
+    small = pd.DataFrame([cell("london", "L", None, 100), cell("sector", "police", "police", 8),
+                          cell("sector", "council", "council", 92), cell("organisation", "MPS", "police", 8)])
+    result = suppress(small, 10).set_index("geography_code")
+    assert result.loc[["police", "MPS"], "suppressed"].all()
+
+
+def test_journey_covers_every_organisation_domain_and_wave(built):
+    _, conn = built
+    journey = _df(conn, "SELECT * FROM journey")
+    assert len(journey) == 39 * 11 * 2
+    assert journey.groupby(["org_id", "domain", "wave"]).size().eq(1).all()
+    insufficient = journey["stage_level"].isna()
+    assert (journey.loc[insufficient, "stage"] == "Insufficient evidence").all()
+    assert journey.loc[~insufficient, "stage"].isin(
+        ["Not yet started", "Trauma-aware", "Trauma-sensitive", "Trauma-informed", "Trauma-responsive"]).all()
+    assert journey["next_step"].str.len().gt(20).all()
+    # Cells withheld by disclosure control never get a stage.
+    suppressed = _df(conn, "SELECT geography_code AS org_id, wave, replace(indicator_id, 'domain_mean_', '') AS domain "
+                           "FROM indicators WHERE geography_level = 'organisation' AND suppressed "
+                           "AND indicator_id LIKE 'domain_mean_%'")
+    merged = suppressed.merge(journey, on=["org_id", "wave", "domain"])
+    assert len(merged) > 0 and merged["stage_level"].isna().all()
+    summary = _df(conn, "SELECT * FROM journey_summary")
+    assert summary.groupby("wave")["organisations"].sum().eq(39 * 11).all()
+
+
+def test_journey_stage_follows_the_rule(built):
+    _, conn = built
+    framework = load_framework()
+    journey = _df(conn, "SELECT * FROM journey WHERE stage_level IS NOT NULL")
+    for row in journey.sample(200, random_state=1).itertuples():
+        reached = 0
+        for t in framework.stage_rule.thresholds:
+            ok = (t.min_mean_score is None or row.score >= t.min_mean_score) and \
+                 (t.min_percent_agree is None or row.percent_agree >= t.min_percent_agree) and \
+                 (t.min_policy_comprehensiveness is None or row.policy_comprehensiveness >= t.min_policy_comprehensiveness) and \
+                 (t.min_policy_strength is None or row.policy_strength >= t.min_policy_strength)
+            if not ok:
+                break
+            reached = t.level
+        assert row.stage_level == reached
+
+
+def test_borough_partnership_puts_council_bcu_and_icb_side_by_side(built):
+    _, conn = built
+    table = _df(conn, "SELECT * FROM borough_partnership")
+    assert table["borough_code"].nunique() == 33 and set(table["wave"]) == {"2024-w1", "2025-w2"}
+    city = table[table["borough_code"] == "E09000001"]
+    assert city["bcu_code"].isna().all() and (city["police_note"] == "City of London Police (not in scope)").all()
+    hackney = table[(table["borough_code"] == "E09000012") & (table["indicator_id"] == "ti_index_mean")
+                    & (table["wave"] == "2024-w1")].iloc[0]
+    cell = _df(conn, "SELECT value FROM indicators WHERE indicator_id = 'ti_index_mean' AND wave = '2024-w1' "
+                     "AND geography_level = 'bcu' AND geography_code = 'CE'")
+    assert hackney["police_value"] == pytest.approx(cell["value"].iloc[0]) and hackney["bcu_code"] == "CE"
+    assert table.loc[table["council_suppressed"], "council_value"].isna().all()
+
+
+def test_promising_practice_never_holds_free_text(built):
+    _, conn = built
+    table = _df(conn, "SELECT * FROM promising_practice")
+    free_text = {t for (t,) in conn.execute("SELECT text FROM restricted_free_text").fetchall()}
+    assert len(table) == 39 and table["promising_practice_candidate"].any()
+    assert not any(text in table.to_csv() for text in free_text)
+    assert table.loc[table["willing_to_share_suppressed"], "percent_willing_to_share"].isna().all()
+
+
+def test_published_baseline_holds_only_the_listed_tables_with_comments(built):
+    settings, _ = built
+    specs = {s.name: s for s in load_spec()}
+    with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
+        tables = _df(conn, "SELECT table_name, comment FROM duckdb_tables() WHERE NOT internal")
+        columns = _df(conn, "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE NOT internal")
+        provenance = _df(conn, "SELECT * FROM provenance")
+    assert set(tables["table_name"]) == set(specs) | {"provenance"}
+    assert tables["comment"].str.len().gt(10).all() and columns["comment"].notna().all()
+    for name, spec in specs.items():
+        assert columns.loc[columns["table_name"] == name, "column_name"].tolist() == list(spec.columns)
+    forbidden = {"respondent_id", "text", "source_row", "email", "free_text"}
+    assert not forbidden & set(columns["column_name"])
+    assert len(provenance) == len(specs) and provenance["run_id"].nunique() == 1
+    files = json.loads(provenance["input_files"].iloc[0])
+    assert {f["file"] for f in files} >= {"surveys/2024-w1/staff_survey_2024-w1_qualtrics.csv"}
+    exports = settings.output_dir / "exports"
+    for name in [*specs, "provenance"]:
+        assert (exports / f"{name}.csv").stat().st_size > 0 and (exports / f"{name}.parquet").stat().st_size > 0
+
+
+def test_csv_exports_neutralise_formula_cells(tmp_path):
+    from tipipeline.publish.baseline import export_tables
+
+    baseline = tmp_path / "b.duckdb"
+    with duckdb.connect(str(baseline)) as conn:
+        conn.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('=SUM(A1)', -1.5), ('+cmd', 2.0), ('@x', 3.0), "
+                     "('-y', 4.0), ('plain', 5.0)) v(text, number)")
+    export_tables(baseline, tmp_path / "exports")
+    exported = pd.read_csv(tmp_path / "exports" / "t.csv")
+    assert exported["text"].tolist() == ["'=SUM(A1)", "'+cmd", "'@x", "'-y", "plain"]
+    assert exported["number"].tolist() == [-1.5, 2.0, 3.0, 4.0, 5.0]
+    parquet = duckdb.sql(f"SELECT text FROM read_parquet('{tmp_path / 'exports' / 't.parquet'}')").fetchall()
+    assert parquet[0] == ("=SUM(A1)",)
+
+
+def test_changes_are_suppressed_with_their_cells(built):
+    _, conn = built
+    changes = _df(conn, "SELECT * FROM indicator_changes")
+    assert changes.loc[changes["suppressed"], "change"].isna().all()
+    tested = changes[~changes["suppressed"]]
+    assert tested["significance"].isin(["significant increase", "significant decrease", "no significant change"]).all()
+    london = tested[(tested["geography_level"] == "london") & (tested["indicator_id"] == "ti_index_mean")].iloc[0]
+    assert london["change"] > 0 and london["significance"] == "significant increase"
+    assert not math.isnan(london["lower_ci"])

@@ -1,0 +1,49 @@
+"""Every notebook in notebooks/ runs against a freshly built baseline; none is committed with outputs."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import REPO, SAMPLE_RAW
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def built_data(tmp_path_factory):
+    from dagster import DagsterInstance
+
+    from tipipeline.pipeline import run_pipeline
+    from tipipeline.settings import get_settings
+
+    root = tmp_path_factory.mktemp("notebook")
+    shutil.copytree(SAMPLE_RAW, root / "data" / "raw")
+    settings = get_settings(root / "data", root / "outputs")
+    with DagsterInstance.ephemeral() as instance:
+        run_pipeline(settings, instance=instance)
+    return root / "data"
+
+
+def test_there_is_a_notebook():
+    assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_is_committed_without_outputs(path: Path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name} has outputs: clear them"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path: Path, built_data: Path, monkeypatch, tmp_path):
+    monkeypatch.setenv("TIPIPELINE_DATA_DIR", str(built_data))
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the chart was not drawn"
