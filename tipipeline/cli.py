@@ -112,6 +112,8 @@ def _run(args) -> int:
     summary = run_pipeline(settings, selection=args.select, progress=print)
     print(f"Done in {time.monotonic() - started:.1f} s: {summary.materialised} asset materialisations.")
     print(f"  Working warehouse: {settings.warehouse_path}")
+    if settings.baseline_path.exists():
+        print(f"  Published baseline: {settings.baseline_path}  (tipipeline.open_baseline())")
     print(f"  Outputs:           {settings.output_dir}")
     print("  Explore in the Dagster UI with `make ui` (http://127.0.0.1:3000).")
     return 0
