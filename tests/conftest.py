@@ -10,6 +10,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_RAW = REPO / "data" / "raw"
 SHARED = REPO.parent / "shared"
+# Everything but the maps and the report: for tests about tables, which need not pay for drawing.
+TABLES_ONLY = "not group:outputs or key:published_baseline"
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ import textwrap
 
 from dagster import DagsterInstance
 
-from conftest import SAMPLE_RAW
+from conftest import SAMPLE_RAW, TABLES_ONLY
 from tipipeline.pipeline import run_pipeline
 from tipipeline.settings import get_settings
 
@@ -57,14 +57,14 @@ def test_open_reader_through_a_full_run(tmp_path):
     flag = tmp_path / "flag"
     flag.write_text("")
     with DagsterInstance.ephemeral() as instance:
-        first = run_pipeline(settings, instance=instance)
+        first = run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
         readers = [subprocess.Popen([sys.executable, "-c", READER, str(settings.data_dir), str(flag), mode],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                    for mode in ("hold", "poll")]
         try:
             for reader in readers:
                 assert reader.stdout.readline().strip() == "READY"
-            second = run_pipeline(settings, instance=instance)  # succeeds although readers hold the file
+            second = run_pipeline(settings, selection=TABLES_ONLY, instance=instance)  # succeeds although readers hold the file
         finally:
             flag.write_text("stop")
             outputs = [reader.communicate(timeout=120) for reader in readers]

@@ -15,7 +15,8 @@ from tipipeline.framework import load_framework
 from tipipeline.pipeline import run_pipeline
 from tipipeline.publish.baseline import load_spec
 from tipipeline.settings import get_settings
-from tipipeline.stats.disclosure import derivable_cells, suppress
+from tipipeline.stats.disclosure import suppress
+from tipipeline.stats.disclosure_audit import audit
 
 THRESHOLD = load_framework().disclosure.min_cell_size
 
@@ -25,13 +26,13 @@ def built(tmp_path_factory):
     """The whole pipeline run once on a copy of the sample; returns (settings, warehouse connection)."""
     import shutil
 
-    from conftest import SAMPLE_RAW
+    from conftest import SAMPLE_RAW, TABLES_ONLY
 
     root = tmp_path_factory.mktemp("built")
     shutil.copytree(SAMPLE_RAW, root / "data" / "raw")
     settings = get_settings(root / "data", root / "outputs")
     with DagsterInstance.ephemeral() as instance:
-        run_pipeline(settings, instance=instance)
+        run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
     conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
     yield settings, conn
     conn.close()
@@ -167,7 +168,7 @@ def test_suppress_unit_cases():
     result = suppress(cells, 10).set_index("geography_code")
     assert result.loc["A", "suppression_reason"].startswith("primary")
     assert result.loc["B", "suppression_reason"].startswith("secondary") and not result.loc["C", "suppressed"]
-    assert derivable_cells(cells.assign(suppressed=result["suppressed"].to_numpy())) == []
+    assert audit(cells.assign(suppressed=result["suppressed"].to_numpy()), 10).empty
     # A non-empty unpublished remainder (police with no BCU) already protects a lone small BCU.
     bcus = pd.DataFrame([cell("london", "L", None, 100), cell("sector", "police", "police", 100),
                          cell("bcu", "CE", "police", 5), cell("bcu", "CN", "police", 80)])
@@ -178,6 +179,56 @@ def test_suppress_unit_cases():
                           cell("sector", "council", "council", 92), cell("organisation", "MPS", "police", 8)])
     result = suppress(small, 10).set_index("geography_code")
     assert result.loc[["police", "MPS"], "suppressed"].all()
+
+
+def _cell(level, code, sector, n, numerator=None):
+    return {"indicator_id": "x", "wave": "w", "geography_level": level, "geography_code": code, "geography_name": code,
+            "sector": sector, "n": n, "numerator": numerator, "value": 1.0, "lower_ci": 0.5, "upper_ci": 1.5}
+
+
+def _police(bcus, police_n=None, numerator=None):
+    total = police_n if police_n is not None else sum(b[1] for b in bcus)
+    rows = [_cell("london", "L", None, total + 200, None if numerator is None else numerator + 100),
+            _cell("sector", "police", "police", total, numerator), _cell("sector", "council", "council", 200,
+                                                                         None if numerator is None else 100)]
+    rows += [_cell("bcu", code, "police", n, num) for code, n, num in bcus]
+    return pd.DataFrame(rows)
+
+
+def test_hidden_groups_must_hold_enough_people():
+    # Two small BCUs (3 and 4) are both suppressed: together they are still only 7 people.
+    cells = _police([("A", 3, None), ("B", 4, None), ("C", 40, None), ("D", 60, None)])
+    result = suppress(cells, 10)
+    assert result.set_index("geography_code").loc["C", "suppressed"]  # a third BCU joins them
+    assert audit(cells.assign(suppressed=result["suppressed"].to_numpy()), 10).empty
+
+
+def test_an_unpublished_remainder_is_protected():
+    # Police respondents with no BCU: 3 people, revealed by subtraction unless a BCU is suppressed.
+    cells = _police([("A", 40, None), ("B", 60, None)], police_n=103)
+    result = suppress(cells, 10).set_index("geography_code")
+    assert result.loc["A", "suppressed"] and not result.loc["B", "suppressed"]
+
+
+def test_a_hidden_group_of_all_or_nothing_is_not_left_revealed():
+    # CN (7 people, 0 agreeing) and NE (20 people, 0 agreeing) hidden: together 0% -> hide one more.
+    cells = _police([("CN", 7, 0), ("NE", 20, 0), ("SE", 30, 3), ("SW", 50, 10)], numerator=13)
+    result = suppress(cells, 10).set_index("geography_code")
+    assert result.loc[["CN", "NE"], "suppressed"].all() or result.loc["CN", "suppressed"]
+    hidden = result[result["suppressed"] & (result["geography_level"] == "bcu")]
+    assert cells.set_index("geography_code").loc[hidden.index, "numerator"].sum() > 0
+    assert audit(cells.assign(suppressed=result["suppressed"].to_numpy()), 10).empty
+
+
+def test_the_independent_audit_finds_the_sample_clean_and_catches_leaks(built):
+    _, conn = built
+    cells = _df(conn, "SELECT i.indicator_id, i.wave, i.geography_level, i.geography_code, i.sector, i.suppressed, "
+                      "c.n, c.numerator FROM indicators i JOIN indicator_cells c USING "
+                      "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'")
+    assert audit(cells, THRESHOLD).empty
+    leaky = cells.copy()
+    leaky.loc[leaky["suppression_reason"].notna() if "suppression_reason" in leaky else leaky["suppressed"], "suppressed"] = False
+    assert not audit(leaky, THRESHOLD).empty
 
 
 def test_journey_covers_every_organisation_domain_and_wave(built):

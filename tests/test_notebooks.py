@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import REPO, SAMPLE_RAW
+from conftest import REPO, SAMPLE_RAW, TABLES_ONLY
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
@@ -23,7 +23,7 @@ def built_data(tmp_path_factory):
     shutil.copytree(SAMPLE_RAW, root / "data" / "raw")
     settings = get_settings(root / "data", root / "outputs")
     with DagsterInstance.ephemeral() as instance:
-        run_pipeline(settings, instance=instance)
+        run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
     return root / "data"
 
 

@@ -7,7 +7,7 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 
 from tipipeline.definitions import build_definitions, defs
-from conftest import SHARED
+from conftest import SHARED, TABLES_ONLY
 from tipipeline.pipeline import PipelineError, run_pipeline
 
 REFERENCE_COUNTS = {
@@ -60,7 +60,7 @@ def _tables(path):
 
 def test_full_run_builds_reference_tables_and_metadata(settings, instance):
     messages = []
-    summary = run_pipeline(settings, instance=instance, progress=messages.append)
+    summary = run_pipeline(settings, selection=TABLES_ONLY, instance=instance, progress=messages.append)
     assert summary.waves == ["2024-w1", "2025-w2"]
     assert any("Registered 2 new wave partition(s)" in m for m in messages)
     assert set(instance.get_dynamic_partitions("survey_waves")) == {"2024-w1", "2025-w2"}
@@ -78,7 +78,7 @@ def test_full_run_builds_reference_tables_and_metadata(settings, instance):
 
 
 def test_rerunning_a_wave_replaces_only_its_rows(settings, instance):
-    run_pipeline(settings, instance=instance)
+    run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
     before = _tables(settings.warehouse_path)
     run_pipeline(settings, selection="group:ingest", instance=instance)
     assert _tables(settings.warehouse_path) == before
@@ -105,12 +105,13 @@ def test_cli_run_exit_codes(settings, tmp_path, monkeypatch, capsys):
     from tipipeline.cli import main
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    assert main(["run", "--data-dir", str(settings.data_dir), "--output-dir", str(settings.output_dir)]) == 0
+    assert main(["run", "--data-dir", str(settings.data_dir), "--output-dir", str(settings.output_dir),
+                 "--select", TABLES_ONLY]) == 0
     out = capsys.readouterr().out
     assert "[4/4] baseline" in out and str(settings.warehouse_path) in out
     shutil.rmtree(settings.surveys_dir / "2025-w2")
     (settings.surveys_dir / "2025-w2").mkdir()
-    assert main(["run", "--data-dir", str(settings.data_dir)]) == 1
+    assert main(["run", "--data-dir", str(settings.data_dir), "--select", TABLES_ONLY]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("tipipeline: error: wave 2025-w2 failed")
 
@@ -136,7 +137,7 @@ def test_definitions_follow_settings(settings):
 
 
 def test_rerunning_one_wave_leaves_every_table_identical(settings, instance):
-    run_pipeline(settings, instance=instance)
+    run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
     before = _tables(settings.warehouse_path)
     job = build_definitions(settings).resolve_job_def("survey_wave_job")
     assert job.execute_in_process(instance=instance, partition_key="2024-w1").success

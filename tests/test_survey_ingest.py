@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
-from conftest import SAMPLE_RAW, SHARED
+from conftest import SAMPLE_RAW, SHARED, TABLES_ONLY
 from tipipeline.check import check_files
 from tipipeline.cli import main
 from tipipeline.ingest.codebook import load_codebook
@@ -242,7 +242,7 @@ def test_bad_files_fail_check_and_pipeline_with_one_line_reason(tmp_path, capsys
     wave.mkdir()
     (wave / name).write_bytes(content)
     with DagsterInstance.ephemeral() as instance, pytest.raises(PipelineError) as info:
-        run_pipeline(settings, instance=instance)
+        run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
     assert reason in str(info.value) and "wave 2026-w3 failed" in str(info.value) and "\n" not in str(info.value)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         loaded = conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave ORDER BY wave").fetchall()

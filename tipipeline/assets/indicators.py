@@ -22,7 +22,8 @@ from tipipeline.metadata import markdown_preview
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import indicators as schemas
-from tipipeline.stats.disclosure import derivable_cells, suppress
+from tipipeline.stats.disclosure import suppress
+from tipipeline.stats.disclosure_audit import audit
 from tipipeline.warehouse import SqlSource
 
 PUBLISHED_CELL_COLUMNS = ["indicator_id", "wave", "geography_level", "geography_code", "geography_name", "sector",
@@ -106,21 +107,19 @@ def _item_matrices(conn) -> dict:
 
 
 def _disclosure_check(cells: pd.DataFrame, controlled: pd.DataFrame, threshold: int) -> AssetCheckResult:
-    small = cells["n"] < threshold
-    unprotected = cells[small & ~controlled["suppressed"].to_numpy()]
-    leaks = derivable_cells(cells.assign(suppressed=controlled["suppressed"].to_numpy()))
-    passed = unprotected.empty and not leaks
+    """The independent audit (stats/disclosure_audit.py) of what the published cells reveal."""
+    problems = audit(cells.assign(suppressed=controlled["suppressed"].to_numpy()), threshold)
+    passed = problems.empty
     return AssetCheckResult(
         check_name=DISCLOSURE_CHECK,
         asset_key="indicators",
         passed=passed,
         severity=AssetCheckSeverity.ERROR,
-        metadata={"cells_checked": len(cells), "cells_below_threshold": int(small.sum()),
-                  "unsuppressed_below_threshold": len(unprotected), "derivable_groups": len(leaks),
-                  "examples": MetadataValue.md(markdown_preview(pd.DataFrame(leaks, columns=["indicator", "wave", "parent"]))
-                                               if leaks else "none")},
-        description="disclosure control holds" if passed else
-        f"{len(unprotected)} small cells unsuppressed, {len(leaks)} groups reveal a suppressed cell",
+        metadata={"cells_checked": len(cells), "cells_below_threshold": int((cells["n"] < threshold).sum()),
+                  "problems": len(problems),
+                  "examples": MetadataValue.md(markdown_preview(problems) if len(problems) else "none")},
+        description="disclosure control holds" if passed else f"{len(problems)} disclosure problems, e.g. "
+        f"{problems.iloc[0]['problem']} ({problems.iloc[0]['indicator_id']}, {problems.iloc[0]['wave']})",
     )
 
 

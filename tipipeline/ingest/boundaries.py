@@ -29,8 +29,8 @@ BOUNDARY_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 GSS_LONDON = re.compile(r"^E09000\d{3}$")
 # Greater London in British National Grid metres, with a margin: a sanity check on coordinates.
 LONDON_BOUNDS = (490_000, 145_000, 575_000, 215_000)
-ONS_ATTRIBUTION = ("Contains National Statistics data \u00a9 Crown copyright and database right {year}. "
-                   "Contains OS data \u00a9 Crown copyright and database right {year}.")
+ONS_ATTRIBUTION = ("Contains National Statistics data \u00a9 Crown copyright and database right{year}. "
+                   "Contains OS data \u00a9 Crown copyright and database right{year}.")
 
 
 @dataclass
@@ -50,8 +50,12 @@ class Boundaries:
 
     @property
     def attribution(self) -> str | None:
-        """Crown copyright attribution for ONS/OS boundaries (None for the tile grid)."""
-        return ONS_ATTRIBUTION.format(year=pd.Timestamp.today().year) if self.mode == "file" else None
+        """Crown copyright attribution for ONS/OS boundaries (None for the tile grid). The year is
+        the boundaries' own (LAD22CD -> 2022), never today's: the same file gives the same maps."""
+        if self.mode != "file":
+            return None
+        match = re.fullmatch(r"[A-Z]+(\d{2})CD", self.code_column or "")
+        return ONS_ATTRIBUTION.format(year=f" 20{match.group(1)}" if match else "")
 
 
 def find_boundary_file(directory: str | Path) -> Path | None:

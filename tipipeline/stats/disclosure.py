@@ -1,17 +1,23 @@
 """Disclosure control of indicator cells: primary suppression of small cells, then secondary
-suppression so that no suppressed cell can be worked out from a published total and its
-published siblings.
+suppression so that nothing small can be worked out from what is published.
 
 The additive structure of the cells (per indicator and wave):
     London = councils + police + health                       (sector cells)
     councils = the 33 council organisations = the 33 boroughs
     police = the Metropolitan Police Service = its 12 BCUs (+ respondents with no BCU)
     health = the 5 ICB organisations = the 5 ICBs
-A group (a parent and its children) leaks when the parent is published and exactly one part is
-hidden, where the parts are the suppressed children and the unpublished remainder (parent n minus
-the children's n, e.g. police respondents with no BCU) when it is not empty; or when the parent is
-suppressed and every part is published. Each leak is closed by suppressing the smallest published
-child (or, with none left, the parent), until nothing leaks.
+In a group (a parent and its children), the *hidden part* is the suppressed children plus the
+unpublished remainder (parent n minus the children's n, e.g. police respondents with no BCU).
+Subtracting the published children from a published parent reveals the hidden part's combined n,
+numerator and mean. A group is safe when, with the parent published, its hidden part is empty, or
+  - holds at least `threshold` respondents,
+  - is not a single suppressed child alone (which subtraction would reveal exactly), and
+  - for percentages, has a combined numerator that is neither 0 nor all of it (otherwise every
+    hidden respondent is known to have answered the same way);
+and, with the parent suppressed, has at least one part hidden (else the children add up to it).
+Unsafe groups are fixed by suppressing one more child (one that makes the group safe if there is
+one, the smallest such; otherwise the largest), or the parent when no child is left, until every
+group is safe.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ HIERARCHY = [
 class Group:
     parent: int  # row index
     children: tuple[int, ...]
-    remainder: int  # parent n minus the children's n
+    remainder_n: int  # parent n minus the children's n
+    remainder_numerator: int | None  # likewise for percentages (None for means)
 
 
 def groups(cells: pd.DataFrame) -> list[Group]:
@@ -55,23 +62,39 @@ def groups(cells: pd.DataFrame) -> list[Group]:
                 children = children[children["sector"] == child_sector]
             if children.empty:
                 continue
-            remainder = int(parent["n"]) - int(children["n"].sum())
-            found.append(Group(parent_index, tuple(children.index), remainder))
+            remainder_numerator = None
+            if "numerator" in cells and pd.notna(parent.get("numerator")):
+                remainder_numerator = int(parent["numerator"]) - int(children["numerator"].fillna(0).sum())
+            found.append(Group(parent_index, tuple(children.index), int(parent["n"]) - int(children["n"].sum()),
+                               remainder_numerator))
     return found
 
 
-def _leaks(group: Group, hidden: set[int]) -> bool:
-    parts_hidden = sum(1 for c in group.children if c in hidden) + (1 if group.remainder > 0 else 0)
+def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int) -> bool:
+    hidden_children = [c for c in group.children if c in hidden]
+    has_remainder = group.remainder_n > 0
     if group.parent in hidden:
-        return parts_hidden == 0
-    return parts_hidden == 1 and any(c in hidden for c in group.children)
+        return not hidden_children and not has_remainder
+    if not hidden_children and not has_remainder:
+        return False
+    if len(hidden_children) == 1 and not has_remainder:
+        return True
+    n = group.remainder_n + int(cells.loc[hidden_children, "n"].sum())
+    if n < threshold:
+        return True
+    if group.remainder_numerator is not None:
+        numerator = group.remainder_numerator + int(cells.loc[hidden_children, "numerator"].fillna(0).sum())
+        if numerator == 0 or numerator == n:
+            return True
+    return False
 
 
 def suppress(cells: pd.DataFrame, threshold: int) -> pd.DataFrame:
     """Add `suppressed` and `suppression_reason`; blank the values of suppressed cells.
 
     `cells` are survey cells with at least indicator_id, wave, geography_level, geography_code,
-    sector, n. Works per indicator and wave; the result keeps the input's row order.
+    sector, n (and numerator for percentages). Works per indicator and wave; the result keeps the
+    input's row order.
     """
     cells = cells.copy()
     reasons: dict[int, str] = {}
@@ -98,30 +121,19 @@ def _suppress_block(block: pd.DataFrame, threshold: int) -> dict[int, str]:
     while changed:
         changed = False
         for group in block_groups:
-            if not _leaks(group, set(reasons)):
+            if not _unsafe(group, set(reasons), block, threshold):
                 continue
             parent_name = block.loc[group.parent, "geography_name"] or block.loc[group.parent, "geography_code"]
             published = [c for c in group.children if c not in reasons]
-            if published:
-                # The smallest published child hides the least; ties broken by code, for determinism.
-                victim = min(published, key=lambda c: (int(block.loc[c, "n"]), str(block.loc[c, "geography_code"])))
-            else:
+            if not published:
                 victim = group.parent
+            else:
+                def order(c):
+                    return (int(block.loc[c, "n"]), str(block.loc[c, "geography_code"]))
+                fixes = [c for c in published if not _unsafe(group, set(reasons) | {c}, block, threshold)]
+                # The smallest child that makes the group safe; failing that the largest, which
+                # adds most to the hidden part; ties broken by code, for determinism.
+                victim = min(fixes, key=order) if fixes else max(published, key=order)
             reasons[victim] = SECONDARY.format(parent=parent_name)
             changed = True
     return reasons
-
-
-def derivable_cells(cells: pd.DataFrame) -> list[tuple]:
-    """(indicator, wave, parent code) of every group that would reveal a suppressed cell.
-
-    `cells` must hold the true n of every cell (also the suppressed ones) and the `suppressed`
-    flag that is to be published. Empty for a publishable table.
-    """
-    leaks = []
-    for (indicator, wave), block in cells.groupby(["indicator_id", "wave"], sort=False):
-        hidden = set(block.index[block["suppressed"].astype(bool)])
-        for group in groups(block):
-            if _leaks(group, hidden):
-                leaks.append((indicator, wave, block.loc[group.parent, "geography_code"]))
-    return leaks

@@ -1,0 +1,96 @@
+"""Maps and the report: drawn from the published baseline, so they show only what may be shown."""
+
+import base64
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from tipipeline.framework import load_framework
+from tipipeline.framework.catalogue import load_indicator_catalogue
+from tipipeline.ingest.boundaries import load_boundaries
+from tipipeline.ingest.codebook import load_codebook
+from tipipeline.reference import load_reference
+from tipipeline.report.content import build_report
+from tipipeline.resources import PathsResource
+from tipipeline.viz.atlas import build_maps
+from tipipeline.viz.style import write_atomically
+from tipipeline.warehouse import connection
+
+MAPPED_INDICATORS = "ti_index_mean"
+
+
+def _thumbnail_md(record) -> str:
+    data = base64.b64encode(record.thumbnail).decode("ascii")
+    return f"![{record.title}](data:image/png;base64,{data})"
+
+
+@asset(
+    group_name="outputs",
+    description="Choropleth maps per wave for the index and each domain's mean score: councils by borough, police by "
+    "BCU, health by ICB, and the borough partnership (three panels). Geographic with a boundary file, the London tile "
+    "grid otherwise. PNGs in outputs/maps/<wave>/; identical bytes for the same inputs.",
+    kinds={"matplotlib", "geopandas"},
+    owners=["team:tipipeline"],
+    code_version="1",
+    tags={"layer": "outputs"},
+    deps=["published_baseline", "borough_boundaries", "bcu_boundaries", "icb_boundaries"],
+)
+def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeResult:
+    settings = paths.settings
+    framework = load_framework()
+    reference = load_reference()
+    with connection(settings.baseline_path, read_only=True) as conn:
+        cells = conn.execute("SELECT * FROM indicators").df()
+    catalogue = load_indicator_catalogue(framework)
+    indicator_ids = ["ti_index_mean", *[f"domain_mean_{d.id}" for d in framework.domains]]
+    boundaries = load_boundaries(settings.boundaries_dir, reference)
+    records = build_maps(cells, catalogue, boundaries, reference, settings.output_dir / "maps",
+                         framework.disclosure.min_cell_size, indicator_ids)
+    latest = max(r.wave for r in records)
+    shown = [r for r in records if r.wave == latest and r.indicator_id == MAPPED_INDICATORS]
+    metadata = {
+        "maps": len(records),
+        "mode": boundaries.mode,
+        "folder": MetadataValue.path(str(settings.output_dir / "maps")),
+        **{f"preview_{r.layer}": MetadataValue.md(_thumbnail_md(r)) for r in shown},
+    }
+    context.log.info(f"{len(records)} maps drawn ({boundaries.mode})")
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    group_name="outputs",
+    description="The baseline report: one self-contained HTML file (outputs/report/baseline.html) with summary, "
+    "framework, data and methods, indicators by domain with maps and tables, journey and roadmap, borough partnership "
+    "profiles, promising practice and caveats. Every image has alt text and its data table.",
+    kinds={"html"},
+    owners=["team:tipipeline"],
+    code_version="1",
+    tags={"layer": "outputs"},
+    deps=["maps", "published_baseline"],
+)
+def baseline_report(context: AssetExecutionContext, paths: PathsResource) -> MaterializeResult:
+    settings = paths.settings
+    framework = load_framework()
+    reference = load_reference()
+    codebook = load_codebook(settings.codebook_path)
+    with connection(settings.baseline_path, read_only=True) as conn:
+        cells = conn.execute("SELECT * FROM indicators").df()
+        # The partnership maps of the latest wave are drawn again in memory (cheap) rather than
+        # read back from disk, so the report never depends on a stale file.
+        latest = max(set(cells["wave"]) - {"policy_audit"})
+        indicator_ids = ["ti_index_mean", *[f"domain_mean_{d.id}" for d in framework.domains]]
+        records = build_maps(cells[cells["wave"] == latest], load_indicator_catalogue(framework),
+                             load_boundaries(settings.boundaries_dir, reference), reference,
+                             settings.output_dir / "maps", framework.disclosure.min_cell_size, indicator_ids)
+        html_text, figures = build_report(conn, [r for r in records if r.layer == "partnership"], framework,
+                                          codebook.synthetic, framework.disclosure.min_cell_size)
+    path = settings.output_dir / "report" / "baseline.html"
+    write_atomically(path, html_text.encode("utf-8"))
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(path)),
+        "size_bytes": len(html_text.encode("utf-8")),
+        "figures": len(figures),
+    })
+
+
+report_assets = [maps, baseline_report]

@@ -1,0 +1,1 @@
+"""The baseline report: one self-contained HTML file built from the published baseline."""

@@ -1,0 +1,1 @@
+"""Drawing: palettes, maps and charts (matplotlib, Agg backend, deterministic PNG bytes)."""

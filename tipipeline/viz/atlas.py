@@ -1,0 +1,111 @@
+"""Every map the baseline needs: for each domain mean and the index, per wave, councils by borough,
+police by BCU, health by ICB, and the borough partnership (three panels side by side)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tipipeline.viz.maps import Area, Panel, areas_from_cells, draw_map, shapes_for
+from tipipeline.viz.style import render, write_atomically
+
+LAYERS = {
+    "councils": ("borough", "council", "Councils by borough"),
+    "police": ("bcu", "police", "Metropolitan Police by Basic Command Unit"),
+    "health": ("icb", "health", "NHS by Integrated Care Board"),
+}
+
+
+@dataclass
+class MapRecord:
+    path: Path
+    indicator_id: str
+    wave: str
+    layer: str
+    title: str
+    alt_text: str
+    png: bytes
+    thumbnail: bytes
+    data: pd.DataFrame  # the values drawn, for the report's table beside the image
+
+
+def _labels(boundaries, level: str, reference) -> dict[str, str] | None:
+    if boundaries.mode != "tile_grid":
+        return None
+    if level == "borough":
+        return dict(zip(reference.boroughs["gss_code"], reference.boroughs["short_code"]))
+    if level == "bcu":
+        return {c: c for c in reference.bcus["bcu_code"]}
+    return dict(zip(reference.icbs["icb_code"], reference.icbs["short_name"]))
+
+
+def _describe(areas: dict[str, Area], names: dict[str, str]) -> str:
+    shown = {code: area.value for code, area in areas.items() if not area.suppressed and area.value is not None}
+    suppressed = sum(1 for area in areas.values() if area.suppressed)
+    if not shown:
+        return "No values to show." + (f" {suppressed} suppressed." if suppressed else "")
+    high = max(shown, key=shown.get)
+    low = min(shown, key=shown.get)
+    text = f"Highest {names.get(high, high)} ({shown[high]:.2f}), lowest {names.get(low, low)} ({shown[low]:.2f})."
+    if suppressed:
+        text += f" {suppressed} area(s) suppressed."
+    return text
+
+
+def _table(cells: pd.DataFrame, level: str, sector_label: str) -> pd.DataFrame:
+    chosen = cells[cells["geography_level"] == level]
+    return pd.DataFrame({
+        "Sector": sector_label, "Area": chosen["geography_name"].to_numpy(),
+        "Mean score": chosen["value"].round(2).to_numpy(), "Lower CI": chosen["lower_ci"].round(2).to_numpy(),
+        "Upper CI": chosen["upper_ci"].round(2).to_numpy(), "Respondents": chosen["n"].to_numpy(),
+        "Compared with London": chosen["comparison"].to_numpy(),
+        "Suppressed": chosen["suppression_reason"].fillna("").to_numpy(),
+    })
+
+
+def build_maps(cells: pd.DataFrame, catalogue: pd.DataFrame, boundaries, reference, out_dir: Path,
+               threshold: int, indicator_ids: list[str]) -> list[MapRecord]:
+    """Draw and write every map; the files are outputs/maps/<wave>/<indicator>_<layer>.png."""
+    names = {**dict(zip(reference.boroughs["gss_code"], reference.boroughs["name"])),
+             **dict(zip(reference.bcus["bcu_code"], reference.bcus["name"])),
+             **dict(zip(reference.icbs["icb_code"], reference.icbs["name"]))}
+    suppressed_label = f"Suppressed: fewer than {threshold} responses"
+    attribution = boundaries.attribution
+    mode_note = "" if boundaries.mode == "file" else " Tile-grid map: each square is a borough, equal in size."
+    indicator_names = catalogue.set_index("indicator_id")["name"]
+    records = []
+    survey_waves = sorted(set(cells["wave"]) - {"policy_audit"})
+    shapes = {level: shapes_for(boundaries, level) for level in ("borough", "bcu", "icb")}
+    for wave in survey_waves:
+        for indicator in indicator_ids:
+            block = cells[(cells["indicator_id"] == indicator) & (cells["wave"] == wave)]
+            if block.empty:
+                continue
+            london = block[block["geography_level"] == "london"]
+            london_text = f"London: {london['value'].iloc[0]:.2f}" if len(london) and pd.notna(london["value"].iloc[0]) else ""
+            title = f"{indicator_names[indicator]}, wave {wave}"
+            panels = {}
+            for layer, (level, sector, label) in LAYERS.items():
+                sector_cell = block[(block["geography_level"] == "sector") & (block["geography_code"] == sector)]
+                n = sector_cell["n"].iloc[0] if len(sector_cell) else None
+                base = f"{label}. Base: {sector} respondents with a score (n = {int(n) if pd.notna(n) else 'suppressed'})."
+                panel = Panel(label, shapes[level], areas_from_cells(block, level), _labels(boundaries, level, reference))
+                panels[layer] = (panel, base, _table(block, level, label))
+            layers = [(layer, [panels[layer][0]], f"{panels[layer][1]} {london_text}.{mode_note}".strip(), panels[layer][2])
+                      for layer in LAYERS]
+            partnership_subtitle = (f"Each borough's council, its police BCU and its ICB side by side. {london_text}."
+                                    f"{mode_note}")
+            layers.append(("partnership", [p[0] for p in panels.values()], partnership_subtitle,
+                           pd.concat([p[2] for p in panels.values()], ignore_index=True)))
+            for layer, layer_panels, subtitle, table in layers:
+                figure = draw_map(title, subtitle, layer_panels, attribution, suppressed_label)
+                full, small = render(figure)
+                path = out_dir / wave / f"{indicator}_{layer}.png"
+                write_atomically(path, full)
+                described = " ".join(f"{p.title}: {_describe(p.areas, names)}" for p in layer_panels)
+                alt = (f"Map of London: {indicator_names[indicator].lower()}, wave {wave}. {described} "
+                       f"The table below gives every value.")
+                records.append(MapRecord(path, indicator, wave, layer, title, alt, full, small, table))
+    return records
