@@ -27,3 +27,19 @@ def settings(data_dir: Path, tmp_path: Path):
     from tipipeline.settings import get_settings
 
     return get_settings(data_dir, tmp_path / "outputs")
+
+
+@pytest.fixture(scope="session")
+def built_sample(tmp_path_factory):
+    """The bundled sample built once (tables and published baseline, no drawings), for reading."""
+    from dagster import DagsterInstance
+
+    from tipipeline.pipeline import run_pipeline
+    from tipipeline.settings import get_settings
+
+    root = tmp_path_factory.mktemp("built_sample")
+    shutil.copytree(SAMPLE_RAW, root / "data" / "raw")
+    settings = get_settings(root / "data", root / "outputs")
+    with DagsterInstance.ephemeral() as instance:
+        run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
+    return settings

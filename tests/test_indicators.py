@@ -22,19 +22,10 @@ THRESHOLD = load_framework().disclosure.min_cell_size
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The whole pipeline run once on a copy of the sample; returns (settings, warehouse connection)."""
-    import shutil
-
-    from conftest import SAMPLE_RAW, TABLES_ONLY
-
-    root = tmp_path_factory.mktemp("built")
-    shutil.copytree(SAMPLE_RAW, root / "data" / "raw")
-    settings = get_settings(root / "data", root / "outputs")
-    with DagsterInstance.ephemeral() as instance:
-        run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
-    conn = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    yield settings, conn
+def built(built_sample):
+    """The sample built once for the session; (settings, read-only warehouse connection)."""
+    conn = duckdb.connect(str(built_sample.warehouse_path), read_only=True)
+    yield built_sample, conn
     conn.close()
 
 

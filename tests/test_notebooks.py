@@ -1,30 +1,19 @@
 """Every notebook in notebooks/ runs against a freshly built baseline; none is committed with outputs."""
 
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import REPO, SAMPLE_RAW, TABLES_ONLY
+from conftest import REPO
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 
 @pytest.fixture(scope="module")
-def built_data(tmp_path_factory):
-    from dagster import DagsterInstance
-
-    from tipipeline.pipeline import run_pipeline
-    from tipipeline.settings import get_settings
-
-    root = tmp_path_factory.mktemp("notebook")
-    shutil.copytree(SAMPLE_RAW, root / "data" / "raw")
-    settings = get_settings(root / "data", root / "outputs")
-    with DagsterInstance.ephemeral() as instance:
-        run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
-    return root / "data"
+def built_data(built_sample):
+    return built_sample.data_dir
 
 
 def test_there_is_a_notebook():

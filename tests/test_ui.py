@@ -30,6 +30,10 @@ def webserver(settings, tmp_path):
     env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "dagster_home"),
                TIPIPELINE_DATA_DIR=str(settings.data_dir), TIPIPELINE_OUTPUT_DIR=str(settings.output_dir))
     Path(env["DAGSTER_HOME"]).mkdir()
+    # Runs submitted through the API start at once (no daemon in this test).
+    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(
+        "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
+        "telemetry:\n  enabled: false\n")
     webserver_bin = Path(sys.executable).with_name("dagster-webserver")
     proc = subprocess.Popen(
         [str(webserver_bin), "-m", "tipipeline.definitions", "-h", "127.0.0.1", "-p", str(port)],
@@ -79,3 +83,31 @@ def test_asset_catalogue_lists_the_pipeline_assets(webserver):
         page.goto(webserver + "/asset-groups", wait_until="networkidle")
         page.get_by_text("reference", exact=True).first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTEFACTS / "dagster_asset_graph.png"))
+
+
+def test_materialise_through_the_graphql_api_then_look_at_the_graph(webserver):
+    from dagster import DagsterRunStatus
+    from dagster_graphql import DagsterGraphQLClient
+
+    chromium_path()
+    host, port = webserver.removeprefix("http://").split(":")
+    client = DagsterGraphQLClient(host, port_number=int(port))
+    run_id = client.submit_job_execution("baseline_job", asset_selection=["boroughs", "organisations", "tile_grid"])
+    deadline = time.monotonic() + 180
+    status = client.get_run_status(run_id)
+    while status not in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+        assert time.monotonic() < deadline, f"run {run_id} still {status}"
+        time.sleep(1)
+        status = client.get_run_status(run_id)
+    assert status == DagsterRunStatus.SUCCESS
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with browser_page(width=1600, height=1000) as page:
+        page.goto(webserver + "/asset-groups/reference", wait_until="networkidle")
+        skip = page.get_by_role("button", name="Skip")
+        if skip.count():
+            skip.first.click()
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(ARTEFACTS / "dagster_reference_group.png"))
+        page.goto(webserver + f"/runs/{run_id}", wait_until="networkidle")
+        page.get_by_text("Success").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(ARTEFACTS / "dagster_run.png"))

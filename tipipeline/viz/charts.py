@@ -123,9 +123,9 @@ def funnel_chart(quality: pd.DataFrame):
     ax.invert_yaxis()
     ax.set_xlim(0, survey["rows_read"].max() * 1.35)
     ax.set_xlabel("Survey rows")
-    ax.legend(loc="lower right", frameon=False, fontsize=7.5)
+    fig.legend(loc="lower center", ncol=4, frameon=False, fontsize=7.5)
     fig.suptitle("From rows read to rows accepted", x=0.01, ha="left", fontsize=12, fontweight="bold")
-    fig.subplots_adjust(left=0.14, right=0.97, top=0.8, bottom=0.25)
+    fig.subplots_adjust(left=0.14, right=0.97, top=0.85, bottom=0.3)
     table = survey.reset_index().rename(columns={"wave": "Wave", "rows_read": "Read", "rows_excluded": "Excluded",
                                                  "rows_quarantined": "Quarantined", "rows_accepted": "Accepted"})
     alt = "Bar chart of survey rows read, excluded, quarantined and accepted per wave: " + "; ".join(
