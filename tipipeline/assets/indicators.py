@@ -66,7 +66,9 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
     threshold = framework.disclosure.min_cell_size
     scores_sql = respondent_scores_sql(codebook.scoring.min_share_answered, framework.scoring.min_share_of_domains,
                                        framework.stage_rule.agree_threshold)
-    with warehouse.get_connection() as conn:
+    # One thread: DuckDB's parallel sums add in a varying order, and the published values must be
+    # the same bits for the same inputs (tipipeline verify compares them).
+    with warehouse.get_connection(deterministic=True) as conn:
         conn.execute(f"CREATE OR REPLACE TEMP TABLE respondent_measures AS {scores_sql}")
         aggregates = conn.execute(aggregates_sql()).df()
         waves = [w for (w,) in conn.execute("SELECT DISTINCT wave FROM stg_respondents ORDER BY wave").fetchall()]
@@ -96,7 +98,8 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
                            published["suppression_reason"].value_counts().rename_axis("reason").reset_index()))},
         "reliability": {"alpha": MetadataValue.md(markdown_preview(frames["reliability"].round(3), rows=40))},
     }
-    yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks)
+    yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks,
+                            deterministic=True)
 
 
 def _item_matrices(conn) -> dict:
