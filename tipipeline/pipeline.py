@@ -7,7 +7,9 @@ so the order here is: register wave folders, run the per-wave assets once per wa
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +25,39 @@ from tipipeline.settings import Settings
 # The console logger would print whole tracebacks; the one-line reason is printed instead and
 # the full record stays in the run history (Dagster UI).
 QUIET_LOGGING = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+PID_TAG, HOST_TAG = "tipipeline/pid", "tipipeline/host"
+
+
+def release_dead_runs(instance: DagsterInstance, progress: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Mark runs of `tipipeline run` whose process died (killed, power cut) as failed and free
+    the concurrency slots they held, so that the next run is not kept waiting for them."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    released = []
+    host = socket.gethostname()
+    for record in instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING])):
+        run = record.dagster_run
+        pid = run.tags.get(PID_TAG)
+        if not pid or run.tags.get(HOST_TAG) != host or _alive(int(pid)):
+            continue
+        instance.report_run_failed(run, "the process running it stopped (killed or crashed)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        released.append(run.run_id)
+    if released:
+        progress(f"Released {len(released)} run(s) left behind by a stopped process")
+    return released
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class PipelineError(TipipelineError):
@@ -44,6 +79,7 @@ def run_pipeline(
 ) -> RunSummary:
     """Materialise `selection` (default: everything); raise PipelineError on the first failure."""
     instance = instance or DagsterInstance.get()
+    release_dead_runs(instance, progress)
     base = build_definitions(settings)
     graph = base.resolve_asset_graph()
     chosen = AssetSelection.from_string(selection) if selection else AssetSelection.all()
@@ -94,7 +130,8 @@ def run_pipeline(
         started = time.monotonic()
         job = defs.resolve_job_def(job_name)
         result = job.execute_in_process(
-            instance=instance, partition_key=partition, run_config=QUIET_LOGGING, raise_on_error=False
+            instance=instance, partition_key=partition, run_config=QUIET_LOGGING, raise_on_error=False,
+            tags={PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
         )
         summary.run_ids.append(result.run_id)
         materialised = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]

@@ -100,6 +100,9 @@ def build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, specs: list[Ta
 def publish(conn: duckdb.DuckDBPyConnection, baseline_path: Path, specs: list[TableSpec], provenance: dict) -> dict[str, int]:
     """Build the snapshot next to the published file, then swap it in atomically."""
     baseline_path.parent.mkdir(parents=True, exist_ok=True)
+    # A run killed while building left its temporary file behind: it was never published.
+    for stale in baseline_path.parent.glob(f".{baseline_path.name}.*.tmp*"):
+        stale.unlink(missing_ok=True)
     temporary = baseline_path.with_name(f".{baseline_path.name}.{uuid.uuid4().hex}.tmp")
     try:
         rows = build_snapshot(conn, temporary, specs, provenance)
