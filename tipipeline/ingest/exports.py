@@ -128,7 +128,10 @@ def detect_encoding(path: Path, data: bytes) -> str:
         return candidates[0]
     except UnicodeDecodeError as exc:
         error = exc
-    if candidates[0] == "utf-8-sig" or _UTF8_MULTIBYTE.search(data):
+    if candidates[0] == "utf-8-sig":
+        raise InputError(path, f"starts with a UTF-8 byte-order mark but is not UTF-8 (the byte at offset "
+                               f"{error.start}); re-export it as UTF-8")
+    if _UTF8_MULTIBYTE.search(data):
         raise InputError(path, f"mostly UTF-8, but the byte at offset {error.start} is not: the file mixes encodings; "
                                "re-export it as UTF-8")
     try:
