@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR or ./data)")
     run.add_argument("--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR or ./outputs)")
     run.add_argument("--select", help="Dagster asset selection, e.g. 'group:reference' or 'key:boroughs+'")
+    run.add_argument("--wave", action="append", dest="waves", metavar="WAVE",
+                     help="run only this wave's partition (repeatable), then the London-wide assets")
     run.set_defaults(handler=_run)
 
     check = sub.add_parser("check", help="read and validate input files without writing anything")
@@ -129,7 +131,7 @@ def _run(args) -> int:
     os.environ["TIPIPELINE_OUTPUT_DIR"] = str(settings.output_dir)
     ensure_dagster_home()
     started = time.monotonic()
-    summary = run_pipeline(settings, selection=args.select, progress=print)
+    summary = run_pipeline(settings, selection=args.select, progress=print, only_waves=args.waves)
     print(f"Done in {time.monotonic() - started:.1f} s: {summary.materialised} asset materialisations.")
     print(f"  Working warehouse: {settings.warehouse_path}")
     if settings.baseline_path.exists():

@@ -76,8 +76,13 @@ def run_pipeline(
     selection: str | None = None,
     instance: DagsterInstance | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    only_waves: list[str] | None = None,
 ) -> RunSummary:
-    """Materialise `selection` (default: everything); raise PipelineError on the first failure."""
+    """Materialise `selection` (default: everything); raise PipelineError on the first failure.
+
+    `only_waves`: run just these wave partitions (the others are kept as they are in the
+    warehouse), then the London-wide assets: how a newly arrived wave is added.
+    """
     instance = instance or DagsterInstance.get()
     release_dead_runs(instance, progress)
     base = build_definitions(settings)
@@ -114,7 +119,10 @@ def run_pipeline(
         steps.append(("cli_before", "reference data and codebook", None))
     if wave_keys:
         jobs.append(define_asset_job("cli_waves", selection=AssetSelection.assets(*wave_keys)))
-        steps += [("cli_waves", f"wave {w}", w) for w in summary.waves]
+        missing = sorted(set(only_waves or []) - set(summary.waves))
+        if missing:
+            raise PipelineError(f"no wave folder named {', '.join(missing)} under {settings.surveys_dir}")
+        steps += [("cli_waves", f"wave {w}", w) for w in summary.waves if not only_waves or w in only_waves]
     if after_keys:
         jobs.append(define_asset_job("cli_rest", selection=AssetSelection.assets(*after_keys)))
         steps.append(("cli_rest", "baseline (London-wide assets)", None))

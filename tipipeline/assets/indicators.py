@@ -73,7 +73,7 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
         aggregates = conn.execute(aggregates_sql()).df()
         waves = [w for (w,) in conn.execute("SELECT DISTINCT wave FROM stg_respondents ORDER BY wave").fetchall()]
         policy_orgs = conn.execute("SELECT * FROM policy_organisations").df()
-        matrices = _item_matrices(conn)
+        reliability_table = reliability(conn)
     parts = [survey_cells(aggregates, catalogue, reference), policy_cells(policy_orgs, catalogue, reference)]
     # An empty part (no policy audit yet) would turn typed columns into objects.
     internal = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
@@ -89,7 +89,7 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
         "indicators": published,
         "indicator_catalogue": catalogue,
         "indicator_changes": changes,
-        "reliability": reliability(matrices, framework),
+        "reliability": reliability_table,
     }
     checks = {"indicators": [_disclosure_check(survey, controlled, threshold)]}
     extra = {
@@ -100,13 +100,6 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
     }
     yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks,
                             deterministic=True)
-
-
-def _item_matrices(conn) -> dict:
-    """(wave, domain) -> respondents x items matrix of scored values, for Cronbach's alpha."""
-    long = conn.execute("SELECT wave, domain, respondent_id, item_id, scored_value FROM stg_responses").df()
-    return {key: group.pivot(index="respondent_id", columns="item_id", values="scored_value")
-            for key, group in long.groupby(["wave", "domain"])}
 
 
 def _disclosure_check(cells: pd.DataFrame, controlled: pd.DataFrame, threshold: int) -> AssetCheckResult:

@@ -14,7 +14,6 @@ from tipipeline.framework import Framework
 from tipipeline.reference import Reference
 from tipipeline.stats.comparison import change_significance
 from tipipeline.stats.intervals import newcombe_difference, welch_difference
-from tipipeline.stats.reliability import cronbach_alpha
 
 KEY = ["indicator_id", "geography_level", "geography_code"]
 
@@ -53,14 +52,39 @@ def indicator_changes(cells: pd.DataFrame, catalogue: pd.DataFrame, waves: list[
                                        "suppressed", "suppression_reason"])
 
 
-def reliability(responses_by_wave_domain, framework: Framework) -> pd.DataFrame:
-    """Cronbach's alpha per domain per wave from {(wave, domain): respondents x items matrix}."""
-    rows = []
-    for (wave, domain), matrix in sorted(responses_by_wave_domain.items()):
-        complete = matrix.dropna()
-        rows.append({"wave": wave, "domain": domain, "items": matrix.shape[1], "respondents_complete": len(complete),
-                     "cronbach_alpha": cronbach_alpha(matrix.to_numpy())})
-    return pd.DataFrame(rows, columns=["wave", "domain", "items", "respondents_complete", "cronbach_alpha"])
+RELIABILITY_SQL = """
+    -- Cronbach's alpha per wave and domain over respondents who answered every item of the domain:
+    -- alpha = k / (k - 1) * (1 - sum of item variances / variance of the total score).
+    WITH items AS (
+        SELECT wave, domain, count(DISTINCT item_id) AS k FROM stg_responses GROUP BY wave, domain
+    ), complete AS (
+        SELECT r.wave, r.domain, r.respondent_id, sum(r.scored_value) AS total
+        FROM stg_responses AS r JOIN items AS i USING (wave, domain)
+        GROUP BY r.wave, r.domain, r.respondent_id, i.k
+        HAVING count(r.scored_value) = i.k
+    ), item_variance AS (
+        SELECT r.wave, r.domain, r.item_id, var_samp(r.scored_value) AS variance
+        FROM stg_responses AS r JOIN complete AS c USING (wave, domain, respondent_id)
+        GROUP BY r.wave, r.domain, r.item_id
+    ), summary AS (
+        SELECT c.wave, c.domain, count(*) AS respondents_complete, var_samp(c.total) AS total_variance
+        FROM complete AS c GROUP BY c.wave, c.domain
+    )
+    SELECT i.wave, i.domain, i.k AS items, coalesce(s.respondents_complete, 0) AS respondents_complete,
+           CASE WHEN i.k >= 2 AND s.respondents_complete >= 2 AND s.total_variance > 0
+                THEN i.k / (i.k - 1.0) * (1 - v.variance_sum / s.total_variance) END AS cronbach_alpha
+    FROM items AS i
+    LEFT JOIN summary AS s USING (wave, domain)
+    LEFT JOIN (SELECT wave, domain, sum(variance) AS variance_sum FROM item_variance GROUP BY wave, domain) AS v
+        USING (wave, domain)
+    ORDER BY i.wave, i.domain
+"""
+
+
+def reliability(conn) -> pd.DataFrame:
+    """Cronbach's alpha per domain per wave, computed in the warehouse (no item matrix in memory)."""
+    frame = conn.execute(RELIABILITY_SQL).df()
+    return frame.astype({"items": "int64", "respondents_complete": "int64", "cronbach_alpha": "float64"})
 
 
 def policy_measures(policy_organisations: pd.DataFrame, framework: Framework) -> pd.DataFrame:
