@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from tipipeline.schemas.base import StrictModel
 
-class _Boundary(pa.DataFrameModel):
+
+class _Boundary(StrictModel):
     name: Series[str]
     mode: Series[str] = pa.Field(isin=["file", "tile_grid"])
     geometry_wkb: Series[object]
@@ -14,9 +16,6 @@ class _Boundary(pa.DataFrameModel):
     @pa.check("geometry_wkb")
     def geometry_present(cls, series):
         return series.map(lambda g: isinstance(g, bytes) and len(g) > 0)
-
-    class Config:
-        strict = True
 
 
 class BoroughBoundaries(_Boundary):

@@ -6,16 +6,12 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from tipipeline.schemas.base import StrictModel
+
 LEVELS = ["london", "sector", "organisation", "borough", "bcu", "icb"]
 
 
-class _Strict(pa.DataFrameModel):
-    class Config:
-        strict = True
-        coerce = False
-
-
-class Indicators(_Strict):
+class Indicators(StrictModel):
     indicator_id: Series[str]
     wave: Series[str]
     geography_level: Series[str] = pa.Field(isin=LEVELS)
@@ -51,7 +47,7 @@ class Indicators(_Strict):
         return ~df.duplicated(["indicator_id", "wave", "geography_level", "geography_code"], keep=False)
 
 
-class Journey(_Strict):
+class Journey(StrictModel):
     org_id: Series[str]
     organisation: Series[str]
     sector: Series[str]
@@ -84,7 +80,7 @@ class IndicatorCells(pa.DataFrameModel):
     sd: Series[float] = pa.Field(nullable=True, ge=0)
 
 
-class IndicatorCatalogue(_Strict):
+class IndicatorCatalogue(StrictModel):
     indicator_id: Series[str] = pa.Field(unique=True)
     name: Series[str]
     definition: Series[str]
@@ -105,7 +101,7 @@ class IndicatorCatalogue(_Strict):
     subject_id: Series[str]
 
 
-class IndicatorChanges(_Strict):
+class IndicatorChanges(StrictModel):
     indicator_id: Series[str]
     geography_level: Series[str] = pa.Field(isin=LEVELS)
     geography_code: Series[str]
@@ -126,7 +122,7 @@ class IndicatorChanges(_Strict):
         return ~df["suppressed"] | (df["change"].isna() & df["lower_ci"].isna() & df["upper_ci"].isna())
 
 
-class Reliability(_Strict):
+class Reliability(StrictModel):
     wave: Series[str]
     domain: Series[str]
     items: Series[int] = pa.Field(ge=1)  # alpha is undefined (empty) for a one-item domain
@@ -134,7 +130,7 @@ class Reliability(_Strict):
     cronbach_alpha: Series[float] = pa.Field(nullable=True, le=1)
 
 
-class JourneySummary(_Strict):
+class JourneySummary(StrictModel):
     wave: Series[str]
     sector: Series[str]
     domain: Series[str]
@@ -160,7 +156,7 @@ class BoroughPartnership(pa.DataFrameModel):
         return ok
 
 
-class PromisingPractice(_Strict):
+class PromisingPractice(StrictModel):
     org_id: Series[str] = pa.Field(unique=True)
     organisation: Series[str]
     sector: Series[str]

@@ -11,17 +11,12 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from tipipeline.ingest.surveys import EXCLUSION_RULES
+from tipipeline.schemas.base import StrictModel
 
 PSEUDONYM = r"^[0-9a-f]{32}$"
 
 
-class _Strict(pa.DataFrameModel):
-    class Config:
-        strict = True
-        coerce = False
-
-
-class StgRespondents(_Strict):
+class StgRespondents(StrictModel):
     wave: Series[str]
     respondent_id: Series[str] = pa.Field(str_matches=PSEUDONYM)
     source_file: Series[str]
@@ -51,7 +46,7 @@ class StgRespondents(_Strict):
         return (df["sector"] == "police") | df["bcu_code"].isna()
 
 
-class StgResponses(_Strict):
+class StgResponses(StrictModel):
     wave: Series[str]
     respondent_id: Series[str] = pa.Field(str_matches=PSEUDONYM)
     item_id: Series[str]
@@ -88,14 +83,14 @@ def answers_schema(codebook) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, strict=True, name="StgAnswersWide")
 
 
-class RestrictedFreeText(_Strict):
+class RestrictedFreeText(StrictModel):
     wave: Series[str]
     respondent_id: Series[str] = pa.Field(str_matches=PSEUDONYM)
     field: Series[str]
     text: Series[str] = pa.Field(str_length={"min_value": 1})
 
 
-class SurveyQuarantine(_Strict):
+class SurveyQuarantine(StrictModel):
     wave: Series[str]
     source_file: Series[str]
     source_row: Series[int] = pa.Field(ge=1)
@@ -104,7 +99,7 @@ class SurveyQuarantine(_Strict):
     reason: Series[str] = pa.Field(str_length={"min_value": 1})
 
 
-class SurveyExclusions(_Strict):
+class SurveyExclusions(StrictModel):
     wave: Series[str]
     source_file: Series[str]
     source_row: Series[int] = pa.Field(ge=1)
@@ -112,7 +107,7 @@ class SurveyExclusions(_Strict):
     detail: Series[str]
 
 
-class SurveyDataQuality(_Strict):
+class SurveyDataQuality(StrictModel):
     wave: Series[str]
     source_file: Series[str]
     sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
@@ -135,7 +130,7 @@ class SurveyDataQuality(_Strict):
         return df["excluded_by_rule"].map(lambda s: sum(json.loads(s).values())) == df["rows_excluded"]
 
 
-class CodebookItems(_Strict):
+class CodebookItems(StrictModel):
     item_id: Series[str] = pa.Field(unique=True)
     column: Series[str] = pa.Field(unique=True)
     text: Series[str]

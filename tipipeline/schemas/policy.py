@@ -8,14 +8,10 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from tipipeline.schemas.base import StrictModel
+
 ORG_ID = r"^E(09|23|54)\d{6}$"
 DOCUMENT_ID = r"^[0-9a-f]{16}$"
-
-
-class _Strict(pa.DataFrameModel):
-    class Config:
-        strict = True
-        coerce = False
 
 
 class AuditCodings(pa.DataFrameModel):
@@ -41,7 +37,7 @@ class AuditCodings(pa.DataFrameModel):
         return ~df.duplicated(["document_id", "coder"], keep=False)
 
 
-class PolicyDocuments(_Strict):
+class PolicyDocuments(StrictModel):
     document_id: Series[str] = pa.Field(str_matches=DOCUMENT_ID, unique=True)
     org_id: Series[str] = pa.Field(str_matches=ORG_ID)
     document_title: Series[str]
@@ -61,7 +57,7 @@ class PolicyDocuments(_Strict):
         return (df["strength"] <= df["comprehensiveness"]) | df["strength"].isna()
 
 
-class PolicyDocumentScores(_Strict):
+class PolicyDocumentScores(StrictModel):
     document_id: Series[str] = pa.Field(str_matches=DOCUMENT_ID)
     principle: Series[str]
     score: Series[pd.Int64Dtype] = pa.Field(nullable=True, isin=[0, 1, 2])
@@ -72,7 +68,7 @@ class PolicyDocumentScores(_Strict):
         return (df["resolution"] == "unresolved") == df["score"].isna()
 
 
-class PolicyUnresolved(_Strict):
+class PolicyUnresolved(StrictModel):
     document_id: Series[str] = pa.Field(str_matches=DOCUMENT_ID)
     org_id: Series[str] = pa.Field(str_matches=ORG_ID)
     document_title: Series[str]
@@ -84,7 +80,7 @@ class PolicyUnresolved(_Strict):
         return series.map(lambda s: len(set(json.loads(s).values())) >= 2)
 
 
-class CoderAgreement(_Strict):
+class CoderAgreement(StrictModel):
     principle: Series[str] = pa.Field(unique=True)
     double_coded_documents: Series[int] = pa.Field(ge=0)
     ratings_compared: Series[int] = pa.Field(ge=0)
@@ -93,7 +89,7 @@ class CoderAgreement(_Strict):
     weighted_kappa_linear: Series[float] = pa.Field(nullable=True, ge=-1, le=1)
 
 
-class PolicyOrganisations(_Strict):
+class PolicyOrganisations(StrictModel):
     org_id: Series[str] = pa.Field(str_matches=ORG_ID, unique=True)
     documents: Series[int] = pa.Field(ge=1)
     principles_scored: Series[int] = pa.Field(ge=0)
@@ -104,7 +100,7 @@ class PolicyOrganisations(_Strict):
     promising_practice_candidates: Series[int] = pa.Field(ge=0)
 
 
-class AuditQuarantine(_Strict):
+class AuditQuarantine(StrictModel):
     source_file: Series[str]
     source_row: Series[int] = pa.Field(ge=1)
     column: Series[object] = pa.Field(nullable=True)
@@ -112,7 +108,7 @@ class AuditQuarantine(_Strict):
     reason: Series[str] = pa.Field(str_length={"min_value": 1})
 
 
-class AuditDataQuality(_Strict):
+class AuditDataQuality(StrictModel):
     source_file: Series[str] = pa.Field(unique=True)
     sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
     file_format: Series[str]

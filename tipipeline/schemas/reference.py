@@ -5,17 +5,13 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from tipipeline.schemas.base import StrictModel
+
 GSS_BOROUGH = r"^E09000(0[0-2][0-9]|03[0-3])$"
 GSS_ICB = r"^E540000\d\d$"
 
 
-class _Strict(pa.DataFrameModel):
-    class Config:
-        strict = True  # an unexpected column is a failure, not a passenger
-        coerce = False
-
-
-class Boroughs(_Strict):
+class Boroughs(StrictModel):
     gss_code: Series[str] = pa.Field(str_matches=GSS_BOROUGH, unique=True)
     name: Series[str] = pa.Field(str_length={"min_value": 1}, unique=True)
     short_code: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$", unique=True)
@@ -24,7 +20,7 @@ class Boroughs(_Strict):
     icb_code: Series[str] = pa.Field(str_matches=GSS_ICB)
 
 
-class Icbs(_Strict):
+class Icbs(StrictModel):
     icb_code: Series[str] = pa.Field(str_matches=GSS_ICB, unique=True)
     ods_code: Series[str] = pa.Field(str_matches=r"^Q[A-Z0-9]{2}$", unique=True)
     name: Series[str] = pa.Field(str_startswith="NHS ", unique=True)
@@ -32,19 +28,19 @@ class Icbs(_Strict):
     valid_from: Series[pa.DateTime]
 
 
-class BoroughIcbLookup(_Strict):
+class BoroughIcbLookup(StrictModel):
     gss_code: Series[str] = pa.Field(str_matches=GSS_BOROUGH)
     icb_code: Series[str] = pa.Field(str_matches=GSS_ICB)
     valid_from: Series[pa.DateTime]
     valid_to: Series[pa.DateTime] = pa.Field(nullable=True)
 
 
-class Bcus(_Strict):
+class Bcus(StrictModel):
     bcu_code: Series[str] = pa.Field(str_matches=r"^[A-Z]{2}$", unique=True)
     name: Series[str] = pa.Field(unique=True)
 
 
-class Organisations(_Strict):
+class Organisations(StrictModel):
     org_id: Series[str] = pa.Field(str_matches=r"^E(09|23|54)\d{6}$", unique=True)
     name: Series[str] = pa.Field(unique=True)
     short_name: Series[str] = pa.Field(unique=True)
@@ -54,7 +50,7 @@ class Organisations(_Strict):
     ods_code: Series[str] = pa.Field(nullable=True)
 
 
-class Aliases(_Strict):
+class Aliases(StrictModel):
     entity: Series[str] = pa.Field(isin=["organisation", "borough", "bcu", "icb"])
     normalised_alias: Series[str] = pa.Field(str_length={"min_value": 1})
     code: Series[str]
@@ -64,7 +60,7 @@ class Aliases(_Strict):
         return ~df.duplicated(["entity", "normalised_alias"], keep=False)
 
 
-class TileGrid(_Strict):
+class TileGrid(StrictModel):
     short_code: Series[str] = pa.Field(str_matches=r"^[A-Z]{3}$", unique=True)
     gss_code: Series[str] = pa.Field(str_matches=GSS_BOROUGH, unique=True)
     x: Series[int] = pa.Field(ge=0, le=7)
@@ -75,21 +71,21 @@ class TileGrid(_Strict):
         return ~df.duplicated(["x", "y"], keep=False)
 
 
-class Principles(_Strict):
+class Principles(StrictModel):
     principle_id: Series[str] = pa.Field(unique=True)
     name: Series[str]
     description: Series[str]
     framework_version: Series[str]
 
 
-class Domains(_Strict):
+class Domains(StrictModel):
     domain_id: Series[str] = pa.Field(unique=True)
     name: Series[str]
     description: Series[str]
     framework_version: Series[str]
 
 
-class JourneyStages(_Strict):
+class JourneyStages(StrictModel):
     level: Series[int] = pa.Field(ge=0, unique=True)
     stage_id: Series[str] = pa.Field(unique=True)
     name: Series[str]
