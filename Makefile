@@ -36,6 +36,7 @@ test: $(VENV)/.installed-dev
 
 # `dg dev` runs the webserver, the code server and the daemon (sensor, schedule) together.
 ui: $(VENV)/.installed-run
+	$(BIN)/python -c "from tipipeline.settings import ensure_dagster_home; ensure_dagster_home()"
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --host 127.0.0.1 --port 3000
 
 sample: $(VENV)/.installed-run
