@@ -1,12 +1,10 @@
 """Boundary assets: borough shapes from a real boundary file, or the tile grid; BCUs and ICBs
 dissolved from them. Geometry is stored as WKB (the DuckDB spatial extension is not needed)."""
 
-import geopandas as gpd
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, multi_asset
 
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
-from tipipeline.ingest.boundaries import Boundaries, load_boundaries
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import boundaries as schemas
@@ -20,7 +18,7 @@ BOUNDARY_TABLES = [
 ]
 
 
-def boundary_table(shapes: gpd.GeoDataFrame, mode: str) -> pd.DataFrame:
+def boundary_table(shapes, mode: str) -> pd.DataFrame:
     """A GeoDataFrame as a plain table: attributes, mode, area (km2, real files only) and WKB."""
     table = pd.DataFrame(shapes.drop(columns="geometry"))
     table["mode"] = mode
@@ -30,7 +28,7 @@ def boundary_table(shapes: gpd.GeoDataFrame, mode: str) -> pd.DataFrame:
     return table
 
 
-def _source_metadata(result: Boundaries) -> dict:
+def _source_metadata(result) -> dict:
     if result.mode == "tile_grid":
         return {"mode": "tile_grid", "source": "built-in London tile grid (no boundary file in data/boundaries/)"}
     return {
@@ -53,6 +51,9 @@ def _source_metadata(result: Boundaries) -> dict:
 )
 def boundaries(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
     """Borough, BCU and ICB shapes; a boundary file that is present but broken fails the run."""
+    # geopandas is imported when the asset runs, not when the definitions load.
+    from tipipeline.ingest.boundaries import load_boundaries
+
     result = load_boundaries(paths.settings.boundaries_dir, load_reference())
     frames = {
         "borough_boundaries": boundary_table(result.boroughs, result.mode),

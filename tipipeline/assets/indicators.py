@@ -6,7 +6,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetE
 
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
-from tipipeline.framework.catalogue import load_indicator_catalogue
+from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
 from tipipeline.indicators.cells import POLICY_WAVE, aggregates_sql, policy_cells, survey_cells
 from tipipeline.indicators.derived import (
     borough_partnership,
@@ -147,11 +147,10 @@ def journey_build(context: AssetExecutionContext, warehouse: WarehouseResource):
         documents = conn.execute("SELECT * FROM policy_documents").df()
     waves = sorted(set(cells["wave"]) - {POLICY_WAVE})
     stages = journey(cells, policy_orgs, framework, reference, waves)
-    partnership_indicators = [f"domain_mean_{d.id}" for d in framework.domains] + ["ti_index_mean"]
     frames = {
         "journey": stages,
         "journey_summary": journey_summary(stages),
-        "borough_partnership": borough_partnership(cells, reference, partnership_indicators),
+        "borough_partnership": borough_partnership(cells, reference, score_indicators(framework)),
         "promising_practice": promising_practice(cells, documents, framework, reference, waves),
     }
     extra = {"journey": {"insufficient_evidence": int(stages["stage_level"].isna().sum()),

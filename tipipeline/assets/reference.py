@@ -1,6 +1,7 @@
 """Reference assets: geography and the measurement framework, from package data into DuckDB."""
 
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ REFERENCE_TABLES = [
 ]
 
 
+@functools.cache
 def _code_version(source: str) -> str:
     # Content-derived, so the UI marks reference assets stale when their data files change.
     if source == "framework":

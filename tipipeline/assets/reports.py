@@ -5,15 +5,14 @@ import base64
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from tipipeline.framework import load_framework
-from tipipeline.framework.catalogue import load_indicator_catalogue
-from tipipeline.ingest.boundaries import load_boundaries
+from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.reference import load_reference
-from tipipeline.report.content import build_report
 from tipipeline.resources import PathsResource
-from tipipeline.viz.atlas import build_maps
-from tipipeline.viz.style import write_atomically
 from tipipeline.warehouse import connection
+
+# geopandas and matplotlib are imported inside the assets: the code server loads the definitions
+# often (every reload), and drawing is needed only when these assets run.
 
 MAPPED_INDICATORS = "ti_index_mean"
 
@@ -35,16 +34,18 @@ def _thumbnail_md(record) -> str:
     deps=["published_baseline", "borough_boundaries", "bcu_boundaries", "icb_boundaries"],
 )
 def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeResult:
+    from tipipeline.ingest.boundaries import load_boundaries
+    from tipipeline.viz.atlas import build_maps
+
     settings = paths.settings
     framework = load_framework()
     reference = load_reference()
     with connection(settings.baseline_path, read_only=True) as conn:
         cells = conn.execute("SELECT * FROM indicators").df()
     catalogue = load_indicator_catalogue(framework)
-    indicator_ids = ["ti_index_mean", *[f"domain_mean_{d.id}" for d in framework.domains]]
     boundaries = load_boundaries(settings.boundaries_dir, reference)
     records = build_maps(cells, catalogue, boundaries, reference, settings.output_dir / "maps",
-                         framework.disclosure.min_cell_size, indicator_ids)
+                         framework.disclosure.min_cell_size, score_indicators(framework))
     latest = max(r.wave for r in records)
     shown = [r for r in records if r.wave == latest and r.indicator_id == MAPPED_INDICATORS]
     metadata = {
@@ -69,21 +70,25 @@ def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeRes
     deps=["maps", "published_baseline"],
 )
 def baseline_report(context: AssetExecutionContext, paths: PathsResource) -> MaterializeResult:
+    from tipipeline.ingest.boundaries import load_boundaries
+    from tipipeline.report.content import build_report
+    from tipipeline.viz.atlas import build_maps
+    from tipipeline.viz.style import write_atomically
+
     settings = paths.settings
     framework = load_framework()
     reference = load_reference()
     codebook = load_codebook(settings.codebook_path)
     with connection(settings.baseline_path, read_only=True) as conn:
         cells = conn.execute("SELECT * FROM indicators").df()
-        # The partnership maps of the latest wave are drawn again in memory (cheap) rather than
-        # read back from disk, so the report never depends on a stale file.
+        # Only the latest wave's partnership maps go in the report: drawn in memory (the `maps`
+        # asset writes the files), so the report never depends on a stale file on disk.
         latest = max(set(cells["wave"]) - {"policy_audit"})
-        indicator_ids = ["ti_index_mean", *[f"domain_mean_{d.id}" for d in framework.domains]]
         records = build_maps(cells[cells["wave"] == latest], load_indicator_catalogue(framework),
-                             load_boundaries(settings.boundaries_dir, reference), reference,
-                             settings.output_dir / "maps", framework.disclosure.min_cell_size, indicator_ids)
-        html_text, figures = build_report(conn, [r for r in records if r.layer == "partnership"], framework,
-                                          codebook.synthetic, framework.disclosure.min_cell_size)
+                             load_boundaries(settings.boundaries_dir, reference), reference, None,
+                             framework.disclosure.min_cell_size, score_indicators(framework), layers=("partnership",))
+        html_text, figures = build_report(conn, records, framework, codebook.synthetic,
+                                          framework.disclosure.min_cell_size)
     path = settings.output_dir / "report" / "baseline.html"
     write_atomically(path, html_text.encode("utf-8"))
     return MaterializeResult(metadata={

@@ -58,6 +58,11 @@ class Catalogue(_Strict):
     indicators: list[IndicatorSpec]
 
 
+def score_indicators(framework: Framework) -> list[str]:
+    """The mean-score indicators mapped and compared across partners: the index, then each domain."""
+    return ["ti_index_mean", *[f"domain_mean_{d.id}" for d in framework.domains]]
+
+
 def load_indicator_catalogue(framework: Framework, path: str | Path = CATALOGUE_PATH) -> pd.DataFrame:
     """One row per indicator: Fingertips fields plus how to compute it (measure, subject)."""
     raw, _ = read_yaml_mapping(path, "indicator catalogue")

@@ -17,21 +17,6 @@ from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapp
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 Column = Annotated[str, StringConstraints(min_length=1)]
 
-# Respondent fields the pipeline knows how to use. Others may be declared and are carried through.
-KNOWN_FIELDS = (
-    "response_id",
-    "submitted",
-    "duplicate_key",
-    "consent",
-    "organisation",
-    "borough",
-    "bcu",
-    "role",
-    "service_area",
-    "ti_training_12m",
-    "willing_to_share",
-    "practice_example",
-)
 REQUIRED_FIELDS = ("organisation",)
 YES_NO_FIELDS = ("consent", "ti_training_12m", "willing_to_share")
 

@@ -114,9 +114,6 @@ def publish(conn: duckdb.DuckDBPyConnection, baseline_path: Path, specs: list[Ta
     return rows
 
 
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
-
-
 def export_tables(baseline_path: Path, export_dir: Path) -> list[Path]:
     """CSV and Parquet of every published table. Text cells that a spreadsheet would run as a
     formula (starting = + - @) get a leading apostrophe in the CSV; Parquet keeps values as they are."""

@@ -7,6 +7,7 @@ import html
 import pandas as pd
 
 from tipipeline.framework import Framework
+from tipipeline.framework.catalogue import score_indicators
 from tipipeline.report.builder import Figure, figure_html, paragraph, render_report, table_html
 from tipipeline.viz.charts import change_chart, funnel_chart, journey_chart
 from tipipeline.viz.style import render
@@ -135,7 +136,7 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
     # Indicators by domain (latest wave maps)
     parts = []
     maps_latest = {m.indicator_id: m for m in maps if m.wave == latest and m.layer == "partnership"}
-    for indicator_id in ["ti_index_mean", *[f"domain_mean_{d.id}" for d in framework.domains]]:
+    for indicator_id in score_indicators(framework):
         title = names[indicator_id].replace(": mean score", "")
         parts.append(f"<h3>{html.escape(title)}</h3>")
         record = maps_latest.get(indicator_id)

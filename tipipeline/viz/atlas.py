@@ -20,7 +20,7 @@ LAYERS = {
 
 @dataclass
 class MapRecord:
-    path: Path
+    path: Path | None  # None when drawn without writing
     indicator_id: str
     wave: str
     layer: str
@@ -65,9 +65,12 @@ def _table(cells: pd.DataFrame, level: str, sector_label: str) -> pd.DataFrame:
     })
 
 
-def build_maps(cells: pd.DataFrame, catalogue: pd.DataFrame, boundaries, reference, out_dir: Path,
-               threshold: int, indicator_ids: list[str]) -> list[MapRecord]:
-    """Draw and write every map; the files are outputs/maps/<wave>/<indicator>_<layer>.png."""
+ALL_LAYERS = (*LAYERS, "partnership")
+
+
+def build_maps(cells: pd.DataFrame, catalogue: pd.DataFrame, boundaries, reference, out_dir: Path | None,
+               threshold: int, indicator_ids: list[str], layers: tuple[str, ...] = ALL_LAYERS) -> list[MapRecord]:
+    """Draw the maps of `layers`; with `out_dir`, also write them as out_dir/<wave>/<indicator>_<layer>.png."""
     names = {**dict(zip(reference.boroughs["gss_code"], reference.boroughs["name"])),
              **dict(zip(reference.bcus["bcu_code"], reference.bcus["name"])),
              **dict(zip(reference.icbs["icb_code"], reference.icbs["name"]))}
@@ -93,17 +96,20 @@ def build_maps(cells: pd.DataFrame, catalogue: pd.DataFrame, boundaries, referen
                 base = f"{label}. Base: {sector} respondents with a score (n = {int(n) if pd.notna(n) else 'suppressed'})."
                 panel = Panel(label, shapes[level], areas_from_cells(block, level), _labels(boundaries, level, reference))
                 panels[layer] = (panel, base, _table(block, level, label))
-            layers = [(layer, [panels[layer][0]], f"{panels[layer][1]} {london_text}.{mode_note}".strip(), panels[layer][2])
-                      for layer in LAYERS]
+            drawn = [(layer, [panels[layer][0]], f"{panels[layer][1]} {london_text}.{mode_note}".strip(), panels[layer][2])
+                     for layer in LAYERS]
             partnership_subtitle = (f"Each borough's council, its police BCU and its ICB side by side. {london_text}."
                                     f"{mode_note}")
-            layers.append(("partnership", [p[0] for p in panels.values()], partnership_subtitle,
-                           pd.concat([p[2] for p in panels.values()], ignore_index=True)))
-            for layer, layer_panels, subtitle, table in layers:
+            drawn.append(("partnership", [p[0] for p in panels.values()], partnership_subtitle,
+                          pd.concat([p[2] for p in panels.values()], ignore_index=True)))
+            for layer, layer_panels, subtitle, table in drawn:
+                if layer not in layers:
+                    continue
                 figure = draw_map(title, subtitle, layer_panels, attribution, suppressed_label)
                 full, small = render(figure)
-                path = out_dir / wave / f"{indicator}_{layer}.png"
-                write_atomically(path, full)
+                path = (out_dir / wave / f"{indicator}_{layer}.png") if out_dir is not None else None
+                if path is not None:
+                    write_atomically(path, full)
                 described = " ".join(f"{p.title}: {_describe(p.areas, names)}" for p in layer_panels)
                 alt = (f"Map of London: {indicator_names[indicator].lower()}, wave {wave}. {described} "
                        f"The table below gives every value.")

@@ -133,6 +133,3 @@ def areas_from_cells(cells, level: str) -> dict[str, Area]:
     return {row.geography_code: Area(None if row.suppressed else float(row.value), bool(row.suppressed))
             for row in chosen.itertuples()}
 
-
-def no_value(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
