@@ -20,12 +20,9 @@ class WarehouseResource(ConfigurableResource):
     database: str
 
     @contextlib.contextmanager
-    def get_connection(self, deterministic: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-write connection. `deterministic`: one thread, so that floating-point sums
-        are added in the same order every time and the same inputs give the same bits."""
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection."""
         with connection(self.database) as conn:
-            if deterministic:
-                conn.execute("SET threads = 1")
             yield conn
 
 

@@ -7,7 +7,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetE
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
 from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
-from tipipeline.indicators.cells import POLICY_WAVE, aggregates_sql, policy_cells, survey_cells
+from tipipeline.indicators.cells import POLICY_WAVE, aggregate_cells, policy_cells, survey_cells
 from tipipeline.indicators.derived import (
     borough_partnership,
     indicator_changes,
@@ -65,15 +65,16 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
     reference = load_reference()
     threshold = framework.disclosure.min_cell_size
     scores_sql = respondent_scores_sql(codebook.scoring.min_share_answered, framework.scoring.min_share_of_domains,
-                                       framework.stage_rule.agree_threshold)
-    # One thread: DuckDB's parallel sums add in a varying order, and the published values must be
-    # the same bits for the same inputs (tipipeline verify compares them).
-    with warehouse.get_connection(deterministic=True) as conn:
+                                       framework.stage_rule.agree_threshold,
+                                       value_denominator=codebook.value_denominator)
+    # The warehouse only adds whole numbers (stats/exact.py), so the published values are the same
+    # bits whatever order the staged rows are stored or added in, on any number of threads.
+    with warehouse.get_connection() as conn:
         conn.execute(f"CREATE OR REPLACE TEMP TABLE respondent_measures AS {scores_sql}")
-        aggregates = conn.execute(aggregates_sql()).df()
+        aggregates = aggregate_cells(conn)
         waves = [w for (w,) in conn.execute("SELECT DISTINCT wave FROM stg_respondents ORDER BY wave").fetchall()]
-        policy_orgs = conn.execute("SELECT * FROM policy_organisations").df()
-        reliability_table = reliability(conn)
+        policy_orgs = conn.execute("SELECT * FROM policy_organisations ORDER BY org_id").df()
+        reliability_table = reliability(conn, codebook.value_denominator)
     parts = [survey_cells(aggregates, catalogue, reference), policy_cells(policy_orgs, catalogue, reference)]
     # An empty part (no policy audit yet) would turn typed columns into objects.
     internal = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
@@ -98,8 +99,7 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
                            published["suppression_reason"].value_counts().rename_axis("reason").reset_index()))},
         "reliability": {"alpha": MetadataValue.md(markdown_preview(frames["reliability"].round(3), rows=40))},
     }
-    yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks,
-                            deterministic=True)
+    yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks)
 
 
 def _disclosure_check(cells: pd.DataFrame, controlled: pd.DataFrame, threshold: int) -> AssetCheckResult:

@@ -61,7 +61,6 @@ def write_tables(
     partition: tuple[str, str] | None = None,
     extra_metadata: dict[str, dict] | None = None,
     extra_checks: dict[str, list] | None = None,
-    deterministic: bool = False,
 ) -> Iterator[MaterializeResult]:
     """Validate (unless `outcomes` are given), write in one transaction, yield one result per table.
 
@@ -70,7 +69,7 @@ def write_tables(
     frames = {t.name: conform_empty(t.schema, frames[t.name]) for t in tables}
     outcomes = outcomes or {t.name: validate(t.schema, frames[t.name]) for t in tables}
     extra_metadata = extra_metadata or {}
-    with warehouse.get_connection(deterministic=deterministic) as conn:
+    with warehouse.get_connection() as conn:
         if partition:
             replace_partitions(conn, frames, *partition)
         else:

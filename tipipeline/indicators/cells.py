@@ -11,6 +11,7 @@ import pandas as pd
 
 from tipipeline.reference import Reference
 from tipipeline.stats.comparison import NOT_COMPARED, compare_with_london
+from tipipeline.stats.exact import Moments, exact_mean
 from tipipeline.stats.intervals import t_half_width, wilson_interval
 
 LONDON_CODE = "E12000007"  # the London region's GSS code
@@ -31,27 +32,56 @@ LEVELS = [
 
 
 def aggregates_sql(measures: str = "respondent_measures", respondents: str = "stg_respondents") -> str:
-    """Sums per measure x wave x geography: n, total, sd, agrees."""
+    """Whole-number sums per measure x wave x geography x score denominator: n, the sum and the sum of
+    squares of the score numerators, and how many agree (combined exactly by `combine_aggregates`)."""
     selects = []
     for level, code, condition in LEVELS:
         sector = "NULL" if level == "london" else "sector"
         selects.append(f"""
         SELECT wave, measure_type, measure_id, '{level}' AS geography_level, {code} AS geography_code,
-               {sector} AS sector, count(score) AS n, sum(score) AS total, stddev_samp(score) AS sd,
+               {sector} AS sector, score_denominator, count(*) AS n,
+               CAST(sum(score_numerator) AS VARCHAR) AS numerator_sum,
+               CAST(sum(CAST(score_numerator AS HUGEINT) * score_numerator) AS VARCHAR) AS square_sum,
                sum(agree) AS agrees
         FROM m WHERE {condition}
-        GROUP BY wave, measure_type, measure_id, {code}{', sector' if sector != 'NULL' else ''}""")
+        GROUP BY wave, measure_type, measure_id, {code}{', sector' if sector != 'NULL' else ''}, score_denominator""")
     return (f"WITH m AS (SELECT s.*, r.org_id, r.sector, r.borough_code, r.bcu_code, r.icb_code "
             f"FROM {measures} AS s JOIN {respondents} AS r USING (wave, respondent_id))"
             + " UNION ALL ".join(selects))
 
 
+AGGREGATE_KEY = ["wave", "measure_type", "measure_id", "geography_level", "geography_code", "sector"]
+
+
+def combine_aggregates(partial: pd.DataFrame) -> pd.DataFrame:
+    """One row per cell: n, mean, sd, total (the sum of the scores) and agrees, from the per-denominator
+    sums, computed exactly and rounded once (the same bits whatever order the rows were added in)."""
+    cells: dict[tuple, tuple[Moments, list[int]]] = {}
+    for part in partial.itertuples(index=False):
+        key = tuple(None if pd.isna(value) else value for value in (getattr(part, k) for k in AGGREGATE_KEY))
+        moments, agrees = cells.setdefault(key, (Moments(), []))
+        # Sums travel as text: a HUGEINT read into pandas would be rounded to a float.
+        moments.add(part.n, int(part.numerator_sum), int(part.square_sum), part.score_denominator)
+        if not pd.isna(part.agrees):
+            agrees.append(int(part.agrees))
+    rows = [{**dict(zip(AGGREGATE_KEY, key)), "n": m.n, "mean": m.mean, "sd": m.sd, "total": float(m.total),
+             "agrees": sum(agrees) if agrees else None}
+            for key, (m, agrees) in sorted(cells.items(), key=lambda item: tuple(str(v) for v in item[0]))]
+    return pd.DataFrame(rows, columns=[*AGGREGATE_KEY, "n", "mean", "sd", "total", "agrees"])
+
+
+def aggregate_cells(conn: duckdb.DuckDBPyConnection, measures: str = "respondent_measures",
+                    respondents: str = "stg_respondents") -> pd.DataFrame:
+    """`aggregates_sql` run in the warehouse and combined exactly, one row per cell."""
+    return combine_aggregates(conn.execute(aggregates_sql(measures, respondents)).df())
+
+
 def aggregate(measures: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFrame:
-    """aggregates_sql over DataFrames (tests and small data)."""
+    """`aggregate_cells` over DataFrames (tests and small data)."""
     with duckdb.connect(config={"python_enable_replacements": False}) as conn:
         conn.register("respondent_measures", measures)
         conn.register("stg_respondents", respondents)
-        return conn.execute(aggregates_sql()).df()
+        return aggregate_cells(conn)
 
 
 def geography_names(reference: Reference) -> dict[tuple[str, str], str]:
@@ -78,18 +108,18 @@ def survey_cells(aggregates: pd.DataFrame, catalogue: pd.DataFrame, reference: R
         for spec in by_subject.get((agg.measure_type, agg.measure_id), []):
             n = int(agg.n)
             if spec.measure == "mean":
-                value = agg.total / n if n else math.nan
-                half = t_half_width(float(agg.sd) if agg.sd is not None else math.nan, n)
+                value = agg.mean
+                half = t_half_width(agg.sd, n)
                 lower, upper, numerator = value - half, value + half, None
             else:
-                numerator = int(agg.agrees if spec.measure == "agree" else agg.total)
+                numerator = int(agg.agrees if spec.measure == "agree" else agg.total)  # a count: exact
                 low, high = wilson_interval(numerator, n)
                 value, lower, upper = (100 * numerator / n if n else math.nan), 100 * low, 100 * high
             rows.append({
                 "indicator_id": spec.indicator_id, "wave": agg.wave, "geography_level": agg.geography_level,
                 "geography_code": agg.geography_code, "geography_name": names.get((agg.geography_level, agg.geography_code)),
                 "sector": agg.sector, "value": value, "lower_ci": lower, "upper_ci": upper, "n": n,
-                "numerator": numerator, "sd": float(agg.sd) if agg.sd is not None else math.nan,
+                "numerator": numerator, "sd": agg.sd,
             })
     cells = pd.DataFrame(rows, columns=[*CELL_COLUMNS[:-1], "sd"])
     cells["numerator"] = cells["numerator"].astype("Int64")
@@ -105,9 +135,9 @@ def policy_cells(organisations: pd.DataFrame, catalogue: pd.DataFrame, reference
         for org in orgs.itertuples():
             rows.append((spec.indicator_id, "organisation", org.org_id, org.name, org.sector, getattr(org, column), int(org.documents)))
         for sector, group in orgs.groupby("sector"):
-            rows.append((spec.indicator_id, "sector", sector, SECTOR_NAMES[sector], sector, group[column].mean(), len(group)))
+            rows.append((spec.indicator_id, "sector", sector, SECTOR_NAMES[sector], sector, exact_mean(group[column]), len(group)))
         if len(orgs):
-            rows.append((spec.indicator_id, "london", LONDON_CODE, "London", None, orgs[column].mean(), len(orgs)))
+            rows.append((spec.indicator_id, "london", LONDON_CODE, "London", None, exact_mean(orgs[column]), len(orgs)))
     cells = pd.DataFrame(rows, columns=["indicator_id", "geography_level", "geography_code", "geography_name", "sector",
                                         "value", "n"])
     cells["wave"] = POLICY_WAVE

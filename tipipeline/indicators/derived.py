@@ -13,6 +13,7 @@ import pandas as pd
 from tipipeline.framework import Framework
 from tipipeline.reference import Reference
 from tipipeline.stats.comparison import change_significance
+from tipipeline.stats.exact import Moments, cronbach_alpha_exact
 from tipipeline.stats.intervals import newcombe_difference, welch_difference
 
 KEY = ["indicator_id", "geography_level", "geography_code"]
@@ -52,38 +53,49 @@ def indicator_changes(cells: pd.DataFrame, catalogue: pd.DataFrame, waves: list[
                                        "suppressed", "suppression_reason"])
 
 
-RELIABILITY_SQL = """
-    -- Cronbach's alpha per wave and domain over respondents who answered every item of the domain:
-    -- alpha = k / (k - 1) * (1 - sum of item variances / variance of the total score).
-    WITH items AS (
-        SELECT wave, domain, count(DISTINCT item_id) AS k FROM stg_responses GROUP BY wave, domain
+def reliability_sql(value_denominator: int = 1, responses: str = "stg_responses") -> str:
+    """Whole-number sums for Cronbach's alpha per wave and domain, over respondents who answered every
+    item of the domain: per item and for the total score, n, the sum and the sum of squares (item scores
+    in units of 1 / value_denominator). One row per wave x domain x item, plus item_id NULL for the total."""
+    unit = int(value_denominator)
+    return f"""
+    WITH answers AS (
+        SELECT wave, domain, respondent_id, item_id, CAST(round(scored_value * {unit}) AS BIGINT) AS units
+        FROM {responses}
+    ), items AS (
+        SELECT wave, domain, count(DISTINCT item_id) AS k FROM answers GROUP BY wave, domain
     ), complete AS (
-        SELECT r.wave, r.domain, r.respondent_id, sum(r.scored_value) AS total
-        FROM stg_responses AS r JOIN items AS i USING (wave, domain)
-        GROUP BY r.wave, r.domain, r.respondent_id, i.k
-        HAVING count(r.scored_value) = i.k
-    ), item_variance AS (
-        SELECT r.wave, r.domain, r.item_id, var_samp(r.scored_value) AS variance
-        FROM stg_responses AS r JOIN complete AS c USING (wave, domain, respondent_id)
-        GROUP BY r.wave, r.domain, r.item_id
-    ), summary AS (
-        SELECT c.wave, c.domain, count(*) AS respondents_complete, var_samp(c.total) AS total_variance
-        FROM complete AS c GROUP BY c.wave, c.domain
+        SELECT a.wave, a.domain, a.respondent_id, sum(a.units) AS total
+        FROM answers AS a JOIN items AS i USING (wave, domain)
+        GROUP BY a.wave, a.domain, a.respondent_id, i.k
+        HAVING count(a.units) = i.k
+    ), parts AS (
+        SELECT a.wave, a.domain, a.item_id, a.units AS x
+        FROM answers AS a JOIN complete AS c USING (wave, domain, respondent_id)
+        UNION ALL
+        SELECT wave, domain, NULL AS item_id, total AS x FROM complete
     )
-    SELECT i.wave, i.domain, i.k AS items, coalesce(s.respondents_complete, 0) AS respondents_complete,
-           CASE WHEN i.k >= 2 AND s.respondents_complete >= 2 AND s.total_variance > 0
-                THEN i.k / (i.k - 1.0) * (1 - v.variance_sum / s.total_variance) END AS cronbach_alpha
-    FROM items AS i
-    LEFT JOIN summary AS s USING (wave, domain)
-    LEFT JOIN (SELECT wave, domain, sum(variance) AS variance_sum FROM item_variance GROUP BY wave, domain) AS v
-        USING (wave, domain)
-    ORDER BY i.wave, i.domain
+    SELECT i.wave, i.domain, i.k AS items, p.item_id, count(p.x) AS n,
+           CAST(coalesce(sum(p.x), 0) AS VARCHAR) AS numerator_sum,
+           CAST(coalesce(sum(CAST(p.x AS HUGEINT) * p.x), 0) AS VARCHAR) AS square_sum
+    FROM items AS i LEFT JOIN parts AS p USING (wave, domain)
+    GROUP BY i.wave, i.domain, i.k, p.item_id
 """
 
 
-def reliability(conn) -> pd.DataFrame:
-    """Cronbach's alpha per domain per wave, computed in the warehouse (no item matrix in memory)."""
-    frame = conn.execute(RELIABILITY_SQL).df()
+def reliability(conn, value_denominator: int = 1, responses: str = "stg_responses") -> pd.DataFrame:
+    """Cronbach's alpha per domain per wave, from whole-number sums made in the warehouse (no item
+    matrix in memory) and combined exactly (stats/exact.py): the same bits in any row order."""
+    sums = conn.execute(reliability_sql(value_denominator, responses)).df()
+    rows = []
+    for (wave, domain, k), group in sums.groupby(["wave", "domain", "items"], sort=True):
+        moments = {item: Moments().add(part.n, int(part.numerator_sum), int(part.square_sum))
+                   for item, part in zip(group["item_id"], group.itertuples())}
+        total = next((m for item, m in moments.items() if item is None or pd.isna(item)), Moments())
+        items = [m for item, m in moments.items() if not (item is None or pd.isna(item))]
+        rows.append({"wave": wave, "domain": domain, "items": int(k), "respondents_complete": total.n,
+                     "cronbach_alpha": cronbach_alpha_exact(int(k), items, total)})
+    frame = pd.DataFrame(rows, columns=["wave", "domain", "items", "respondents_complete", "cronbach_alpha"])
     return frame.astype({"items": "int64", "respondents_complete": "int64", "cronbach_alpha": "float64"})
 
 

@@ -5,57 +5,96 @@ values, so reverse-coded items are already flipped), when at least `min_share_an
 domain's items are answered. Index: the mean of the respondent's domain scores when at least
 `min_share_of_domains` of the domains have a score. A score of `agree_threshold` or more counts as
 agreeing. Respondents below a threshold simply have no score for that measure.
+
+Every score is kept as an exact fraction, `score_numerator / score_denominator` (whole numbers),
+beside its nearest float `score`: the indicators add the whole numbers, so they do not depend on the
+order of the rows (stats/exact.py), and "agreeing" is decided exactly (an index of 4 is 4, not
+3.9999999999999996).
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import duckdb
 import pandas as pd
 
-MEASURE_COLUMNS = ["wave", "respondent_id", "measure_type", "measure_id", "score", "agree"]
+MEASURE_COLUMNS = ["wave", "respondent_id", "measure_type", "measure_id", "score", "agree", "score_numerator",
+                   "score_denominator"]
 
 
 def respondent_scores_sql(min_share_answered: float, min_share_of_domains: float, agree_threshold: float,
-                          responses: str = "stg_responses", respondents: str = "stg_respondents") -> str:
-    """SELECT of one row per respondent x measure (domain, principle, index, training)."""
+                          responses: str = "stg_responses", respondents: str = "stg_respondents",
+                          value_denominator: int = 1) -> str:
+    """SELECT of one row per respondent x measure (domain, principle, index, training).
+
+    `value_denominator`: item scores are whole multiples of 1 / value_denominator (the codebook's
+    `value_denominator`); a scored value that is not stops the query with an error.
+    """
+    unit = int(value_denominator)
+    threshold = Fraction(repr(float(agree_threshold)))
     return f"""
-    WITH domain AS (
-        SELECT wave, respondent_id, 'domain' AS measure_type, domain AS measure_id, avg(scored_value) AS score
-        FROM {responses} GROUP BY wave, respondent_id, domain
-        HAVING count(scored_value) >= {float(min_share_answered)} * count(*)
+    WITH answers AS (
+        SELECT wave, respondent_id, domain, principle,
+               CASE WHEN abs(scored_value * {unit} - round(scored_value * {unit})) > 1e-6
+                    THEN error('scored value ' || scored_value || ' of item ' || item_id
+                               || ' is not a multiple of 1/{unit}: check the codebook scales')
+                    ELSE CAST(round(scored_value * {unit}) AS BIGINT) END AS units
+        FROM {responses}
+    ), domain AS (
+        SELECT wave, respondent_id, 'domain' AS measure_type, domain AS measure_id,
+               sum(units) AS numerator, count(units) AS answered
+        FROM answers GROUP BY wave, respondent_id, domain
+        HAVING count(units) >= {float(min_share_answered)} * count(*)
     ), principle AS (
-        SELECT wave, respondent_id, 'principle' AS measure_type, principle AS measure_id, avg(scored_value) AS score
-        FROM {responses} GROUP BY wave, respondent_id, principle
-        HAVING count(scored_value) >= {float(min_share_answered)} * count(*)
+        SELECT wave, respondent_id, 'principle' AS measure_type, principle AS measure_id,
+               sum(units) AS numerator, count(units) AS answered
+        FROM answers GROUP BY wave, respondent_id, principle
+        HAVING count(units) >= {float(min_share_answered)} * count(*)
     ), domains_per_wave AS (
         SELECT wave, count(DISTINCT domain) AS domains FROM {responses} GROUP BY wave
+    ), common AS (
+        -- One denominator for every domain score of a wave (the least common multiple of the
+        -- answered-item counts), so a respondent's domain scores add as whole numbers.
+        SELECT wave, list_reduce(list(DISTINCT answered), lambda a, b: lcm(a, b)) AS multiple
+        FROM domain GROUP BY wave
     ), idx AS (
-        SELECT d.wave, d.respondent_id, 'index' AS measure_type, 'index' AS measure_id, avg(d.score) AS score
-        FROM domain AS d JOIN domains_per_wave AS w USING (wave)
-        GROUP BY d.wave, d.respondent_id, w.domains
+        SELECT d.wave, d.respondent_id, 'index' AS measure_type, 'index' AS measure_id,
+               sum(d.numerator * (c.multiple // d.answered)) AS numerator, count(*) * c.multiple AS answered
+        FROM domain AS d JOIN domains_per_wave AS w USING (wave) JOIN common AS c USING (wave)
+        GROUP BY d.wave, d.respondent_id, w.domains, c.multiple
         HAVING count(*) >= {float(min_share_of_domains)} * w.domains
     ), scored AS (
-        SELECT * FROM domain UNION ALL SELECT * FROM principle UNION ALL SELECT * FROM idx
+        SELECT wave, respondent_id, measure_type, measure_id, CAST(numerator AS BIGINT) AS score_numerator,
+               CAST(answered AS BIGINT) * {unit} AS score_denominator
+        FROM (SELECT * FROM domain UNION ALL SELECT * FROM principle UNION ALL SELECT * FROM idx)
     )
-    SELECT wave, respondent_id, measure_type, measure_id, score,
-           CASE WHEN score >= {float(agree_threshold)} THEN 1 ELSE 0 END AS agree
+    SELECT wave, respondent_id, measure_type, measure_id,
+           CAST(score_numerator AS DOUBLE) / CAST(score_denominator AS DOUBLE) AS score,
+           CASE WHEN CAST(score_numerator AS HUGEINT) * {threshold.denominator}
+                     >= CAST(score_denominator AS HUGEINT) * {threshold.numerator} THEN 1 ELSE 0 END AS agree,
+           score_numerator, score_denominator
     FROM scored
     UNION ALL
     SELECT wave, respondent_id, 'respondent' AS measure_type, 'ti_training_12m' AS measure_id,
-           CASE WHEN ti_training_12m THEN 1.0 ELSE 0.0 END AS score, NULL AS agree
+           CASE WHEN ti_training_12m THEN 1.0 ELSE 0.0 END AS score, NULL AS agree,
+           CASE WHEN ti_training_12m THEN 1 ELSE 0 END AS score_numerator, 1 AS score_denominator
     FROM {respondents} WHERE ti_training_12m IS NOT NULL
     UNION ALL
     SELECT wave, respondent_id, 'respondent' AS measure_type, 'willing_to_share' AS measure_id,
-           CASE WHEN willing_to_share THEN 1.0 ELSE 0.0 END AS score, NULL AS agree
+           CASE WHEN willing_to_share THEN 1.0 ELSE 0.0 END AS score, NULL AS agree,
+           CASE WHEN willing_to_share THEN 1 ELSE 0 END AS score_numerator, 1 AS score_denominator
     FROM {respondents} WHERE willing_to_share IS NOT NULL
     """
 
 
 def respondent_scores(responses: pd.DataFrame, respondents: pd.DataFrame, min_share_answered: float = 0.5,
-                      min_share_of_domains: float = 0.5, agree_threshold: float = 4.0) -> pd.DataFrame:
+                      min_share_of_domains: float = 0.5, agree_threshold: float = 4.0,
+                      value_denominator: int = 1) -> pd.DataFrame:
     """The same scores from DataFrames (for tests and small data; the pipeline runs the SQL in the warehouse)."""
     with duckdb.connect(config={"python_enable_replacements": False}) as conn:
         conn.register("responses", responses)
         conn.register("respondents", respondents)
-        sql = respondent_scores_sql(min_share_answered, min_share_of_domains, agree_threshold, "responses", "respondents")
+        sql = respondent_scores_sql(min_share_answered, min_share_of_domains, agree_threshold, "responses",
+                                    "respondents", value_denominator)
         return conn.execute(sql + " ORDER BY wave, respondent_id, measure_type, measure_id").df()

@@ -185,6 +185,14 @@ class Codebook(_Strict):
                         raise ValueError(f"@items[{index}].text: wave {wave} matches by text, but this item has none")
         return self
 
+    @property
+    def value_denominator(self) -> int:
+        """Item scores are whole multiples of 1 / value_denominator (1 for whole-number scales):
+        the unit in which the warehouse adds them exactly (see stats/exact.py)."""
+        from tipipeline.stats.exact import value_denominator
+
+        return value_denominator(v for item in self.items for v in self.scales[item.scale].values.values())
+
     def item_frame(self):
         """Items as a DataFrame (id, column, text, domain, principle, scale, reverse)."""
         import pandas as pd

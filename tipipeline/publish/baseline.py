@@ -77,7 +77,10 @@ def build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, specs: list[Ta
     try:
         for spec in specs:
             columns = ", ".join(f'"{c}"' for c in spec.columns)
-            order = f" ORDER BY {', '.join(spec.order_by)}" if spec.order_by else ""
+            # The listed keys first, then every other column: a total order, so the table (and its
+            # exports) come out in the same row order whatever order the warehouse holds the rows in.
+            keys = [*spec.order_by, *(f'"{c}"' for c in spec.columns if c not in spec.order_by)]
+            order = f" ORDER BY {', '.join(keys)}"
             conn.execute(f"CREATE TABLE {alias}.{spec.name} AS SELECT {columns} FROM ({spec.sql}){order}")
             conn.execute(f"COMMENT ON TABLE {alias}.{spec.name} IS {_quote(spec.comment.strip())}")
             for column, comment in spec.columns.items():
