@@ -27,7 +27,7 @@ def cells(built_sample):
 
 def _draw(cells, boundaries, out):
     reference = load_reference()
-    return build_maps(cells, load_indicator_catalogue(load_framework()), boundaries, reference, out, 10,
+    return build_maps(cells, load_indicator_catalogue(load_framework()), boundaries, reference, out,
                       ["ti_index_mean", "domain_mean_staff_wellbeing"])
 
 

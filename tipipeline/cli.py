@@ -115,7 +115,7 @@ def _verify(args) -> int:
         print(f"  DIFFERENT: {difference}")
     if differences:
         raise TipipelineError(f"{len(differences)} difference(s) between the outputs and a rebuild, first: {differences[0]}")
-    print("Verified: a rebuild from the inputs gives the same published tables, maps and report.")
+    print("Verified: a rebuild from the inputs gives the same published tables, exports, maps and report.")
     return 0
 
 

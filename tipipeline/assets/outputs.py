@@ -4,16 +4,18 @@ import hashlib
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from tipipeline.framework import FRAMEWORK_PATH
+from tipipeline.framework import FRAMEWORK_PATH, load_framework
 from tipipeline.framework.catalogue import CATALOGUE_PATH
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.metadata import markdown_preview
 from tipipeline.publish.baseline import export_tables, git_commit, input_files, load_spec, publish, sha256_of
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
+from tipipeline.stats.disclosure_audit import audit_published
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +58,16 @@ def published_baseline(context: AssetExecutionContext, paths: PathsResource, war
             "run_id": context.run.run_id,
             "published_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        rows = publish(conn, settings.baseline_path, load_spec(), provenance)
+        threshold = load_framework().disclosure.min_cell_size
+        file_organisations = conn.execute("SELECT DISTINCT wave, source_file, org_id FROM stg_respondents").df()
+
+        def audit(snapshot: Path) -> list[str]:
+            # The published tables as a reader gets them, audited before they replace the old ones.
+            with duckdb.connect(str(snapshot), read_only=True) as published:
+                problems = audit_published(published, threshold, file_organisations)
+            return [f"{p.problem} ({p.geography_level}, {p.geography_code}, {p.wave})" for p in problems.itertuples()]
+
+        rows = publish(conn, settings.baseline_path, load_spec(min_cell_size=threshold), provenance, audit)
     exports = export_tables(settings.baseline_path, settings.output_dir / "exports")
     summary = pd.DataFrame({"table": list(rows), "rows": list(rows.values())})
     return MaterializeResult(metadata={

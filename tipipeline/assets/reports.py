@@ -45,7 +45,7 @@ def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeRes
     catalogue = load_indicator_catalogue(framework)
     boundaries = load_boundaries(settings.boundaries_dir, reference)
     records = build_maps(cells, catalogue, boundaries, reference, settings.output_dir / "maps",
-                         framework.disclosure.min_cell_size, score_indicators(framework))
+                         score_indicators(framework))
     latest = max(r.wave for r in records)
     shown = [r for r in records if r.wave == latest and r.indicator_id == MAPPED_INDICATORS]
     metadata = {
@@ -86,7 +86,7 @@ def baseline_report(context: AssetExecutionContext, paths: PathsResource) -> Mat
         latest = max(set(cells["wave"]) - {"policy_audit"})
         records = build_maps(cells[cells["wave"] == latest], load_indicator_catalogue(framework),
                              load_boundaries(settings.boundaries_dir, reference), reference, None,
-                             framework.disclosure.min_cell_size, score_indicators(framework), layers=("partnership",))
+                             score_indicators(framework), layers=("partnership",))
         html_text, figures = build_report(conn, records, framework, codebook.synthetic,
                                           framework.disclosure.min_cell_size)
     path = settings.output_dir / "report" / "baseline.html"

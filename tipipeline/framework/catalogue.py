@@ -100,3 +100,10 @@ def _row(spec: IndicatorSpec, defaults: Defaults, subject_type: str, subject_id,
     row.update(indicator_id=spec.id.format(**values), polarity=spec.polarity, measure=spec.measure,
                subject_type=subject_type, subject_id=subject_id)
     return {key: row[key] for key in [*FINGERTIPS_FIELDS, "measure", "subject_type", "subject_id"]}
+
+
+def indicator_families(catalogue: pd.DataFrame) -> dict[str, str]:
+    """indicator_id -> family: the indicators of one subject (a domain's mean and % agreeing) share
+    their respondents, so disclosure control decides for them together."""
+    survey = catalogue[catalogue["measure"] != "policy"]
+    return dict(zip(survey["indicator_id"], survey["subject_type"] + ":" + survey["subject_id"]))

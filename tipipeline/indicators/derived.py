@@ -151,9 +151,7 @@ def journey(cells: pd.DataFrame, policy_organisations: pd.DataFrame, framework: 
                                if has_policy else "no policy audit")
                 if mean_cell is None or agree_cell is None or bool(mean_cell["suppressed"]) or bool(agree_cell["suppressed"]) \
                         or pd.isna(mean_cell["n"]) or int(mean_cell["n"]) < rule.min_respondents:
-                    why = "no survey responses" if mean_cell is None else (
-                        "survey result suppressed (disclosure control)" if bool(mean_cell["suppressed"])
-                        else f"fewer than {rule.min_respondents} respondents")
+                    why = _insufficient_reason(mean_cell, agree_cell, rule.min_respondents)
                     rows.append({**row, "stage_level": None, "stage": rule.insufficient_evidence_label, "score": math.nan,
                                  "percent_agree": math.nan, "n": None, "evidence": f"{why}; {policy_text}",
                                  "next_step": "Collect enough evidence: encourage staff to take part in the next wave."})
@@ -168,6 +166,16 @@ def journey(cells: pd.DataFrame, policy_organisations: pd.DataFrame, framework: 
     frame["n"] = frame["n"].astype("Int64")
     return frame[["org_id", "organisation", "sector", "domain", "domain_name", "wave", "stage_level", "stage", "score",
                   "percent_agree", "n", "policy_comprehensiveness", "policy_strength", "evidence", "next_step"]]
+
+
+def _insufficient_reason(mean_cell, agree_cell, min_respondents: int) -> str:
+    """Why a journey stage cannot be given, in words that match the published suppression reason."""
+    if mean_cell is None or agree_cell is None:
+        return "no survey responses"
+    for cell in (mean_cell, agree_cell):
+        if bool(cell["suppressed"]):
+            return f"survey result suppressed ({cell['suppression_reason']})"
+    return f"fewer than {min_respondents} respondents"
 
 
 def journey_summary(journey_table: pd.DataFrame) -> pd.DataFrame:

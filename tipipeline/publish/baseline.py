@@ -14,13 +14,14 @@ import os
 import re
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from tipipeline.errors import ConfigError, read_yaml_mapping
+from tipipeline.errors import ConfigError, TipipelineError, read_yaml_mapping
 
 SPEC_PATH = Path(__file__).with_name("published_tables.yaml")
 PROVENANCE_COMMENT = "Where each published table came from: input files, configuration, code and run."
@@ -49,8 +50,15 @@ class TableSpec:
     columns: dict[str, str]
 
 
-def load_spec(path: Path = SPEC_PATH) -> list[TableSpec]:
-    """The published tables, in file order; each must list its columns with comments."""
+def load_spec(path: Path = SPEC_PATH, min_cell_size: int | None = None) -> list[TableSpec]:
+    """The published tables, in file order; each must list its columns with comments.
+
+    `{min_cell_size}` in a table's SQL or comment stands for the disclosure threshold (default:
+    the framework's)."""
+    if min_cell_size is None:
+        from tipipeline.framework import load_framework
+
+        min_cell_size = load_framework().disclosure.min_cell_size
     raw, _ = read_yaml_mapping(path, "list of published tables")
     specs = []
     for name, table in raw["tables"].items():
@@ -59,7 +67,11 @@ def load_spec(path: Path = SPEC_PATH) -> list[TableSpec]:
         for key in ("comment", "sql", "columns"):
             if not table.get(key):
                 raise ConfigError(path, f"tables.{name}.{key}", "missing")
-        specs.append(TableSpec(name, table["comment"], table["sql"], table.get("order_by", []), table["columns"]))
+        def fill(text: str) -> str:
+            return text.replace("{min_cell_size}", str(int(min_cell_size)))
+
+        specs.append(TableSpec(name, fill(table["comment"]), fill(table["sql"]), table.get("order_by", []),
+                               {column: fill(comment) for column, comment in table["columns"].items()}))
     return specs
 
 
@@ -100,8 +112,15 @@ def build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, specs: list[Ta
     return rows
 
 
-def publish(conn: duckdb.DuckDBPyConnection, baseline_path: Path, specs: list[TableSpec], provenance: dict) -> dict[str, int]:
-    """Build the snapshot next to the published file, then swap it in atomically."""
+class DisclosureError(TipipelineError):
+    """The snapshot failed the disclosure audit: it is not published."""
+
+
+def publish(conn: duckdb.DuckDBPyConnection, baseline_path: Path, specs: list[TableSpec], provenance: dict,
+            audit: Callable[[Path], list[str]] | None = None) -> dict[str, int]:
+    """Build the snapshot next to the published file, audit it, then swap it in atomically.
+
+    `audit(snapshot_path)` returns problems; any problem stops the swap (the old baseline stays)."""
     baseline_path.parent.mkdir(parents=True, exist_ok=True)
     # A run killed while building left its temporary file behind: it was never published.
     for stale in baseline_path.parent.glob(f".{baseline_path.name}.*.tmp*"):
@@ -109,6 +128,10 @@ def publish(conn: duckdb.DuckDBPyConnection, baseline_path: Path, specs: list[Ta
     temporary = baseline_path.with_name(f".{baseline_path.name}.{uuid.uuid4().hex}.tmp")
     try:
         rows = build_snapshot(conn, temporary, specs, provenance)
+        problems = audit(temporary) if audit else []
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DisclosureError(f"not published: the disclosure audit found {problems[0]}{more}")
         os.replace(temporary, baseline_path)
     finally:
         for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):

@@ -10,7 +10,8 @@ In a group (a parent and its children), the *hidden part* is the suppressed chil
 unpublished remainder (parent n minus the children's n, e.g. police respondents with no BCU).
 Subtracting the published children from a published parent reveals the hidden part's combined n,
 numerator and mean. A group is safe when, with the parent published, its hidden part is empty, or
-  - holds at least `threshold` respondents,
+  - holds at least `threshold` respondents plus one for each hidden child after the first (so
+    that each hidden child's n could be any of at least `threshold` values),
   - is not a single suppressed child alone (which subtraction would reveal exactly), and
   - for percentages, has a combined numerator that is neither 0 nor all of it (otherwise every
     hidden respondent is known to have answered the same way);
@@ -18,6 +19,11 @@ and, with the parent suppressed, has at least one part hidden (else the children
 Unsafe groups are fixed by suppressing one more child (one that makes the group safe if there is
 one, the smallest such; otherwise the largest), or the parent when no child is left, until every
 group is safe.
+
+Indicators that share their respondents (a domain's mean score and its % agreeing have one n per
+geography) form a *family* and are suppressed together: a cell hidden in one is hidden in all,
+and a group is safe only when it is safe for every member's numerator. Otherwise a reader could
+take a BCU's n from whichever table shows it and subtract.
 """
 
 from __future__ import annotations
@@ -46,11 +52,13 @@ class Group:
     parent: int  # row index
     children: tuple[int, ...]
     remainder_n: int  # parent n minus the children's n
-    remainder_numerator: int | None  # likewise for percentages (None for means)
+    remainder_numerators: tuple[int, ...]  # likewise for each percentage's numerator
 
 
-def groups(cells: pd.DataFrame) -> list[Group]:
-    """The additive groups among the cells of ONE indicator and wave (row indexes)."""
+def groups(cells: pd.DataFrame, numerator_columns: list[str] | None = None) -> list[Group]:
+    """The additive groups among the cells of ONE family and wave (one row per geography)."""
+    if numerator_columns is None:
+        numerator_columns = ["numerator"] if "numerator" in cells else []
     found = []
     for parent_level, parent_code, child_level, child_sector in HIERARCHY:
         parents = cells[cells["geography_level"] == parent_level]
@@ -62,15 +70,15 @@ def groups(cells: pd.DataFrame) -> list[Group]:
                 children = children[children["sector"] == child_sector]
             if children.empty:
                 continue
-            remainder_numerator = None
-            if "numerator" in cells and pd.notna(parent.get("numerator")):
-                remainder_numerator = int(parent["numerator"]) - int(children["numerator"].fillna(0).sum())
+            remainders = tuple(int(parent[c]) - int(children[c].fillna(0).sum())
+                               for c in numerator_columns if pd.notna(parent.get(c)))
             found.append(Group(parent_index, tuple(children.index), int(parent["n"]) - int(children["n"].sum()),
-                               remainder_numerator))
+                               remainders))
     return found
 
 
-def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int) -> bool:
+def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int,
+            numerator_columns: list[str]) -> bool:
     hidden_children = [c for c in group.children if c in hidden]
     has_remainder = group.remainder_n > 0
     if group.parent in hidden:
@@ -80,26 +88,30 @@ def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int)
     if len(hidden_children) == 1 and not has_remainder:
         return True
     n = group.remainder_n + int(cells.loc[hidden_children, "n"].sum())
-    if n < threshold:
+    # Each hidden child has at least one respondent, so a reader knows a child's n lies between 1
+    # and the hidden part less one per other hidden child: that range must hold `threshold` values.
+    if n - max(len(hidden_children) - 1, 0) < threshold:
         return True
-    if group.remainder_numerator is not None:
-        numerator = group.remainder_numerator + int(cells.loc[hidden_children, "numerator"].fillna(0).sum())
+    for column, remainder in zip(numerator_columns, group.remainder_numerators):
+        numerator = remainder + int(cells.loc[hidden_children, column].fillna(0).sum())
         if numerator == 0 or numerator == n:
             return True
     return False
 
 
-def suppress(cells: pd.DataFrame, threshold: int) -> pd.DataFrame:
+def suppress(cells: pd.DataFrame, threshold: int, families: dict[str, str] | None = None) -> pd.DataFrame:
     """Add `suppressed` and `suppression_reason`; blank the values of suppressed cells.
 
     `cells` are survey cells with at least indicator_id, wave, geography_level, geography_code,
-    sector, n (and numerator for percentages). Works per indicator and wave; the result keeps the
-    input's row order.
+    sector, n (and numerator for percentages). `families` maps indicator_id -> family (indicators
+    sharing one n; default: each indicator alone). Decided per family and wave; the result keeps
+    the input's row order.
     """
     cells = cells.copy()
+    family = cells["indicator_id"].map(families or {}).fillna(cells["indicator_id"])
     reasons: dict[int, str] = {}
-    for _, block in cells.groupby(["indicator_id", "wave"], sort=False):
-        reasons.update(_suppress_block(block, threshold))
+    for _, block in cells.groupby([family, cells["wave"]], sort=False):
+        reasons.update(_suppress_family(block, threshold))
     cells["suppressed"] = [i in reasons for i in cells.index]
     cells["suppression_reason"] = [reasons.get(i) for i in cells.index]
     hidden = cells["suppressed"].to_numpy()
@@ -114,14 +126,37 @@ def suppress(cells: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return cells
 
 
-def _suppress_block(block: pd.DataFrame, threshold: int) -> dict[int, str]:
+GEOGRAPHY = ["geography_level", "geography_code"]
+
+
+def _suppress_family(block: pd.DataFrame, threshold: int) -> dict[int, str]:
+    """Suppression reasons for every row of one family and wave: one decision per geography."""
+    geographies = block.drop_duplicates(GEOGRAPHY)[[*GEOGRAPHY, "geography_name", "sector", "n"]].reset_index(drop=True)
+    shared = block.groupby(GEOGRAPHY)["n"].nunique()
+    if (shared > 1).any():
+        raise ValueError(f"a family's indicators disagree on n for {list(shared[shared > 1].index)}: "
+                         "they cannot be suppressed together")
+    numerator_columns = []
+    if "numerator" in block:
+        for indicator, rows in block[block["numerator"].notna()].groupby("indicator_id"):
+            column = f"numerator:{indicator}"
+            geographies = geographies.merge(rows[[*GEOGRAPHY, "numerator"]].rename(columns={"numerator": column}),
+                                            on=GEOGRAPHY, how="left")
+            numerator_columns.append(column)
+    decided = _suppress_block(geographies, threshold, numerator_columns)
+    by_geography = {tuple(geographies.loc[i, GEOGRAPHY]): reason for i, reason in decided.items()}
+    keys = list(zip(block["geography_level"], block["geography_code"]))
+    return {index: by_geography[key] for index, key in zip(block.index, keys) if key in by_geography}
+
+
+def _suppress_block(block: pd.DataFrame, threshold: int, numerator_columns: list[str]) -> dict[int, str]:
     reasons = {i: PRIMARY.format(threshold=threshold) for i in block.index[block["n"] < threshold]}
-    block_groups = groups(block)
+    block_groups = groups(block, numerator_columns)
     changed = True
     while changed:
         changed = False
         for group in block_groups:
-            if not _unsafe(group, set(reasons), block, threshold):
+            if not _unsafe(group, set(reasons), block, threshold, numerator_columns):
                 continue
             parent_name = block.loc[group.parent, "geography_name"] or block.loc[group.parent, "geography_code"]
             published = [c for c in group.children if c not in reasons]
@@ -130,7 +165,8 @@ def _suppress_block(block: pd.DataFrame, threshold: int) -> dict[int, str]:
             else:
                 def order(c):
                     return (int(block.loc[c, "n"]), str(block.loc[c, "geography_code"]))
-                fixes = [c for c in published if not _unsafe(group, set(reasons) | {c}, block, threshold)]
+                fixes = [c for c in published
+                         if not _unsafe(group, set(reasons) | {c}, block, threshold, numerator_columns)]
                 # The smallest child that makes the group safe; failing that the largest, which
                 # adds most to the hidden part; ties broken by code, for determinism.
                 victim = min(fixes, key=order) if fixes else max(published, key=order)

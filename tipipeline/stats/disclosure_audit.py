@@ -1,53 +1,273 @@
-"""An independent audit of published indicator cells: what could a reader work out?
+"""An independent audit of the published indicator cells, by integer linear programming.
 
-Written separately from the suppression code (disclosure.py), so that the blocking check does not
-share its blind spots. For every published total and its children it computes, from the published
-values alone, what subtraction reveals, and compares that with the true counts.
+This is how statistical offices audit a suppression pattern (tau-ARGUS's and sdcTable's "audit"):
+write down everything a reader knows as a linear system, then for every suppressed cell find the
+smallest and largest value it could take. The reader knows
+  - every published n and numerator (a cell published in one indicator of a family publishes the
+    n that all the family's indicators share: a domain's mean and its % agreeing have one n);
+  - the additive structure: London = its sectors; a sector = its organisations; councils = the
+    33 boroughs; health = the 5 ICBs; police = the 12 BCUs plus respondents who gave no BCU;
+  - that a council and its borough (an ICB and its area) are the same respondents;
+  - that counts are whole numbers, a cell listed has at least one respondent, and
+    0 <= numerator <= n.
+A suppressed cell is protected when its n can take at least `min_values` values (default: the
+threshold) and neither its numerator nor its count not agreeing is pinned to one value (which
+would reveal, for example, that every hidden respondent agreed).
+
+Written apart from the suppression code (disclosure.py) and sharing none of it, so the blocking
+check does not share its blind spots.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
 import pandas as pd
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import lil_matrix
 
-CHILD_LEVELS = {"london": ["sector"], "sector": ["organisation", "borough", "bcu", "icb"]}
+PROBLEM_COLUMNS = ["indicator_id", "wave", "geography_level", "geography_code", "quantity", "lower", "upper", "problem"]
+
+# (parent level, parent code; None = every cell of the level), child level, the children's sector
+# (None = all), and whether respondents may belong to the parent but to no child.
+STRUCTURE = [
+    ("london", None, "sector", None, False),
+    ("sector", "council", "organisation", "council", False),
+    ("sector", "police", "organisation", "police", False),
+    ("sector", "health", "organisation", "health", False),
+    ("sector", "council", "borough", "council", False),
+    ("sector", "health", "icb", "health", False),
+    ("sector", "police", "bcu", "police", True),
+]
+# Cells with the same code at these two levels hold the same respondents.
+SAME_RESPONDENTS = [("organisation", "borough"), ("organisation", "icb")]
 
 
-def audit(cells: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """One row per problem. `cells` hold the true `n` and `numerator` of every cell and the
-    `suppressed` flag to be published. Problems: a small cell published; a hidden group (the
-    suppressed children and any unpublished remainder of a published total) of fewer than
-    `threshold` people, or a single suppressed cell alone; a hidden group whose percentage is 0% or
-    100%; a suppressed total whose children are all published."""
-    problems = []
+class AuditModelError(ValueError):
+    """The true counts break the audit's model of what readers know: the model must be fixed."""
+
+
+@dataclass
+class _System:
+    """Variables, bounds and linear rows of one family and wave."""
+
+    names: list[tuple] = field(default_factory=list)
+    lower: list[float] = field(default_factory=list)
+    upper: list[float] = field(default_factory=list)
+    truth: list[float] = field(default_factory=list)
+    rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
+    _frozen: tuple | None = None
+
+    def variable(self, name: tuple, lower: float, upper: float, true_value: float) -> int:
+        self.names.append(name)
+        self.lower.append(lower)
+        self.upper.append(upper)
+        self.truth.append(true_value)
+        return len(self.names) - 1
+
+    def row(self, coefficients: dict[int, float], low: float, high: float) -> None:
+        self.rows.append((coefficients, low, high))
+
+    def solve_range(self, index: int, coefficients: dict[int, float] | None = None) -> tuple[float, float]:
+        """Min and max of variable `index` (or of a linear combination) over the integer solutions."""
+        size = len(self.names)
+        if self._frozen is None or self._frozen[0] != (size, len(self.rows)):
+            matrix = lil_matrix((len(self.rows), size))
+            low, high = np.empty(len(self.rows)), np.empty(len(self.rows))
+            for r, (coefs, lo, hi) in enumerate(self.rows):
+                for column, value in coefs.items():
+                    matrix[r, column] = value
+                low[r], high[r] = lo, hi
+            self._frozen = ((size, len(self.rows)), LinearConstraint(matrix.tocsr(), low, high),
+                            Bounds(np.array(self.lower), np.array(self.upper)))
+        _, constraint, bounds = self._frozen
+        objective = np.zeros(size)
+        for column, value in (coefficients or {index: 1.0}).items():
+            objective[column] = value
+        ends = []
+        for sign in (1, -1):
+            result = milp(sign * objective, constraints=constraint, integrality=np.ones(size), bounds=bounds)
+            if result.status == 3:  # unbounded
+                ends.append(-sign * np.inf)
+            elif not result.success:
+                raise AuditModelError(f"the audit's system has no solution ({result.message})")
+            else:
+                ends.append(round(sign * result.fun))
+        return ends[0], ends[1]
+
+    def check_truth(self) -> None:
+        truth = np.array(self.truth)
+        if (truth < np.array(self.lower)).any() or (truth > np.array(self.upper)).any():
+            raise AuditModelError("a true count lies outside the bounds the audit assumes")
+        for coefs, lo, hi in self.rows:
+            value = sum(truth[c] * v for c, v in coefs.items())
+            if not lo - 1e-9 <= value <= hi + 1e-9:
+                names = [self.names[c] for c in coefs]
+                raise AuditModelError(f"the true counts break the audit's structure for {names}")
+
+
+def audit(cells: pd.DataFrame, threshold: int, families: dict[str, str] | None = None,
+          min_values: int | None = None) -> pd.DataFrame:
+    """One row per problem (empty: every suppressed cell is protected).
+
+    `cells`: one row per indicator x wave x geography with the TRUE `n` and `numerator` (NaN for
+    means) and the `suppressed` flag about to be published. `families` maps indicator_id -> family
+    (indicators sharing one n); default: each indicator alone.
+    """
+    min_values = threshold if min_values is None else min_values
+    cells = cells.assign(suppressed=cells["suppressed"].astype(bool))
     if "numerator" not in cells:
-        cells = cells.assign(numerator=pd.NA)
-    small = cells[(cells["n"] < threshold) & ~cells["suppressed"].astype(bool)]
-    for row in small.itertuples():
-        problems.append((row.indicator_id, row.wave, row.geography_code, "small cell published"))
-    for (indicator, wave), block in cells.groupby(["indicator_id", "wave"]):
-        for parent in block.itertuples():
-            for level in CHILD_LEVELS.get(parent.geography_level, []):
-                children = block[block["geography_level"] == level]
-                if parent.geography_level == "sector":
-                    children = children[children["sector"] == parent.geography_code]
-                if children.empty:
+        cells = cells.assign(numerator=np.nan)
+    problems = [
+        (row.indicator_id, row.wave, row.geography_level, row.geography_code, "n", row.n, row.n,
+         f"a cell of {row.n} (< {threshold}) is published")
+        for row in cells[(cells["n"] < threshold) & ~cells["suppressed"]].itertuples()
+    ]
+    family = cells["indicator_id"].map(families or {}).fillna(cells["indicator_id"])
+    for (_, wave), block in cells.groupby([family, cells["wave"]], sort=True):
+        problems += _audit_family(block, wave, min_values)
+    return pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
+
+
+def _audit_family(block: pd.DataFrame, wave: str, min_values: int) -> list[tuple]:
+    system = _System()
+    geographies = block.drop_duplicates(["geography_level", "geography_code"])
+    n_var: dict[tuple, int] = {}
+    for geo in geographies.itertuples():
+        key = (geo.geography_level, geo.geography_code)
+        rows = block[(block["geography_level"] == geo.geography_level) & (block["geography_code"] == geo.geography_code)]
+        true_n = int(rows["n"].iloc[0])
+        published = not rows["suppressed"].all()
+        n_var[key] = system.variable(("n", *key), true_n if published else 1, true_n if published else np.inf, true_n)
+    percentages = sorted(block.loc[block["numerator"].notna(), "indicator_id"].unique())
+    x_var: dict[tuple, int] = {}
+    for indicator in percentages:
+        for row in block[block["indicator_id"] == indicator].itertuples():
+            key = (row.geography_level, row.geography_code)
+            true_x = int(row.numerator)
+            fixed = not row.suppressed
+            x_var[(indicator, *key)] = system.variable(("x", indicator, *key), true_x if fixed else 0,
+                                                       true_x if fixed else np.inf, true_x)
+            system.row({x_var[(indicator, *key)]: 1, n_var[key]: -1}, -np.inf, 0)  # x <= n
+    sectors = dict(zip(zip(geographies["geography_level"], geographies["geography_code"]), geographies["sector"]))
+    for parent_level, parent_code, child_level, child_sector, remainder in STRUCTURE:
+        for parent in [k for k in n_var if k[0] == parent_level and (parent_code is None or k[1] == parent_code)]:
+            children = [k for k in n_var if k[0] == child_level and (child_sector is None or sectors[k] == child_sector)]
+            if not children:
+                continue
+            quantities = [(n_var, ())] + [(x_var, (i,)) for i in percentages]
+            for variables, prefix in quantities:
+                if (*prefix, *parent) not in variables:
                     continue
-                shown = children[~children["suppressed"].astype(bool)]
-                hidden = children[children["suppressed"].astype(bool)]
-                hidden_n = int(parent.n) - int(shown["n"].sum())
-                if parent.suppressed:
-                    if hidden_n == 0 and hidden.empty:
-                        problems.append((indicator, wave, parent.geography_code, "suppressed total equals its children"))
-                    continue
-                if hidden_n == 0:
-                    continue
-                remainder = hidden_n - int(hidden["n"].sum())
-                if len(hidden) == 1 and remainder == 0:
-                    problems.append((indicator, wave, parent.geography_code, "a single suppressed cell is revealed"))
-                elif hidden_n < threshold:
-                    problems.append((indicator, wave, parent.geography_code, f"hidden group of {hidden_n} revealed"))
-                elif pd.notna(parent.numerator):
-                    hidden_numerator = int(parent.numerator) - int(shown["numerator"].fillna(0).sum())
-                    if hidden_numerator in (0, hidden_n):
-                        problems.append((indicator, wave, parent.geography_code, "hidden group is all or nothing"))
-    return pd.DataFrame(problems, columns=["indicator_id", "wave", "parent", "problem"])
+                coefs = {variables[(*prefix, *parent)]: 1.0}
+                for child in children:
+                    coefs[variables[(*prefix, *child)]] = coefs.get(variables[(*prefix, *child)], 0) - 1.0
+                # parent - sum(children) = 0, or >= 0 when some respondents belong to no child.
+                system.row(coefs, 0, np.inf if remainder else 0)
+            if remainder:
+                # The remainder's numerator cannot exceed the remainder's n.
+                for indicator in percentages:
+                    coefs = {n_var[parent]: -1.0, x_var[(indicator, *parent)]: 1.0}
+                    for child in children:
+                        coefs[n_var[child]] = coefs.get(n_var[child], 0) + 1.0
+                        coefs[x_var[(indicator, *child)]] = coefs.get(x_var[(indicator, *child)], 0) - 1.0
+                    system.row(coefs, -np.inf, 0)
+    for level_a, level_b in SAME_RESPONDENTS:
+        for key in [k for k in n_var if k[0] == level_a]:
+            twin = (level_b, key[1])
+            if twin in n_var:
+                system.row({n_var[key]: 1.0, n_var[twin]: -1.0}, 0, 0)
+                for indicator in percentages:
+                    system.row({x_var[(indicator, *key)]: 1.0, x_var[(indicator, *twin)]: -1.0}, 0, 0)
+    system.check_truth()
+
+    problems = []
+    first_indicator = sorted(block["indicator_id"].unique())[0]
+    for key, index in n_var.items():
+        if system.lower[index] == system.upper[index]:
+            continue  # published
+        low, high = system.solve_range(index)
+        if high - low + 1 < min_values:
+            problems.append((first_indicator, wave, *key, "n", low, high,
+                             f"n can be narrowed to {low:g}-{high:g} (fewer than {min_values} values)"))
+    for (indicator, *key), index in x_var.items():
+        if system.lower[index] == system.upper[index]:
+            continue
+        low, high = system.solve_range(index)
+        if low == high:
+            problems.append((indicator, wave, *key, "numerator", low, high, f"the numerator is revealed: {low:g}"))
+        not_agreeing = {n_var[tuple(key)]: 1.0, index: -1.0}
+        low, high = system.solve_range(index, not_agreeing)
+        if low == high:
+            problems.append((indicator, wave, *key, "n - numerator", low, high,
+                             f"the count not agreeing is revealed: {low:g}"))
+    return problems
+
+
+def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Problems in the published tables that carry counts or facts derived from the indicator cells.
+
+    `conn`: a connection to the published snapshot (tables as published). Each derived value must
+    come from a cell that `indicators` publishes, with the same n; a survey file's row counts must
+    not be small nor pin one organisation's number of respondents where its cells are hidden.
+    `file_organisations` (wave, source_file, org_id): which organisations' respondents each survey
+    file holds, from the working warehouse.
+    """
+    def frame(sql: str) -> pd.DataFrame:
+        return conn.execute(sql).df()
+
+    problems = []
+
+    def add(rows: pd.DataFrame, table: str, problem: str, code: str = "geography_code", wave: str = "wave"):
+        for row in rows.itertuples(index=False):
+            problems.append((getattr(row, "indicator_id", table), getattr(row, wave, None), table,
+                             str(getattr(row, code)), "published table", np.nan, np.nan, problem))
+
+    add(frame("""SELECT c.* FROM indicator_changes c JOIN indicators a ON a.indicator_id = c.indicator_id
+                 AND a.wave = c.from_wave AND a.geography_level = c.geography_level AND a.geography_code = c.geography_code
+                 JOIN indicators b ON b.indicator_id = c.indicator_id AND b.wave = c.to_wave
+                 AND b.geography_level = c.geography_level AND b.geography_code = c.geography_code
+                 WHERE NOT c.suppressed AND (a.suppressed OR b.suppressed)"""),
+        "indicator_changes", "a change is published although one of its waves is suppressed", wave="to_wave")
+    add(frame("""SELECT j.*, 'journey' AS indicator_id FROM journey j
+                 LEFT JOIN indicators m ON m.indicator_id = 'domain_mean_' || j.domain AND m.wave = j.wave
+                      AND m.geography_level = 'organisation' AND m.geography_code = j.org_id
+                 LEFT JOIN indicators a ON a.indicator_id = 'domain_agree_' || j.domain AND a.wave = j.wave
+                      AND a.geography_level = 'organisation' AND a.geography_code = j.org_id
+                 WHERE (j.n IS NOT NULL OR j.score IS NOT NULL OR j.percent_agree IS NOT NULL)
+                   AND (m.n IS DISTINCT FROM j.n OR a.n IS DISTINCT FROM j.n OR m.suppressed OR a.suppressed
+                        OR m.indicator_id IS NULL OR a.indicator_id IS NULL)"""),
+        "journey", "journey evidence shows a score or n that the indicators suppress", code="org_id")
+    for side, level, column in (("council", "borough", "borough_code"), ("police", "bcu", "bcu_code"),
+                                ("health", "icb", "icb_code")):
+        add(frame(f"""SELECT p.* FROM borough_partnership p LEFT JOIN indicators i ON i.indicator_id = p.indicator_id
+                      AND i.wave = p.wave AND i.geography_level = '{level}' AND i.geography_code = p.{column}
+                      WHERE (p.{side}_value IS NOT NULL AND NOT isnan(p.{side}_value) OR p.{side}_n IS NOT NULL)
+                        AND (i.suppressed IS DISTINCT FROM false OR i.n IS DISTINCT FROM p.{side}_n)"""),
+            "borough_partnership", f"the {side} value or n is not the published cell's", code="borough_code")
+    add(frame("""SELECT p.*, 'willing_to_share' AS indicator_id FROM promising_practice p
+                 LEFT JOIN indicators i ON i.indicator_id = 'willing_to_share' AND i.wave = p.wave
+                      AND i.geography_level = 'organisation' AND i.geography_code = p.org_id
+                 WHERE p.percent_willing_to_share IS NOT NULL AND NOT isnan(p.percent_willing_to_share)
+                   AND (i.suppressed IS DISTINCT FROM false)"""),
+        "promising_practice", "willingness to share is shown although its cell is suppressed", code="org_id")
+    add(frame(f"""SELECT *, 'data_quality' AS indicator_id FROM data_quality
+                  WHERE source = 'survey' AND rows_accepted < {int(threshold)}"""),
+        "data_quality", f"a survey file's counts are published although it holds fewer than {threshold} respondents",
+        code="source_file")
+    if file_organisations is not None and len(file_organisations):
+        single = file_organisations.groupby(["wave", "source_file"])["org_id"].agg(["nunique", "first"]).reset_index()
+        single = single[single["nunique"] == 1].rename(columns={"first": "org_id"})
+        conn.register("_single_organisation_files", single[["wave", "source_file", "org_id"]])
+        try:
+            add(frame("""SELECT d.*, 'data_quality' AS indicator_id FROM data_quality d
+                         JOIN _single_organisation_files f USING (wave, source_file)
+                         WHERE d.source = 'survey' AND d.rows_accepted IS NOT NULL AND EXISTS (
+                             SELECT 1 FROM indicators i WHERE i.suppressed AND i.wave = d.wave
+                             AND i.geography_level = 'organisation' AND i.geography_code = f.org_id)"""),
+                "data_quality", "a file of one organisation's respondents publishes their number although the "
+                "organisation's cells are suppressed", code="source_file")
+        finally:
+            conn.unregister("_single_organisation_files")
+    return pd.DataFrame(problems, columns=PROBLEM_COLUMNS)

@@ -51,7 +51,9 @@ def welch_difference(mean1, sd1, n1, mean2, sd2, n2, confidence: float = 0.95) -
     v1, v2 = sd1 * sd1 / n1, sd2 * sd2 / n2
     se = math.sqrt(v1 + v2)
     if se == 0:
-        return (mean2 - mean1, mean2 - mean1, mean2 - mean1)
+        # No variation in either wave: Welch's degrees of freedom are 0/0 and there is no interval
+        # (a zero-width one would call any change significant).
+        return (mean2 - mean1, math.nan, math.nan)
     df = (v1 + v2) ** 2 / (v1 * v1 / (n1 - 1) + v2 * v2 / (n2 - 1))
     half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
     diff = mean2 - mean1

@@ -69,12 +69,13 @@ ALL_LAYERS = (*LAYERS, "partnership")
 
 
 def build_maps(cells: pd.DataFrame, catalogue: pd.DataFrame, boundaries, reference, out_dir: Path | None,
-               threshold: int, indicator_ids: list[str], layers: tuple[str, ...] = ALL_LAYERS) -> list[MapRecord]:
+               indicator_ids: list[str], layers: tuple[str, ...] = ALL_LAYERS) -> list[MapRecord]:
     """Draw the maps of `layers`; with `out_dir`, also write them as out_dir/<wave>/<indicator>_<layer>.png."""
     names = {**dict(zip(reference.boroughs["gss_code"], reference.boroughs["name"])),
              **dict(zip(reference.bcus["bcu_code"], reference.bcus["name"])),
              **dict(zip(reference.icbs["icb_code"], reference.icbs["name"]))}
-    suppressed_label = f"Suppressed: fewer than {threshold} responses"
+    # Primary (fewer than the threshold) and secondary (protecting those) suppression look alike.
+    suppressed_label = "Suppressed: small numbers"
     attribution = boundaries.attribution
     mode_note = "" if boundaries.mode == "file" else " Tile-grid map: each square is a borough, equal in size."
     indicator_names = catalogue.set_index("indicator_id")["name"]

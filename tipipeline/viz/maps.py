@@ -99,7 +99,7 @@ def _draw_panel(ax, panel: Panel, show_title: bool = True) -> None:
 
 
 def draw_map(title: str, subtitle: str, panels: list[Panel], attribution: str | None,
-             suppressed_label: str = "Suppressed: fewer than 10 responses"):
+             suppressed_label: str = "Suppressed: small numbers"):
     """A figure of one or more panels with a shared legend, title, subtitle and attribution."""
     single = len(panels) == 1
     width = 5.2 * len(panels) + (1.8 if single else 1.0)
