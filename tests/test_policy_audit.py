@@ -1,6 +1,7 @@
 """Policy audits: reading, reconciliation, coder agreement against oracles, scores."""
 
 import json
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -94,6 +95,20 @@ def test_organisation_scores_use_the_best_settled_score_per_principle(tmp_path, 
     assert org["comprehensiveness"] == pytest.approx(50.0)  # safety, trustworthiness, cultural
     assert org["strength"] == pytest.approx(100 * 2 / 6)
     assert org["documents"] == 2
+
+
+def test_policy_percentages_are_exact(tmp_path, framework):
+    """Rounded once from the exact fraction: 100 x 1/3 as a float of 1/3 would be 33.33333333333333,
+    and the mean of documents at 1/3, 2/3 and 2/3 of 100 must be 5/9 of 100, not a float sum's."""
+    rows = [_row("Met Police", "A", "Coder A", [2, 1, 0, 0, 0, 0]), _row("Met Police", "B", "Coder A", [2, 2, 1, 1, 0, 0]),
+            _row("Met Police", "C", "Coder A", [1, 1, 1, 1, 0, 0])]
+    result = summarise(read_audit_file(_audit_csv(tmp_path, rows), framework, AliasResolver()).codings, framework)
+    docs = result.documents.set_index("document_title")
+    assert docs["comprehensiveness"].tolist() == [float(Fraction(200, 6)), float(Fraction(400, 6)), float(Fraction(400, 6))]
+    assert docs.loc["A", "comprehensiveness"] != 100.0 * (2 / 6)
+    org = result.organisations.set_index("org_id").loc["E23000001"]
+    assert org["mean_document_comprehensiveness"] == float(Fraction(500, 9))
+    assert org["mean_document_strength"] == float((Fraction(100, 6) + Fraction(200, 6) + 0) / 3)
 
 
 def test_agreement_pairs_the_first_two_coders(tmp_path, framework):

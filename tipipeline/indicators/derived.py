@@ -109,7 +109,13 @@ def policy_measures(policy_organisations: pd.DataFrame, framework: Framework) ->
 
 
 def stage_for(mean: float, agree: float, comprehensiveness: float, strength: float, framework: Framework) -> int:
-    """The highest stage whose conditions, and every lower stage's, hold (0 when none does)."""
+    """The highest stage whose conditions, and every lower stage's, hold (0 when none does).
+
+    The comparisons are exact: every value is the float nearest to an exact fraction (means and
+    percentages from whole-number sums, stats/exact.py; policy percentages from counts), and a
+    threshold is the float nearest to its decimal, so a value equal to a threshold compares equal,
+    and one that differs from it does so by far more than rounding could bridge (denominators are
+    counts of respondents and items)."""
     stage = 0
     for threshold in framework.stage_rule.thresholds:
         checks = [

@@ -12,6 +12,8 @@ principle is **unresolved**: listed, and left out of the document's scores (neve
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import difflib
 import hashlib
 import json
@@ -259,12 +261,19 @@ def _agreement_row(principle: str, documents: int, r1: list[int], r2: list[int])
     }
 
 
-def _coverage(scores: pd.Series) -> tuple[float, float, int]:
-    """(comprehensiveness %, strength %, principles scored) over the settled scores."""
+def _coverage(scores: pd.Series) -> tuple[Fraction | None, Fraction | None, int]:
+    """(comprehensiveness %, strength %, principles scored) over the settled scores, as exact
+    fractions (None with nothing settled), so that a threshold such as 50% is compared exactly."""
     settled = scores.dropna()
     if settled.empty:
-        return float("nan"), float("nan"), 0
-    return 100.0 * (settled >= 1).mean(), 100.0 * (settled == 2).mean(), int(len(settled))
+        return None, None, 0
+    return (Fraction(100 * int((settled >= 1).sum()), len(settled)), Fraction(100 * int((settled == 2).sum()), len(settled)),
+            int(len(settled)))
+
+
+def _rounded(value: Fraction | None) -> float:
+    """The nearest float to an exact percentage (NaN for none)."""
+    return float(value) if value is not None else float("nan")
 
 
 def summarise(codings: pd.DataFrame, framework: Framework) -> AuditResult:
@@ -272,7 +281,7 @@ def summarise(codings: pd.DataFrame, framework: Framework) -> AuditResult:
     principles = [p.id for p in framework.principles]
     scores, unresolved = reconcile(codings, principles)
     threshold = framework.policy_audit.promising_practice_min_strength
-    documents = []
+    documents, exact = [], {}
     for document_id, group in codings.groupby("document_id", sort=True):
         first = group.iloc[0]
         final = scores[scores["document_id"] == document_id]
@@ -283,37 +292,46 @@ def summarise(codings: pd.DataFrame, framework: Framework) -> AuditResult:
             "document_type": first["document_type"], "year": first["year"], "url": first["url"],
             "coders": int(coders), "has_consensus": bool((group["coder"] == CONSENSUS).any()),
             "principles_scored": scored, "principles_unresolved": int((final["resolution"] == "unresolved").sum()),
-            "comprehensiveness": comprehensiveness, "strength": strength,
-            "promising_practice_candidate": bool(strength >= threshold) if scored else False,
+            "comprehensiveness": _rounded(comprehensiveness), "strength": _rounded(strength),
+            "promising_practice_candidate": bool(strength >= Fraction(repr(float(threshold)))) if scored else False,
         })
+        exact[document_id] = (comprehensiveness, strength)
     documents = pd.DataFrame(documents, columns=[
         "document_id", "org_id", "document_title", "document_type", "year", "url", "coders", "has_consensus",
         "principles_scored", "principles_unresolved", "comprehensiveness", "strength", "promising_practice_candidate"])
     documents["year"] = documents["year"].astype("Int64")
-    organisations = _organisation_scores(documents, scores, principles)
+    organisations = _organisation_scores(documents, scores, principles, exact)
     return AuditResult(codings=codings, quarantine=pd.DataFrame(), data_quality=pd.DataFrame(), documents=documents,
                        document_scores=scores, unresolved=unresolved, agreement=coder_agreement(codings, principles),
                        organisations=organisations)
 
 
-def _organisation_scores(documents: pd.DataFrame, scores: pd.DataFrame, principles: list[str]) -> pd.DataFrame:
-    """Per organisation: its best settled score per principle across documents, then coverage."""
+def _organisation_scores(documents: pd.DataFrame, scores: pd.DataFrame, principles: list[str],
+                         exact: dict[str, tuple[Fraction | None, Fraction | None]]) -> pd.DataFrame:
+    """Per organisation: its best settled score per principle across documents, then coverage; and
+    the mean of its documents' coverage (exact document values, rounded once)."""
     merged = scores.merge(documents[["document_id", "org_id"]], on="document_id")
     best = merged.dropna(subset=["score"]).groupby(["org_id", "principle"])["score"].max().unstack()
     rows = []
     for org_id, group in documents.groupby("org_id", sort=True):
         best_scores = best.loc[org_id].reindex(principles).astype("float") if org_id in best.index else pd.Series(dtype=float)
         comprehensiveness, strength, scored = _coverage(best_scores)
+        per_document = [exact[d] for d in group["document_id"] if exact[d][0] is not None]
         rows.append({
             "org_id": org_id, "documents": len(group), "principles_scored": scored,
-            "comprehensiveness": comprehensiveness, "strength": strength,
-            "mean_document_comprehensiveness": group["comprehensiveness"].mean(),
-            "mean_document_strength": group["strength"].mean(),
+            "comprehensiveness": _rounded(comprehensiveness), "strength": _rounded(strength),
+            "mean_document_comprehensiveness": _rounded(_mean(c for c, _ in per_document)),
+            "mean_document_strength": _rounded(_mean(s for _, s in per_document)),
             "promising_practice_candidates": int(group["promising_practice_candidate"].sum()),
         })
     return pd.DataFrame(rows, columns=[
         "org_id", "documents", "principles_scored", "comprehensiveness", "strength", "mean_document_comprehensiveness",
         "mean_document_strength", "promising_practice_candidates"])
+
+
+def _mean(values) -> Fraction | None:
+    values = list(values)
+    return sum(values, Fraction(0)) / len(values) if values else None
 
 
 def read_audits(paths: list[Path], framework: Framework, resolver: AliasResolver) -> AuditResult:
