@@ -42,28 +42,6 @@ def test_proportion_cis_equal_statsmodels(built):
     assert np.allclose(cells["value"], 100 * cells["numerator"] / cells["n"])
 
 
-def test_mean_cis_equal_a_direct_t_interval(built):
-    _, conn = built
-    scores = _df(conn, "SELECT m.*, r.sector, r.org_id FROM respondent_measures m JOIN stg_respondents r USING (wave, respondent_id) "
-                       "WHERE measure_type = 'domain' AND measure_id = 'policy'")
-    published = _df(conn, "SELECT * FROM indicators WHERE indicator_id = 'domain_mean_policy' AND NOT suppressed")
-    checked = 0
-    for cell in published.itertuples():
-        if cell.geography_level == "london":
-            values = scores[scores["wave"] == cell.wave]["score"]
-        elif cell.geography_level == "sector":
-            values = scores[(scores["wave"] == cell.wave) & (scores["sector"] == cell.geography_code)]["score"]
-        elif cell.geography_level == "organisation":
-            values = scores[(scores["wave"] == cell.wave) & (scores["org_id"] == cell.geography_code)]["score"]
-        else:
-            continue
-        low, high = scipy_stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=scipy_stats.sem(values))
-        assert cell.n == len(values) and cell.value == pytest.approx(values.mean())
-        assert (cell.lower_ci, cell.upper_ci) == pytest.approx((low, high), abs=1e-9)
-        checked += 1
-    assert checked > 60
-
-
 def test_comparisons_are_consistent_with_the_cis(built):
     _, conn = built
     cells = _df(conn, "SELECT i.*, l.value AS london, c.polarity FROM indicators i JOIN indicators l "
@@ -79,19 +57,6 @@ def test_comparisons_are_consistent_with_the_cis(built):
     assert published.loc[below & (published["polarity"] == "higher_is_better"), "comparison"].eq("worse").all()
     assert cells.loc[cells["suppressed"], "comparison"].eq("not compared").all()
     assert set(published["comparison"]) >= {"similar", "better", "worse"}
-
-
-def test_alpha_equals_a_direct_computation(built):
-    _, conn = built
-    published = _df(conn, "SELECT * FROM reliability").set_index(["wave", "domain"])
-    long = _df(conn, "SELECT wave, domain, respondent_id, item_id, scored_value FROM stg_responses")
-    assert len(published) == 22
-    for (wave, domain), group in long.groupby(["wave", "domain"]):
-        items = group.pivot(index="respondent_id", columns="item_id", values="scored_value").dropna().to_numpy()
-        k = items.shape[1]
-        direct = k / (k - 1) * (1 - items.var(axis=0, ddof=1).sum() / items.sum(axis=1).var(ddof=1))
-        assert published.loc[(wave, domain), "cronbach_alpha"] == pytest.approx(direct, abs=1e-12)
-        assert 0.7 <= direct <= 0.9
 
 
 def test_no_published_cell_below_the_threshold_is_unsuppressed(built):
@@ -325,6 +290,9 @@ def test_changes_are_suppressed_with_their_cells(built):
     assert changes.loc[changes["suppressed"], "change"].isna().all()
     tested = changes[~changes["suppressed"]]
     assert tested["significance"].isin(["significant increase", "significant decrease", "no significant change"]).all()
-    london = tested[(tested["geography_level"] == "london") & (tested["indicator_id"] == "ti_index_mean")].iloc[0]
-    assert london["change"] > 0 and london["significance"] == "significant increase"
-    assert not math.isnan(london["lower_ci"])
+    # Each published change is between two published cells (the values themselves: test_oracle.py).
+    cells = _df(conn, "SELECT indicator_id, wave, geography_level, geography_code, suppressed FROM indicators")
+    keyed = cells.set_index(["indicator_id", "wave", "geography_level", "geography_code"])["suppressed"]
+    for row in tested.itertuples():
+        assert not keyed[(row.indicator_id, row.from_wave, row.geography_level, row.geography_code)]
+        assert not keyed[(row.indicator_id, row.to_wave, row.geography_level, row.geography_code)]

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from conftest import REPO, SAMPLE_RAW
 
@@ -168,7 +168,8 @@ def oracle_cells(wave: str) -> dict[tuple, dict]:
                 half = math.nan
             mean_id = f"{prefix}_mean" if kind == "index" else prefix.format("mean")
             cells[(mean_id, *geography)] = {"n": n, "numerator": None, "value": float(mean),
-                                            "lower_ci": float(mean) - half, "upper_ci": float(mean) + half}
+                                            "lower_ci": float(mean) - half, "upper_ci": float(mean) + half,
+                                            "sd": sd if n >= 2 else math.nan}
             agree = sum(v >= 4 for v in mine)
             low, high = proportion_confint(agree, n, alpha=0.05, method="wilson")
             agree_id = f"{prefix}_agree" if kind == "index" else prefix.format("agree")
@@ -204,12 +205,13 @@ def oracle_alpha(wave: str) -> dict[str, float]:
 def published(built_sample):
     with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
         return (conn.execute("SELECT * FROM indicators WHERE wave <> 'policy_audit'").df(),
-                conn.execute("SELECT * FROM reliability").df())
+                conn.execute("SELECT * FROM reliability").df(),
+                conn.execute("SELECT * FROM indicator_changes").df())
 
 
 @pytest.mark.parametrize("wave", ["2024-w1", "2025-w2"])
 def test_every_published_survey_cell_equals_the_oracle(published, wave):
-    indicators, _ = published
+    indicators, *_ = published
     expected = oracle_cells(wave)
     mine = indicators[indicators["wave"] == wave]
     assert set(zip(mine["indicator_id"], mine["geography_level"], mine["geography_code"])) == set(expected)
@@ -234,7 +236,7 @@ def test_every_published_survey_cell_equals_the_oracle(published, wave):
 
 @pytest.mark.parametrize("wave", ["2024-w1", "2025-w2"])
 def test_every_alpha_equals_the_oracle(published, wave):
-    _, reliability = published
+    _, reliability, _ = published
     mine = reliability[reliability["wave"] == wave].set_index("domain")["cronbach_alpha"]
     expected = oracle_alpha(wave)
     assert set(mine.index) == set(expected)
@@ -249,7 +251,34 @@ def test_the_oracle_counts_an_index_of_exactly_four_as_agreeing(published):
     people = _respondents("2024-w1", codebook, manifest, Names())
     index = _scores(people, codebook)["index:index"]
     assert sum(v == 4 for v in index if v is not None) > 0
-    indicators, _ = published
+    indicators, *_ = published
     london = indicators[(indicators["indicator_id"] == "ti_index_agree") & (indicators["wave"] == "2024-w1")
                         & (indicators["geography_level"] == "london")].iloc[0]
     assert london["numerator"] == sum(v >= 4 for v in index if v is not None)
+
+
+def test_every_published_change_equals_the_oracle(published):
+    """Welch's interval by its formula (scipy's t), Newcombe's from statsmodels, on the oracle's cells."""
+    *_, changes = published
+    before, after = oracle_cells("2024-w1"), oracle_cells("2025-w2")
+    compared = 0
+    for row in changes[~changes["suppressed"]].itertuples():
+        key = (row.indicator_id, row.geography_level, row.geography_code)
+        a, b = before[key], after[key]
+        if a["numerator"] is None:
+            v1, v2 = a["sd"] ** 2 / a["n"], b["sd"] ** 2 / b["n"]
+            diff = b["value"] - a["value"]
+            if v1 + v2 == 0:
+                assert row.significance == "not tested" and math.isnan(row.lower_ci)
+                continue
+            df = (v1 + v2) ** 2 / (v1 ** 2 / (a["n"] - 1) + v2 ** 2 / (b["n"] - 1))
+            half = stats.t.ppf(0.975, df) * math.sqrt(v1 + v2)
+            low, high = diff - half, diff + half
+        else:
+            low, high = confint_proportions_2indep(b["numerator"], b["n"], a["numerator"], a["n"], method="newcomb")
+            diff, low, high = 100 * (b["numerator"] / b["n"] - a["numerator"] / a["n"]), 100 * low, 100 * high
+        assert (row.change, row.lower_ci, row.upper_ci) == pytest.approx((diff, low, high), abs=1e-9), key
+        expected = ("significant increase" if low > 0 else "significant decrease" if high < 0 else "no significant change")
+        assert row.significance == expected
+        compared += 1
+    assert compared > 2000

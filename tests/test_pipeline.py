@@ -26,8 +26,11 @@ REFERENCE_COUNTS = {
 def test_definitions_load_and_every_job_resolves():
     graph = defs.resolve_asset_graph()
     assert len(graph.get_all_asset_keys()) >= 11
-    for job in defs.resolve_all_job_defs():
-        assert job.name
+    jobs = {job.name: set(job.asset_layer.executable_asset_keys) for job in defs.resolve_all_job_defs()}
+    all_keys = set(graph.get_all_asset_keys())
+    assert {"baseline_job", "survey_wave_job"} <= set(jobs)
+    assert jobs["baseline_job"] and jobs["survey_wave_job"] and jobs["survey_wave_job"].isdisjoint(jobs["baseline_job"])
+    assert all(keys <= all_keys for keys in jobs.values())
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         spec = node.assets_def.specs_by_key[key]
@@ -44,7 +47,8 @@ def test_reference_assets_have_blocking_checks():
     wave_tables = {"stg_respondents", "stg_responses", "restricted_free_text", "survey_quarantine",
                    "survey_exclusions", "survey_data_quality"}
     assert set(REFERENCE_COUNTS) | {"organisation_aliases", "survey_codebook"} | wave_tables <= checked
-    assert graph
+    assert {"indicators", "respondent_measures"} <= checked
+    assert checked <= {k.to_user_string() for k in graph.get_all_asset_keys()}
 
 
 @pytest.fixture()
