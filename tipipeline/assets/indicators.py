@@ -8,29 +8,17 @@ from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetE
 
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
-from tipipeline.framework.catalogue import indicator_families, load_indicator_catalogue, score_indicators
-from tipipeline.indicators.cells import POLICY_WAVE, aggregate_cells, policy_cells, survey_cells
-from tipipeline.indicators.derived import (
-    borough_partnership,
-    indicator_changes,
-    journey,
-    journey_summary,
-    promising_practice,
-    reliability,
-)
-from tipipeline.indicators.scores import respondent_scores_sql
+from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
+from tipipeline.indicators.build import build_indicator_tables
+from tipipeline.indicators.cells import POLICY_WAVE
+from tipipeline.indicators.derived import borough_partnership, journey, journey_summary, promising_practice
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.metadata import markdown_preview
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import indicators as schemas
-from tipipeline.stats.disclosure import suppress
 from tipipeline.stats.disclosure_audit import audit
 from tipipeline.warehouse import SqlSource
-
-PUBLISHED_CELL_COLUMNS = ["indicator_id", "wave", "geography_level", "geography_code", "geography_name", "sector",
-                          "value", "lower_ci", "upper_ci", "n", "numerator", "comparison", "suppressed",
-                          "suppression_reason"]
 
 INDICATOR_TABLES = [
     TableAsset("respondent_measures", "Each respondent's domain, principle and index scores (and yes/no answers as "
@@ -64,55 +52,43 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
     framework = load_framework()
     codebook = load_codebook(paths.settings.codebook_path, framework)
     catalogue = load_indicator_catalogue(framework)
-    reference = load_reference()
     threshold = framework.disclosure.min_cell_size
-    scores_sql = respondent_scores_sql(codebook.scoring.min_share_answered, framework.scoring.min_share_of_domains,
-                                       framework.stage_rule.agree_threshold,
-                                       value_denominator=codebook.value_denominator)
-    # The warehouse only adds whole numbers (stats/exact.py), so the published values are the same
-    # bits whatever order the staged rows are stored or added in, on any number of threads.
     with warehouse.get_connection() as conn:
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE respondent_measures AS {scores_sql}")
-        aggregates = aggregate_cells(conn)
-        waves = [w for (w,) in conn.execute("SELECT DISTINCT wave FROM stg_respondents ORDER BY wave").fetchall()]
-        policy_orgs = conn.execute("SELECT * FROM policy_organisations ORDER BY org_id").df()
-        reliability_table = reliability(conn, codebook.value_denominator)
-    parts = [survey_cells(aggregates, catalogue, reference), policy_cells(policy_orgs, catalogue, reference)]
-    # An empty part (no policy audit yet) would turn typed columns into objects.
-    internal = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
-    survey = internal[internal["wave"] != POLICY_WAVE]
-    families = indicator_families(catalogue)
-    controlled = suppress(survey, threshold, families)
-    policy = internal[internal["wave"] == POLICY_WAVE].assign(suppressed=False, suppression_reason=None)
-    published = pd.concat([controlled, policy], ignore_index=True)[PUBLISHED_CELL_COLUMNS]
-    published = published.sort_values(["indicator_id", "wave", "geography_level", "geography_code"]).reset_index(drop=True)
-    changes = indicator_changes(pd.concat([controlled, policy]).reset_index(drop=True), catalogue, waves)
+        built = build_indicator_tables(conn, framework, codebook, catalogue, load_reference())
+    try:
+        yield from _write_indicators(warehouse, built, catalogue, threshold)
+    finally:
+        with warehouse.get_connection() as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {built.scores_table}")
+
+
+def _write_indicators(warehouse: WarehouseResource, built, catalogue: pd.DataFrame, threshold: int):
     frames = {
-        "respondent_measures": SqlSource(scores_sql, {}),
-        "indicator_cells": internal,
-        "indicators": published,
+        "respondent_measures": SqlSource(f"SELECT * FROM {built.scores_table}", {}),
+        "indicator_cells": built.cells,
+        "indicators": built.indicators,
         "indicator_catalogue": catalogue,
-        "indicator_changes": changes,
-        "reliability": reliability_table,
+        "indicator_changes": built.changes,
+        "reliability": built.reliability,
     }
-    checks = {"indicators": [_disclosure_check(survey, controlled, threshold, families)]}
+    checks = {"indicators": [_disclosure_check(built.survey_cells, threshold, built.families)]}
+    published = built.indicators
     extra = {
         "indicators": {"suppressed_cells": int(published["suppressed"].sum()),
                        "suppressed_by_reason": MetadataValue.md(markdown_preview(
                            published["suppression_reason"].value_counts().rename_axis("reason").reset_index()))},
-        "reliability": {"alpha": MetadataValue.md(markdown_preview(frames["reliability"].round(3), rows=40))},
+        "reliability": {"alpha": MetadataValue.md(markdown_preview(built.reliability.round(3), rows=40))},
     }
     yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks)
 
 
-def _disclosure_check(cells: pd.DataFrame, controlled: pd.DataFrame, threshold: int,
-                      families: dict[str, str]) -> AssetCheckResult:
+def _disclosure_check(cells: pd.DataFrame, threshold: int, families: dict[str, str]) -> AssetCheckResult:
     """The independent audit (stats/disclosure_audit.py: integer programming over everything
-    published) of what the published cells reveal."""
+    published) of what the published cells reveal. `cells`: true counts with the flags to publish."""
     started = time.monotonic()
-    problems = audit(cells.assign(suppressed=controlled["suppressed"].to_numpy()), threshold, families)
+    problems = audit(cells, threshold, families)
     passed = problems.empty
-    reasons = controlled["suppression_reason"].dropna()
+    reasons = cells["suppression_reason"].dropna()
     return AssetCheckResult(
         check_name=DISCLOSURE_CHECK,
         asset_key="indicators",
