@@ -6,11 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test ui sample check-defs lock clean help
+.PHONY: run test lint format ui sample check-defs lock clean help
 
 help:
 	@echo "make run    build everything on the data directory (default: the bundled synthetic sample)"
-	@echo "make test   install test dependencies and run the whole test suite"
+	@echo "make test   install test dependencies, lint (ruff) and run the whole test suite"
+	@echo "make format format the code with ruff (make test checks it is formatted)"
 	@echo "make ui     Dagster UI and daemon on http://127.0.0.1:3000"
 	@echo "make sample regenerate the synthetic sample in data/raw"
 	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (needs network)"
@@ -31,8 +32,17 @@ $(VENV)/.installed-dev: requirements-dev.lock pyproject.toml
 run: $(VENV)/.installed-run
 	$(BIN)/tipipeline run
 
-test: $(VENV)/.installed-dev
+test: lint
 	$(BIN)/python -m pytest
+
+# Lint (pyflakes, pycodestyle, imports, bugbear, McCabe complexity <= 15) and formatting.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # `dg dev` runs the webserver, the code server and the daemon (sensor, schedule) together.
 ui: $(VENV)/.installed-run

@@ -64,8 +64,18 @@ def child(code: str, *args: str) -> tuple[float, float, float]:
 
 
 def make(data: Path, respondents: int, waves: int = 1) -> None:
-    subprocess.run([sys.executable, str(HERE / "make_export.py"), str(data), "--respondents", str(respondents),
-                    "--waves", str(waves)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "make_export.py"),
+            str(data),
+            "--respondents",
+            str(respondents),
+            "--waves",
+            str(waves),
+        ],
+        check=True,
+    )
 
 
 def machine() -> dict:
@@ -79,12 +89,19 @@ def end_to_end(size: int) -> dict:
         export_bytes = sum(p.stat().st_size for p in data.glob("raw/surveys/*/export.csv"))
         floor, _, floor_rss = child(FLOOR, str(data))
         inside, outside, peak = child(RUN, str(data), str(Path(tmp) / "outputs"), TABLES_ONLY)
-    return {"benchmark": "end to end: raw export to published baseline (maps and report excluded)",
-            "respondents": size, "items": 60, "export_bytes": export_bytes,
-            "floor_read_csv_seconds": round(floor, 2), "pipeline_seconds": round(inside, 2),
-            "process_seconds": round(outside, 2), "ratio_to_floor": round(inside / floor, 1),
-            "peak_rss_mib": round(peak, 1), "targets": {"ratio_to_floor": 4, "peak_rss_mib": 6144},
-            "machine": machine()}
+    return {
+        "benchmark": "end to end: raw export to published baseline (maps and report excluded)",
+        "respondents": size,
+        "items": 60,
+        "export_bytes": export_bytes,
+        "floor_read_csv_seconds": round(floor, 2),
+        "pipeline_seconds": round(inside, 2),
+        "process_seconds": round(outside, 2),
+        "ratio_to_floor": round(inside / floor, 1),
+        "peak_rss_mib": round(peak, 1),
+        "targets": {"ratio_to_floor": 4, "peak_rss_mib": 6144},
+        "machine": machine(),
+    }
 
 
 def added_wave(waves: int, respondents: int) -> dict:
@@ -96,24 +113,34 @@ def added_wave(waves: int, respondents: int) -> dict:
         shutil.move(str(newest), held)
         # Build the first `waves` waves; then add one and build again, keeping the warehouse and the
         # Dagster instance (only the new wave's partition is new work).
-        code = RUN.replace("with DagsterInstance.ephemeral() as instance:", "with DagsterInstance.local_temp(sys.argv[4]) as instance:")
+        code = RUN.replace(
+            "with DagsterInstance.ephemeral() as instance:", "with DagsterInstance.local_temp(sys.argv[4]) as instance:"
+        )
         home = Path(tmp) / "dagster_home"
         home.mkdir()
         first, _, _ = child(code, str(data), str(Path(tmp) / "outputs"), TABLES_ONLY, str(home))
         shutil.move(str(held), newest)
         selection = f"{TABLES_ONLY}"
-        incremental_code = code.replace("run_pipeline(settings, selection=selection, instance=instance)",
-                                        "run_pipeline(settings, selection=selection, instance=instance, "
-                                        "only_waves=[sys.argv[5]])")
+        incremental_code = code.replace(
+            "run_pipeline(settings, selection=selection, instance=instance)",
+            "run_pipeline(settings, selection=selection, instance=instance, only_waves=[sys.argv[5]])",
+        )
         added, _, _ = child(incremental_code, str(data), str(Path(tmp) / "outputs"), selection, str(home), newest.name)
         rebuild_home = Path(tmp) / "rebuild_home"
         rebuild_home.mkdir()
         shutil.rmtree(data / "warehouse")
         full, _, _ = child(code, str(data), str(Path(tmp) / "outputs2"), TABLES_ONLY, str(rebuild_home))
-    return {"benchmark": "adding a wave: the new wave's partition and the London-wide assets, against a full rebuild",
-            "waves_before": waves, "respondents_per_wave": respondents, "first_build_seconds": round(first, 2),
-            "added_wave_seconds": round(added, 2), "full_rebuild_seconds": round(full, 2),
-            "added_over_full": round(added / full, 3), "target_added_over_full": 0.3, "machine": machine()}
+    return {
+        "benchmark": "adding a wave: the new wave's partition and the London-wide assets, against a full rebuild",
+        "waves_before": waves,
+        "respondents_per_wave": respondents,
+        "first_build_seconds": round(first, 2),
+        "added_wave_seconds": round(added, 2),
+        "full_rebuild_seconds": round(full, 2),
+        "added_over_full": round(added / full, 3),
+        "target_added_over_full": 0.3,
+        "machine": machine(),
+    }
 
 
 def main() -> None:

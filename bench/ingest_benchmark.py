@@ -42,13 +42,24 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        subprocess.run([sys.executable, str(HERE / "make_export.py"), str(data), "--respondents", str(args.respondents),
-                        "--items", str(args.items)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "make_export.py"),
+                str(data),
+                "--respondents",
+                str(args.respondents),
+                "--items",
+                str(args.items),
+            ],
+            check=True,
+        )
         export = next((data / "raw" / "surveys").glob("*/export.csv"))
         size = export.stat().st_size
         started = time.perf_counter()
-        child = subprocess.run([sys.executable, "-c", CHILD, str(data), str(Path(tmp) / "outputs")],
-                               capture_output=True, text=True)
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, str(data), str(Path(tmp) / "outputs")], capture_output=True, text=True
+        )
         if child.returncode:
             sys.exit(f"ingestion failed:\n{child.stderr[-3000:]}")
         wall = time.perf_counter() - started
@@ -56,8 +67,12 @@ def main() -> None:
         import duckdb
 
         with duckdb.connect(str(data / "warehouse" / "tipipeline.duckdb"), read_only=True) as conn:
-            counts = dict(conn.execute("SELECT 'respondents', count(*) FROM stg_respondents UNION ALL "
-                                       "SELECT 'responses', count(*) FROM stg_responses").fetchall())
+            counts = dict(
+                conn.execute(
+                    "SELECT 'respondents', count(*) FROM stg_respondents UNION ALL "
+                    "SELECT 'responses', count(*) FROM stg_responses"
+                ).fetchall()
+            )
     result = {
         "benchmark": "survey ingestion (codebook + one wave) through the Dagster assets",
         "respondents": args.respondents,

@@ -15,9 +15,19 @@ import numpy as np
 import pandas as pd
 import yaml
 
-DOMAINS = ["governance_leadership", "policy", "environment", "engagement_lived_experience",
-           "cross_sector_collaboration", "screening_assessment", "training_workforce", "staff_wellbeing",
-           "monitoring_quality", "funding_commissioning", "evaluation"]
+DOMAINS = [
+    "governance_leadership",
+    "policy",
+    "environment",
+    "engagement_lived_experience",
+    "cross_sector_collaboration",
+    "screening_assessment",
+    "training_workforce",
+    "staff_wellbeing",
+    "monitoring_quality",
+    "funding_commissioning",
+    "evaluation",
+]
 PRINCIPLES = ["safety", "trustworthiness", "choice", "collaboration", "empowerment", "cultural_consideration"]
 LABELS = np.array(["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"])
 
@@ -28,8 +38,10 @@ def codebook(items: int) -> dict:
         "instrument": f"benchmark instrument, {items} items (synthetic)",
         "synthetic": True,
         "scales": {
-            "agreement": {"values": {str(label): i + 1 for i, label in enumerate(LABELS)},
-                          "missing": ["Don't know", "Prefer not to say"]},
+            "agreement": {
+                "values": {str(label): i + 1 for i, label in enumerate(LABELS)},
+                "missing": ["Don't know", "Prefer not to say"],
+            },
             "yes_no": {"values": {"Yes": 1, "No": 0}},
         },
         "fields": {
@@ -42,9 +54,17 @@ def codebook(items: int) -> dict:
             "role": {"column": "Q5"},
             "ti_training_12m": {"column": "Q7", "scale": "yes_no"},
         },
-        "items": [{"id": f"i{k:03d}", "column": f"Q10_{k}", "domain": DOMAINS[k % len(DOMAINS)],
-                   "principle": PRINCIPLES[k % len(PRINCIPLES)], "scale": "agreement", "reverse": k % 7 == 0}
-                  for k in range(1, items + 1)],
+        "items": [
+            {
+                "id": f"i{k:03d}",
+                "column": f"Q10_{k}",
+                "domain": DOMAINS[k % len(DOMAINS)],
+                "principle": PRINCIPLES[k % len(PRINCIPLES)],
+                "scale": "agreement",
+                "reverse": k % 7 == 0,
+            }
+            for k in range(1, items + 1)
+        ],
         "exclusions": {"duplicates": {"key": "duplicate_key", "order_by": "submitted", "keep": "latest"}},
     }
 
@@ -58,17 +78,28 @@ def write_export(path: Path, respondents: int, items: int, seed: int) -> None:
     n = respondents
     level = rng.normal(3.0, 0.6, n)
     frame = {
-        "StartDate": "2024-03-04 09:00:00", "EndDate": "2024-03-04 09:20:00",
+        "StartDate": "2024-03-04 09:00:00",
+        "EndDate": "2024-03-04 09:20:00",
         "Status": np.where(rng.random(n) < 0.002, "Survey Preview", "IP Address"),
-        "IPAddress": "203.0.113.7", "Progress": "100", "Duration (in seconds)": "1200", "Finished": "True",
+        "IPAddress": "203.0.113.7",
+        "Progress": "100",
+        "Duration (in seconds)": "1200",
+        "Finished": "True",
         "RecordedDate": "2024-03-04 09:20:00",
         "ResponseId": [f"R_{i:015d}" for i in range(n)],
-        "RecipientLastName": "Tester", "RecipientFirstName": "Bench",
+        "RecipientLastName": "Tester",
+        "RecipientFirstName": "Bench",
         "RecipientEmail": [f"p{i}@example.org" for i in range(n)],
-        "ExternalReference": "", "LocationLatitude": "51.5", "LocationLongitude": "-0.12",
-        "DistributionChannel": "email", "UserLanguage": "EN-GB",
-        "Q1": "Yes", "Q2": councils["name"].to_numpy()[org_index], "Q3": councils["short_name"].to_numpy()[org_index],
-        "Q5": "Frontline practitioner", "Q7": np.where(rng.random(n) < 0.5, "Yes", "No"),
+        "ExternalReference": "",
+        "LocationLatitude": "51.5",
+        "LocationLongitude": "-0.12",
+        "DistributionChannel": "email",
+        "UserLanguage": "EN-GB",
+        "Q1": "Yes",
+        "Q2": councils["name"].to_numpy()[org_index],
+        "Q3": councils["short_name"].to_numpy()[org_index],
+        "Q5": "Frontline practitioner",
+        "Q7": np.where(rng.random(n) < 0.5, "Yes", "No"),
     }
     for k in range(1, items + 1):
         values = np.clip(np.rint(level + rng.normal(0, 0.7, n)), 1, 5).astype(int)

@@ -57,11 +57,22 @@ QUESTIONS = [
 def response(i: int, **changes) -> dict:
     """A clean, complete, consenting response; `changes` override fields."""
     base = {
-        "id": f"R_test{i:04d}", "status": "IP Address", "progress": "100", "finished": "True",
-        "recorded": f"2024-05-{1 + i % 28:02d} 10:{i % 60:02d}:00", "email": f"person{i}@example.org",
-        "ip": f"203.0.113.{i % 250 + 1}", "lat": "51.501234", "lon": "-0.141234", "first": "Ada", "last": f"Tester{i}",
-        "consent": "Yes", "org": "London Borough of Hackney", "borough": "Hackney",
-        "a_1": "Agree", "a_2": "Disagree",
+        "id": f"R_test{i:04d}",
+        "status": "IP Address",
+        "progress": "100",
+        "finished": "True",
+        "recorded": f"2024-05-{1 + i % 28:02d} 10:{i % 60:02d}:00",
+        "email": f"person{i}@example.org",
+        "ip": f"203.0.113.{i % 250 + 1}",
+        "lat": "51.501234",
+        "lon": "-0.141234",
+        "first": "Ada",
+        "last": f"Tester{i}",
+        "consent": "Yes",
+        "org": "London Borough of Hackney",
+        "borough": "Hackney",
+        "a_1": "Agree",
+        "a_2": "Disagree",
     }
     base.update(changes)
     return base
@@ -80,10 +91,14 @@ def _write(path: Path, text: str, encoding: str, bom: bool) -> Path:
 
 
 META = [
-    ("StartDate", "Start Date", "startDate", "recorded"), ("EndDate", "End Date", "endDate", "recorded"),
-    ("Status", "Response Type", "status", "status"), ("IPAddress", "IP Address", "ipAddress", "ip"),
-    ("Progress", "Progress", "progress", "progress"), ("Finished", "Finished", "finished", "finished"),
-    ("RecordedDate", "Recorded Date", "recordedDate", "recorded"), ("ResponseId", "Response ID", "_recordId", "id"),
+    ("StartDate", "Start Date", "startDate", "recorded"),
+    ("EndDate", "End Date", "endDate", "recorded"),
+    ("Status", "Response Type", "status", "status"),
+    ("IPAddress", "IP Address", "ipAddress", "ip"),
+    ("Progress", "Progress", "progress", "progress"),
+    ("Finished", "Finished", "finished", "finished"),
+    ("RecordedDate", "Recorded Date", "recordedDate", "recorded"),
+    ("ResponseId", "Response ID", "_recordId", "id"),
     ("RecipientLastName", "Recipient Last Name", "recipientLastName", "last"),
     ("RecipientFirstName", "Recipient First Name", "recipientFirstName", "first"),
     ("RecipientEmail", "Recipient Email", "recipientEmail", "email"),
@@ -93,8 +108,15 @@ META = [
 ]
 
 
-def qualtrics(path: Path, rows: list[dict], *, style: str = "json", encoding: str = "utf-8", bom: bool = True,
-              newline: str = "\r\n") -> Path:
+def qualtrics(
+    path: Path,
+    rows: list[dict],
+    *,
+    style: str = "json",
+    encoding: str = "utf-8",
+    bom: bool = True,
+    newline: str = "\r\n",
+) -> Path:
     """Qualtrics modern (style='json') or 2017 Insights (style='python') CSV: 3 header rows."""
     tags = [m[0] for m in META] + [q[0] for q in QUESTIONS]
     texts = [m[1] for m in META] + [q[2] for q in QUESTIONS]
@@ -107,17 +129,30 @@ def qualtrics(path: Path, rows: list[dict], *, style: str = "json", encoding: st
     return _write(path, _csv_text([tags, texts, imports, *body], newline), encoding, bom)
 
 
-LEGACY_META = [("ResponseID", "id"), ("ResponseSet", None), ("Name", "last"), ("ExternalDataReference", "id"),
-               ("EmailAddress", "email"), ("IPAddress", "ip"), ("Status", "status"), ("StartDate", "recorded"),
-               ("EndDate", "recorded"), ("Finished", "finished")]
+LEGACY_META = [
+    ("ResponseID", "id"),
+    ("ResponseSet", None),
+    ("Name", "last"),
+    ("ExternalDataReference", "id"),
+    ("EmailAddress", "email"),
+    ("IPAddress", "ip"),
+    ("Status", "status"),
+    ("StartDate", "recorded"),
+    ("EndDate", "recorded"),
+    ("Finished", "finished"),
+]
 
 
 def qualtrics_legacy(path: Path, rows: list[dict]) -> Path:
     """Legacy Qualtrics CSV: V1..V10 then Q tags; real names in row 2; UTF-8 BOM; trailing commas."""
     tags = [f"V{i}" for i in range(1, 11)] + [q[0] for q in QUESTIONS] + [""]
     names = [m[0] for m in LEGACY_META] + [q[2] for q in QUESTIONS] + [""]
-    body = [[("Default Response Set" if key is None else r[key]) for _, key in LEGACY_META]
-            + [r[q[1]] for q in QUESTIONS] + [""] for r in rows]
+    body = [
+        [("Default Response Set" if key is None else r[key]) for _, key in LEGACY_META]
+        + [r[q[1]] for q in QUESTIONS]
+        + [""]
+        for r in rows
+    ]
     return _write(path, _csv_text([tags, names, *body], "\r\n"), "utf-8", True)
 
 
@@ -133,19 +168,29 @@ def _xlsx(path: Path, header: list[str], body: list[list]) -> Path:
 
 def forms_xlsx(path: Path, rows: list[dict]) -> Path:
     header = ["ID", "Start time", "Completion time", "Email", "Name", "Last modified time"] + [q[2] for q in QUESTIONS]
-    body = [[i + 1, r["recorded"], r["recorded"], r["email"], f"{r['first']} {r['last']}", None]
-            + [r[q[1]] for q in QUESTIONS] for i, r in enumerate(rows)]
+    body = [
+        [i + 1, r["recorded"], r["recorded"], r["email"], f"{r['first']} {r['last']}", None]
+        + [r[q[1]] for q in QUESTIONS]
+        for i, r in enumerate(rows)
+    ]
     return _xlsx(path, header, body)
 
 
 def smartsurvey_xlsx(path: Path, rows: list[dict]) -> Path:
-    header = ["UserID", "UserNo", "Name", "Email", "IP Address", "Unique ID", "Started", "Ended"] + [q[2] for q in QUESTIONS]
-    body = [[r["id"], i + 1, r["last"], r["email"], r["ip"], "", r["recorded"], r["recorded"]]
-            + [r[q[1]] for q in QUESTIONS] for i, r in enumerate(rows)]
+    header = ["UserID", "UserNo", "Name", "Email", "IP Address", "Unique ID", "Started", "Ended"] + [
+        q[2] for q in QUESTIONS
+    ]
+    body = [
+        [r["id"], i + 1, r["last"], r["email"], r["ip"], "", r["recorded"], r["recorded"]]
+        + [r[q[1]] for q in QUESTIONS]
+        for i, r in enumerate(rows)
+    ]
     return _xlsx(path, header, body)
 
 
 def plain_csv(path: Path, rows: list[dict], *, encoding: str = "cp1252", newline: str = "\n") -> Path:
     header = ["id", "submitted", "email", "consent", "organisation", "borough", "a_1", "a_2"]
-    body = [[r["id"], r["recorded"], r["email"], r["consent"], r["org"], r["borough"], r["a_1"], r["a_2"]] for r in rows]
+    body = [
+        [r["id"], r["recorded"], r["email"], r["consent"], r["org"], r["borough"], r["a_1"], r["a_2"]] for r in rows
+    ]
     return _write(path, _csv_text([header, *body], newline), encoding, False)

@@ -4,12 +4,12 @@ entry with a reason; the accounting invariant holds; and the warehouse and basel
 import shutil
 
 import duckdb
+import export_writers as w
 import pytest
 import yaml
+from conftest import SAMPLE_RAW, SHARED, TABLES_ONLY
 from dagster import DagsterInstance
 
-import export_writers as w
-from conftest import SAMPLE_RAW, SHARED, TABLES_ONLY
 from tipipeline.errors import ConfigError, InputError
 from tipipeline.framework import FRAMEWORK_PATH, load_framework
 from tipipeline.ingest.boundaries import read_boundary_file
@@ -37,6 +37,7 @@ def _lines_edit(edit):
     def make():
         lines = _qualtrics_text([w.response(i) for i in range(4)]).splitlines()
         return ("\n".join(edit(lines)) + "\n").encode()
+
     return make
 
 
@@ -58,18 +59,36 @@ SURVEY_ERRORS = {
 SURVEY_QUARANTINE = {
     "extra fields": (_lines_edit(lambda ls: [*ls[:4], ls[4] + ",surplus", *ls[5:]]), "malformed row"),
     "truncated row": (_lines_edit(lambda ls: [*ls[:-1], ls[-1][:40]]), "may be truncated"),
-    "huge cell": (_lines_edit(lambda ls: [*ls[:4], ls[4].replace("Hackney,", "Hackney" + "x" * 40_000 + ",", 1), *ls[5:]]),
-                  "characters (the limit is 32,767)"),
-    "formula organisation": (lambda: _qualtrics_text([w.response(0, org='=HYPERLINK("http://x")')]).encode(),
-                             "does not resolve"),
+    "huge cell": (
+        _lines_edit(lambda ls: [*ls[:4], ls[4].replace("Hackney,", "Hackney" + "x" * 40_000 + ",", 1), *ls[5:]]),
+        "characters (the limit is 32,767)",
+    ),
+    "formula organisation": (
+        lambda: _qualtrics_text([w.response(0, org='=HYPERLINK("http://x")')]).encode(),
+        "does not resolve",
+    ),
     "text in an item": (lambda: _qualtrics_text([w.response(0, a_1="abc")]).encode(), "not on the agreement scale"),
     "out of range number": (lambda: _qualtrics_text([w.response(0, a_1="7")]).encode(), "not on the agreement scale"),
-    "unknown status": (lambda: _qualtrics_text([w.response(0, status="99")]).encode(), "unknown Qualtrics response type"),
-    "unclosed quote": (lambda: _qualtrics_text([w.response(0, borough='"Hackney'), w.response(1)]).encode()
-                       .replace(b'"""Hackney"', b'"Hackney'), "malformed row"),
-    "unknown borough": (lambda: _qualtrics_text([w.response(0, org="Met Police", borough="Gotham")]).encode(),
-                        "borough 'Gotham' does not resolve"),
-    "non-numeric progress": (lambda: _qualtrics_text([w.response(0, progress="lots")]).encode(), "Progress is not a number"),
+    "unknown status": (
+        lambda: _qualtrics_text([w.response(0, status="99")]).encode(),
+        "unknown Qualtrics response type",
+    ),
+    "unclosed quote": (
+        lambda: (
+            _qualtrics_text([w.response(0, borough='"Hackney'), w.response(1)])
+            .encode()
+            .replace(b'"""Hackney"', b'"Hackney')
+        ),
+        "malformed row",
+    ),
+    "unknown borough": (
+        lambda: _qualtrics_text([w.response(0, org="Met Police", borough="Gotham")]).encode(),
+        "borough 'Gotham' does not resolve",
+    ),
+    "non-numeric progress": (
+        lambda: _qualtrics_text([w.response(0, progress="lots")]).encode(),
+        "Progress is not a number",
+    ),
 }
 
 
@@ -110,19 +129,37 @@ def _codebook_with(mutate):
 CONFIG_ERRORS = {
     "codebook: invalid YAML": ("codebook", lambda: "scales: [unclosed\n", "not valid YAML"),
     "codebook: a list": ("codebook", lambda: "- a\n- b\n", "must be a mapping"),
-    "codebook: unknown scale": ("codebook", lambda: _codebook_with(lambda r: r["items"][0].update(scale="likert")),
-                                "unknown scale 'likert'"),
-    "codebook: duplicate item": ("codebook", lambda: _codebook_with(lambda r: r["items"][1].update(id="a_1")),
-                                 "duplicate item id"),
-    "codebook: wave names nothing": ("codebook", lambda: _codebook_with(
-        lambda r: r["waves"]["forms"]["columns"].update(nothing="X")), "names no field or item"),
+    "codebook: unknown scale": (
+        "codebook",
+        lambda: _codebook_with(lambda r: r["items"][0].update(scale="likert")),
+        "unknown scale 'likert'",
+    ),
+    "codebook: duplicate item": (
+        "codebook",
+        lambda: _codebook_with(lambda r: r["items"][1].update(id="a_1")),
+        "duplicate item id",
+    ),
+    "codebook: wave names nothing": (
+        "codebook",
+        lambda: _codebook_with(lambda r: r["waves"]["forms"]["columns"].update(nothing="X")),
+        "names no field or item",
+    ),
     "codebook: empty items": ("codebook", lambda: _codebook_with(lambda r: r.update(items=[])), "items"),
-    "framework: missing name": ("framework", lambda: yaml.safe_dump(_framework(lambda f: f["domains"][0].pop("name"))),
-                                "domains[0].name"),
-    "framework: percent over 100": ("framework", lambda: yaml.safe_dump(_framework(
-        lambda f: f["stage_rule"]["thresholds"][2].update(min_percent_agree=140))), "less than or equal to 100"),
-    "framework: stages out of order": ("framework", lambda: yaml.safe_dump(_framework(
-        lambda f: f["stages"].reverse())), "levels must run 0, 1, 2"),
+    "framework: missing name": (
+        "framework",
+        lambda: yaml.safe_dump(_framework(lambda f: f["domains"][0].pop("name"))),
+        "domains[0].name",
+    ),
+    "framework: percent over 100": (
+        "framework",
+        lambda: yaml.safe_dump(_framework(lambda f: f["stage_rule"]["thresholds"][2].update(min_percent_agree=140))),
+        "less than or equal to 100",
+    ),
+    "framework: stages out of order": (
+        "framework",
+        lambda: yaml.safe_dump(_framework(lambda f: f["stages"].reverse())),
+        "levels must run 0, 1, 2",
+    ),
 }
 
 
@@ -142,8 +179,10 @@ def test_configuration_files_that_cannot_be_used(tmp_path, case):
     assert message in str(info.value) and str(info.value).startswith(path.name)
 
 
-AUDIT_HEADER = "Organisation,Document title,Document type,Year,URL,Coder,Safety,Trustworthiness,Choice,Collaboration," \
-               "Empowerment,Cultural consideration\n"
+AUDIT_HEADER = (
+    "Organisation,Document title,Document type,Year,URL,Coder,Safety,Trustworthiness,Choice,Collaboration,"
+    "Empowerment,Cultural consideration\n"
+)
 AUDIT_CASES = {
     "score 3": (AUDIT_HEADER + "LB Hackney,Doc,Policy,2023,u,A,3,0,0,0,0,0\n", "score is not 0, 1 or 2"),
     "unknown organisation": (AUDIT_HEADER + "Gotham Council,Doc,Policy,2023,u,A,0,0,0,0,0,0\n", "does not resolve"),
@@ -197,8 +236,11 @@ def test_bad_waves_leave_the_warehouse_and_the_baseline_intact(tmp_path):
         published = table_digests(settings.baseline_path)
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
             staged = conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave ORDER BY wave").fetchall()
-        for name, content in [("binary.csv", bytes(range(256))), ("notes.txt", b"not an export"),
-                              ("semicolons.csv", b"a;b;c\n1;2;3\n")]:
+        for name, content in [
+            ("binary.csv", bytes(range(256))),
+            ("notes.txt", b"not an export"),
+            ("semicolons.csv", b"a;b;c\n1;2;3\n"),
+        ]:
             wave = settings.surveys_dir / "2026-w3"
             wave.mkdir()
             (wave / name).write_bytes(content)
@@ -207,5 +249,7 @@ def test_bad_waves_leave_the_warehouse_and_the_baseline_intact(tmp_path):
             shutil.rmtree(wave)
             assert table_digests(settings.baseline_path) == published
             with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-                assert conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave ORDER BY wave").fetchall() \
+                assert (
+                    conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave ORDER BY wave").fetchall()
                     == staged
+                )

@@ -6,9 +6,9 @@ import subprocess
 import sys
 import textwrap
 
+from conftest import SAMPLE_RAW, TABLES_ONLY
 from dagster import DagsterInstance
 
-from conftest import SAMPLE_RAW, TABLES_ONLY
 from tipipeline.pipeline import run_pipeline
 from tipipeline.settings import get_settings
 
@@ -58,17 +58,25 @@ def test_open_reader_through_a_full_run(tmp_path):
     flag.write_text("")
     with DagsterInstance.ephemeral() as instance:
         first = run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
-        readers = [subprocess.Popen([sys.executable, "-c", READER, str(settings.data_dir), str(flag), mode],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                   for mode in ("hold", "poll")]
+        readers = [
+            subprocess.Popen(
+                [sys.executable, "-c", READER, str(settings.data_dir), str(flag), mode],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for mode in ("hold", "poll")
+        ]
         try:
             for reader in readers:
                 assert reader.stdout.readline().strip() == "READY"
-            second = run_pipeline(settings, selection=TABLES_ONLY, instance=instance)  # succeeds although readers hold the file
+            second = run_pipeline(
+                settings, selection=TABLES_ONLY, instance=instance
+            )  # succeeds although readers hold the file
         finally:
             flag.write_text("stop")
             outputs = [reader.communicate(timeout=120) for reader in readers]
-    for reader, (out, err) in zip(readers, outputs):
+    for reader, (_out, err) in zip(readers, outputs):
         assert reader.returncode == 0, err
     held, polled = (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)
     old_run, new_run = first.run_ids[-1], second.run_ids[-1]

@@ -4,9 +4,9 @@ import shutil
 
 import geopandas as gpd
 import pytest
+from conftest import SHARED
 from shapely.geometry import Polygon
 
-from conftest import SHARED
 from tipipeline.check import check_files
 from tipipeline.errors import InputError
 from tipipeline.ingest.boundaries import find_boundary_file, load_boundaries, read_boundary_file, tile_grid_boundaries
@@ -97,8 +97,10 @@ def test_invalid_geometry_is_repaired(tmp_path, reference, lad):
         (lambda f: f.iloc[:32], "32 of the 33 London local authorities; missing: E09000033"),
         (lambda f: f.drop(columns=["LAD22CD"]), "no column holds London GSS codes"),
         (lambda f: f.assign(LAD22CD=f["LAD22CD"].str.replace("E09", "E06")), "no column holds London GSS codes"),
-        (lambda f: f.assign(LAD22CD=f["LAD22CD"].where(f.index != 5, "E09000099")),
-         "codes that are not London local authorities: E09000099"),
+        (
+            lambda f: f.assign(LAD22CD=f["LAD22CD"].where(f.index != 5, "E09000099")),
+            "codes that are not London local authorities: E09000099",
+        ),
         (lambda f: f.set_crs(4326, allow_override=True), "not where London is"),
     ],
     ids=["32-features", "no-code-column", "non-london-layer", "extra-code", "wrong-crs"],

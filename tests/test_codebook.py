@@ -4,12 +4,11 @@ import collections
 
 import pytest
 import yaml
+from conftest import SAMPLE_RAW
 
 from tipipeline.errors import ConfigError
 from tipipeline.framework import load_framework
 from tipipeline.ingest.codebook import load_codebook
-
-from conftest import SAMPLE_RAW
 
 CODEBOOK = SAMPLE_RAW / "surveys" / "codebook.yaml"
 
@@ -22,8 +21,17 @@ def test_sample_instrument_covers_every_domain_with_three_items():
     assert min(per_domain.values()) >= 3
     assert any(item.reverse for item in cb.items)
     assert {item.principle for item in cb.items} == {p.id for p in fw.principles}
-    for field in ["organisation", "borough", "bcu", "role", "service_area", "ti_training_12m",
-                  "willing_to_share", "practice_example", "consent"]:
+    for field in [
+        "organisation",
+        "borough",
+        "bcu",
+        "role",
+        "service_area",
+        "ti_training_12m",
+        "willing_to_share",
+        "practice_example",
+        "consent",
+    ]:
         assert field in cb.fields, field
     assert cb.fields["practice_example"].free_text
     assert cb.scales["agreement"].missing == ["Don't know", "Prefer not to say"]
@@ -48,13 +56,24 @@ def _write(tmp_path, mutate):
 @pytest.mark.parametrize(
     ("mutate", "field", "message"),
     [
-        (lambda r: r["items"][4].update(scale="agree"), "items[4].scale", "unknown scale 'agree'; known scales: agreement, yes_no"),
+        (
+            lambda r: r["items"][4].update(scale="agree"),
+            "items[4].scale",
+            "unknown scale 'agree'; known scales: agreement, yes_no",
+        ),
         (lambda r: r["items"][5].update(id="gov_1"), "items[5].id", "duplicate item id 'gov_1' (first at items[0])"),
-        (lambda r: r["waves"]["2025-w2"]["columns"].update(organisaton="Org"), "waves.2025-w2.columns.organisaton",
-         "names no field or item"),
+        (
+            lambda r: r["waves"]["2025-w2"]["columns"].update(organisaton="Org"),
+            "waves.2025-w2.columns.organisaton",
+            "names no field or item",
+        ),
         (lambda r: r["items"][2].update(column="Q10_1"), "items[2].column", "already used by items[0]"),
         (lambda r: r["fields"].pop("organisation"), "fields.organisation", "required field missing"),
-        (lambda r: r["scales"]["agreement"].update(missing=["Agree"]), "scales.agreement", "labels both valued and missing"),
+        (
+            lambda r: r["scales"]["agreement"].update(missing=["Agree"]),
+            "scales.agreement",
+            "labels both valued and missing",
+        ),
     ],
 )
 def test_malformed_codebook_names_file_and_field(tmp_path, mutate, field, message):

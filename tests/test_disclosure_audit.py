@@ -22,8 +22,17 @@ FAMILIES = indicator_families(load_indicator_catalogue(load_framework()))
 
 
 def _cell(indicator, level, code, sector, n, numerator=None, suppressed=False):
-    return {"indicator_id": indicator, "wave": "w", "geography_level": level, "geography_code": code,
-            "geography_name": code, "sector": sector, "n": n, "numerator": numerator, "suppressed": suppressed}
+    return {
+        "indicator_id": indicator,
+        "wave": "w",
+        "geography_level": level,
+        "geography_code": code,
+        "geography_name": code,
+        "sector": sector,
+        "n": n,
+        "numerator": numerator,
+        "suppressed": suppressed,
+    }
 
 
 def _police(indicator, bcus, hidden, numerators=None, police_n=None):
@@ -31,10 +40,12 @@ def _police(indicator, bcus, hidden, numerators=None, police_n=None):
     police = police_n if police_n is not None else sum(bcus.values())
     num = numerators or {}
     total_num = sum(num.values()) if numerators else None
-    rows = [_cell(indicator, "london", "L", None, police + 200, None if total_num is None else total_num + 100),
-            _cell(indicator, "sector", "council", "council", 200, None if total_num is None else 100),
-            _cell(indicator, "sector", "police", "police", police, total_num),
-            _cell(indicator, "organisation", "MPS", "police", police, total_num)]
+    rows = [
+        _cell(indicator, "london", "L", None, police + 200, None if total_num is None else total_num + 100),
+        _cell(indicator, "sector", "council", "council", 200, None if total_num is None else 100),
+        _cell(indicator, "sector", "police", "police", police, total_num),
+        _cell(indicator, "organisation", "MPS", "police", police, total_num),
+    ]
     rows += [_cell(indicator, "bcu", code, "police", n, num.get(code), code in hidden) for code, n in bcus.items()]
     return pd.DataFrame(rows)
 
@@ -58,8 +69,12 @@ def test_two_hidden_cells_give_each_a_range_of_the_hidden_total_less_one():
 
 def test_a_single_hidden_child_is_revealed_by_subtraction():
     # Councils add up exactly to their sector: a lone hidden council is known exactly.
-    rows = [_cell("m", "london", "L", None, 50), _cell("m", "sector", "council", "council", 50),
-            _cell("m", "organisation", "A", "council", 4, suppressed=True), _cell("m", "organisation", "B", "council", 46)]
+    rows = [
+        _cell("m", "london", "L", None, 50),
+        _cell("m", "sector", "council", "council", 50),
+        _cell("m", "organisation", "A", "council", 4, suppressed=True),
+        _cell("m", "organisation", "B", "council", 46),
+    ]
     problems = audit(pd.DataFrame(rows), threshold=10)
     assert problems.set_index("geography_code").loc["A", ["lower", "upper"]].tolist() == [4, 4]
     # Police may have respondents with no BCU, so a reader knows only that A is 1-4: still too few values.
@@ -93,8 +108,9 @@ def test_a_mean_and_its_percentage_share_one_n():
     # reader takes NE's n from the % table and SE's from the mean table, and subtracts.
     bcus = {"CN": 7, "NE": 30, "SE": 40, "SW": 50}
     mean = _police("domain_mean_policy", bcus, hidden={"CN", "NE"})
-    agree = _police("domain_agree_policy", bcus, hidden={"CN", "SE"},
-                    numerators={"CN": 3, "NE": 10, "SE": 20, "SW": 25})
+    agree = _police(
+        "domain_agree_policy", bcus, hidden={"CN", "SE"}, numerators={"CN": 3, "NE": 10, "SE": 20, "SW": 25}
+    )
     cells = pd.concat([mean, agree], ignore_index=True)
     assert audit(cells, THRESHOLD).empty  # seen one indicator at a time, each looks safe
     problems = audit(cells, THRESHOLD, FAMILIES)
@@ -133,7 +149,8 @@ def sample_cells(built_sample):
         return conn.execute(
             "SELECT c.indicator_id, c.wave, c.geography_level, c.geography_code, c.geography_name, c.sector, c.n, "
             "c.numerator, i.suppressed, i.suppression_reason FROM indicator_cells c JOIN indicators i "
-            "USING (indicator_id, wave, geography_level, geography_code) WHERE c.wave <> 'policy_audit'").df()
+            "USING (indicator_id, wave, geography_level, geography_code) WHERE c.wave <> 'policy_audit'"
+        ).df()
 
 
 def test_the_sample_passes_the_audit_and_suppresses_families_together(sample_cells):
@@ -147,8 +164,10 @@ def test_the_sample_passes_the_audit_and_suppresses_families_together(sample_cel
 
 def test_the_audit_catches_leaks_made_in_the_sample(sample_cells):
     # Suppressing each indicator on its own (the old rule) leaks the small BCU's n.
-    alone = suppress(sample_cells.drop(columns=["suppressed", "suppression_reason"]).assign(
-        value=1.0, lower_ci=0.0, upper_ci=2.0), THRESHOLD)
+    alone = suppress(
+        sample_cells.drop(columns=["suppressed", "suppression_reason"]).assign(value=1.0, lower_ci=0.0, upper_ci=2.0),
+        THRESHOLD,
+    )
     leaky = audit(sample_cells.assign(suppressed=alone["suppressed"].to_numpy()), THRESHOLD, FAMILIES)
     assert len(leaky) > 0 and (leaky["upper"] - leaky["lower"] + 1 < THRESHOLD).all()
     # Publishing one secondary cell, or one primary cell, is caught.
@@ -156,9 +175,12 @@ def test_the_audit_catches_leaks_made_in_the_sample(sample_cells):
         cells = sample_cells.copy()
         first = cells.index[cells["suppression_reason"].fillna("").str.startswith(kind)][0]
         family = cells["indicator_id"].map(FAMILIES)
-        same = ((family == family[first]) & (cells["wave"] == cells.loc[first, "wave"])
-                & (cells["geography_code"] == cells.loc[first, "geography_code"])
-                & (cells["geography_level"] == cells.loc[first, "geography_level"]))
+        same = (
+            (family == family[first])
+            & (cells["wave"] == cells.loc[first, "wave"])
+            & (cells["geography_code"] == cells.loc[first, "geography_code"])
+            & (cells["geography_level"] == cells.loc[first, "geography_level"])
+        )
         cells.loc[same, "suppressed"] = False
         assert len(audit(cells, THRESHOLD, FAMILIES)) > 0, kind
 
@@ -180,18 +202,18 @@ def _problems(path, threshold=THRESHOLD, files=None):
 
 LEAKS = {
     "indicator_changes": "UPDATE indicator_changes SET suppressed = false, change = 0.1 WHERE rowid = (SELECT min(c.rowid) "
-                         "FROM indicator_changes c JOIN indicators i ON i.indicator_id = c.indicator_id "
-                         "AND i.wave = c.to_wave AND i.geography_level = c.geography_level "
-                         "AND i.geography_code = c.geography_code WHERE i.suppressed)",
+    "FROM indicator_changes c JOIN indicators i ON i.indicator_id = c.indicator_id "
+    "AND i.wave = c.to_wave AND i.geography_level = c.geography_level "
+    "AND i.geography_code = c.geography_code WHERE i.suppressed)",
     "journey": "UPDATE journey SET n = 7, score = 3.1 WHERE rowid = (SELECT min(j.rowid) FROM journey j JOIN indicators i "
-               "ON i.indicator_id = 'domain_mean_' || j.domain AND i.wave = j.wave AND i.geography_level = 'organisation' "
-               "AND i.geography_code = j.org_id WHERE i.suppressed)",
+    "ON i.indicator_id = 'domain_mean_' || j.domain AND i.wave = j.wave AND i.geography_level = 'organisation' "
+    "AND i.geography_code = j.org_id WHERE i.suppressed)",
     "borough_partnership": "UPDATE borough_partnership SET police_value = 3.3, police_n = 7 WHERE rowid = "
-                           "(SELECT min(rowid) FROM borough_partnership WHERE police_suppressed)",
+    "(SELECT min(rowid) FROM borough_partnership WHERE police_suppressed)",
     "promising_practice": "UPDATE promising_practice SET percent_willing_to_share = 50 WHERE rowid = "
-                          "(SELECT min(rowid) FROM promising_practice WHERE willing_to_share_suppressed)",
+    "(SELECT min(rowid) FROM promising_practice WHERE willing_to_share_suppressed)",
     "data_quality": "UPDATE data_quality SET rows_accepted = 6, rows_read = 6 WHERE source = 'survey' AND rowid = "
-                    "(SELECT min(rowid) FROM data_quality WHERE source = 'survey')",
+    "(SELECT min(rowid) FROM data_quality WHERE source = 'survey')",
 }
 
 
@@ -209,8 +231,10 @@ def test_each_published_table_leak_is_caught(snapshot, table):
 
 def test_a_file_of_one_hidden_organisation_must_not_publish_its_counts(snapshot):
     with duckdb.connect(str(snapshot), read_only=True) as conn:
-        hidden_org = conn.execute("SELECT geography_code, wave FROM indicators WHERE suppressed AND "
-                                  "geography_level = 'organisation' ORDER BY ALL LIMIT 1").fetchone()
+        hidden_org = conn.execute(
+            "SELECT geography_code, wave FROM indicators WHERE suppressed AND "
+            "geography_level = 'organisation' ORDER BY ALL LIMIT 1"
+        ).fetchone()
         survey_file = conn.execute("SELECT source_file FROM data_quality WHERE wave = ?", [hidden_org[1]]).fetchone()[0]
     files = pd.DataFrame({"wave": [hidden_org[1]], "source_file": [survey_file], "org_id": [hidden_org[0]]})
     problems = _problems(snapshot, files=files)
@@ -220,12 +244,18 @@ def test_a_file_of_one_hidden_organisation_must_not_publish_its_counts(snapshot)
 def test_data_quality_withholds_small_and_single_organisation_files():
     spec = next(s for s in load_spec(min_cell_size=10) if s.name == "data_quality")
     with duckdb.connect() as conn:
-        conn.execute("CREATE TABLE stg_respondents AS SELECT * FROM (VALUES ('w', 'big.csv', 'A'), ('w', 'big.csv', 'B'), "
-                     "('w', 'small.csv', 'A'), ('w', 'hidden.csv', 'H'), ('w', 'shown.csv', 'S')) v(wave, source_file, org_id)")
-        conn.execute("CREATE TABLE indicators AS SELECT * FROM (VALUES ('w', 'organisation', 'H', true), "
-                     "('w', 'organisation', 'S', false)) v(wave, geography_level, geography_code, suppressed)")
-        conn.execute("CREATE TABLE survey_data_quality AS SELECT * FROM (VALUES ('w', 'big.csv', 120), ('w', 'small.csv', 9), "
-                     "('w', 'hidden.csv', 40), ('w', 'shown.csv', 40)) v(wave, source_file, rows_accepted)")
+        conn.execute(
+            "CREATE TABLE stg_respondents AS SELECT * FROM (VALUES ('w', 'big.csv', 'A'), ('w', 'big.csv', 'B'), "
+            "('w', 'small.csv', 'A'), ('w', 'hidden.csv', 'H'), ('w', 'shown.csv', 'S')) v(wave, source_file, org_id)"
+        )
+        conn.execute(
+            "CREATE TABLE indicators AS SELECT * FROM (VALUES ('w', 'organisation', 'H', true), "
+            "('w', 'organisation', 'S', false)) v(wave, geography_level, geography_code, suppressed)"
+        )
+        conn.execute(
+            "CREATE TABLE survey_data_quality AS SELECT * FROM (VALUES ('w', 'big.csv', 120), ('w', 'small.csv', 9), "
+            "('w', 'hidden.csv', 40), ('w', 'shown.csv', 40)) v(wave, source_file, rows_accepted)"
+        )
         conn.execute("ALTER TABLE survey_data_quality ADD COLUMN sha256 VARCHAR DEFAULT 'x'")
         for column in ("file_format", "excluded_by_rule"):
             conn.execute(f"ALTER TABLE survey_data_quality ADD COLUMN {column} VARCHAR DEFAULT '{{}}'")
@@ -233,8 +263,12 @@ def test_data_quality_withholds_small_and_single_organisation_files():
             conn.execute(f"ALTER TABLE survey_data_quality ADD COLUMN {column} BIGINT DEFAULT 0")
         conn.execute("CREATE TABLE audit_data_quality AS SELECT * FROM survey_data_quality WHERE false")
         table = conn.execute(spec.sql).df().set_index("source_file")
-    assert table["counts_suppressed"].to_dict() == {"big.csv": False, "small.csv": True, "hidden.csv": True,
-                                                    "shown.csv": False}
+    assert table["counts_suppressed"].to_dict() == {
+        "big.csv": False,
+        "small.csv": True,
+        "hidden.csv": True,
+        "shown.csv": False,
+    }
     assert table.loc[["small.csv", "hidden.csv"], ["rows_read", "rows_accepted"]].isna().all().all()
     assert table.loc["big.csv", "rows_accepted"] == 120
 
@@ -245,8 +279,10 @@ def test_an_unsafe_snapshot_is_never_swapped_in(tmp_path):
         conn.execute("CREATE TABLE marker AS SELECT 'old' AS v")
     spec = [s for s in load_spec() if s.name == "organisations"]
     with duckdb.connect() as conn:
-        conn.execute("CREATE TABLE organisations AS SELECT 'E09000001' AS org_id, 'x' AS name, 'x' AS short_name, "
-                     "'council' AS sector, 'local_authority' AS org_type, 'E09000001' AS area_code, NULL AS ods_code")
+        conn.execute(
+            "CREATE TABLE organisations AS SELECT 'E09000001' AS org_id, 'x' AS name, 'x' AS short_name, "
+            "'council' AS sector, 'local_authority' AS org_type, 'E09000001' AS area_code, NULL AS ods_code"
+        )
         with pytest.raises(DisclosureError, match="constructed problem"):
             publish(conn, published, spec, {}, audit=lambda path: ["constructed problem"])
     with duckdb.connect(str(published), read_only=True) as conn:

@@ -29,7 +29,9 @@ from tipipeline.stats.reliability import cronbach_alpha
 def _moments(values: list[Fraction]) -> Moments:
     """Moments of arbitrary fractions, grouped by denominator as the warehouse sums arrive."""
     moments = Moments()
-    for denominator, group in itertools.groupby(sorted(values, key=lambda v: v.denominator), key=lambda v: v.denominator):
+    for denominator, group in itertools.groupby(
+        sorted(values, key=lambda v: v.denominator), key=lambda v: v.denominator
+    ):
         numerators = [v.numerator * (denominator // v.denominator) for v in group]
         moments.add(len(numerators), sum(numerators), sum(a * a for a in numerators), denominator)
     return moments
@@ -85,15 +87,37 @@ PRINCIPLE = {"a": "p1", "b": "p2", "c": "p1", "e": "p2", "f": "p1", "g": "p2", "
 
 def _staged(answers: dict[str, dict[str, float | None]], wave="w1", sectors=None):
     """stg_responses / stg_respondents frames for {respondent: {item: scored value or None}}."""
-    rows = [{"wave": wave, "respondent_id": r, "item_id": item, "domain": domain, "principle": PRINCIPLE[item],
-             "scored_value": items.get(item)}
-            for r, items in answers.items() for domain, ids in DOMAINS.items() for item in ids]
+    rows = [
+        {
+            "wave": wave,
+            "respondent_id": r,
+            "item_id": item,
+            "domain": domain,
+            "principle": PRINCIPLE[item],
+            "scored_value": items.get(item),
+        }
+        for r, items in answers.items()
+        for domain, ids in DOMAINS.items()
+        for item in ids
+    ]
     responses = pd.DataFrame(rows).astype({"scored_value": "float64"})
     sectors = sectors or {}
-    respondents = pd.DataFrame([{"wave": wave, "respondent_id": r, "org_id": f"org_{sectors.get(r, 'council')}",
-                                 "sector": sectors.get(r, "council"), "borough_code": "E09000001", "bcu_code": None,
-                                 "icb_code": None, "ti_training_12m": True, "willing_to_share": None}
-                                for r in answers])
+    respondents = pd.DataFrame(
+        [
+            {
+                "wave": wave,
+                "respondent_id": r,
+                "org_id": f"org_{sectors.get(r, 'council')}",
+                "sector": sectors.get(r, "council"),
+                "borough_code": "E09000001",
+                "bcu_code": None,
+                "icb_code": None,
+                "ti_training_12m": True,
+                "willing_to_share": None,
+            }
+            for r in answers
+        ]
+    )
     return responses, respondents
 
 
@@ -109,8 +133,9 @@ def test_an_index_of_exactly_four_agrees():
         scores = respondent_scores(shuffled, respondents).set_index(["measure_type", "measure_id"])
         assert scores.loc[("index", "index"), "score"] == 4.0
         assert scores.loc[("index", "index"), "agree"] == 1
-        assert (scores.loc[("index", "index"), "score_numerator"]
-                == 4 * scores.loc[("index", "index"), "score_denominator"])
+        assert (
+            scores.loc[("index", "index"), "score_numerator"] == 4 * scores.loc[("index", "index"), "score_denominator"]
+        )
         assert scores.loc[("domain", "d3"), "agree"] == 0  # 8/3 < 4
 
 
@@ -134,8 +159,11 @@ respondent = st.fixed_dictionaries({item: answer for items in DOMAINS.values() f
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(respondent, min_size=2, max_size=40), st.randoms(), st.lists(st.sampled_from(["council", "police"]),
-                                                                              min_size=40, max_size=40))
+@given(
+    st.lists(respondent, min_size=2, max_size=40),
+    st.randoms(),
+    st.lists(st.sampled_from(["council", "police"]), min_size=40, max_size=40),
+)
 def test_any_order_of_the_staged_rows_gives_the_same_bits(answers, rng, sectors):
     by_id = {f"r{i:03d}": a for i, a in enumerate(answers)}
     responses, respondents = _staged(by_id, sectors={r: sectors[i] for i, r in enumerate(by_id)})
@@ -151,8 +179,19 @@ def test_any_order_of_the_staged_rows_gives_the_same_bits(answers, rng, sectors)
         return scores, cells, alpha
 
     for first, second in zip(build(responses, respondents), build(shuffled_responses, shuffled_respondents)):
-        key = [c for c in ("wave", "measure_type", "measure_id", "geography_level", "geography_code", "respondent_id",
-                           "domain") if c in first.columns]
+        key = [
+            c
+            for c in (
+                "wave",
+                "measure_type",
+                "measure_id",
+                "geography_level",
+                "geography_code",
+                "respondent_id",
+                "domain",
+            )
+            if c in first.columns
+        ]
         a, b = (f.sort_values(key).reset_index(drop=True) for f in (first, second))
         pd.testing.assert_frame_equal(a, b, check_exact=True)
 
@@ -167,8 +206,11 @@ def test_cells_equal_an_independent_exact_computation(answers):
     london = cells[cells["geography_level"] == "london"].set_index(["measure_type", "measure_id"])
     for domain, items in DOMAINS.items():
         # At least half the domain's items answered: the documented scoring rule.
-        scores = [Fraction(sum(v for v in values if v is not None), sum(v is not None for v in values))
-                  for values in ([a[i] for i in items] for a in answers) if 2 * sum(v is not None for v in values) >= len(items)]
+        scores = [
+            Fraction(sum(v for v in values if v is not None), sum(v is not None for v in values))
+            for values in ([a[i] for i in items] for a in answers)
+            if 2 * sum(v is not None for v in values) >= len(items)
+        ]
         if not scores:
             assert ("domain", domain) not in london.index
             continue

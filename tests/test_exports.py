@@ -2,11 +2,11 @@
 
 import zipfile
 
+import export_writers as w
 import pandas as pd
 import pytest
-
-import export_writers as w
 from conftest import SHARED
+
 from tipipeline.errors import InputError
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.exports import read_export
@@ -35,24 +35,69 @@ def rows(n=12, **changes):
 
 
 FORMATS = [
-    ("modern", lambda p, r: w.qualtrics(p / "x.csv", r), "qualtrics_modern_csv", 3, None,
-     ["IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "ExternalReference",
-      "LocationLatitude", "LocationLongitude"]),
-    ("insights", lambda p, r: w.qualtrics(p / "x.csv", r, style="python", bom=False, newline="\n"),
-     "qualtrics_insights_csv", 3, None,
-     ["IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "ExternalReference",
-      "LocationLatitude", "LocationLongitude"]),
-    ("legacy", lambda p, r: w.qualtrics_legacy(p / "x.csv", r), "qualtrics_legacy_csv", 2, "legacy",
-     ["Name", "ExternalDataReference", "EmailAddress", "IPAddress"]),
-    ("forms", lambda p, r: w.forms_xlsx(p / "x.xlsx", r), "microsoft_forms_xlsx", 1, "forms",
-     ["Start time", "Completion time", "Email", "Name", "Last modified time"]),
-    ("smart", lambda p, r: w.smartsurvey_xlsx(p / "x.xlsx", r), "smartsurvey_xlsx", 1, "smart",
-     ["Name", "Email", "IP Address", "Unique ID"]),
+    (
+        "modern",
+        lambda p, r: w.qualtrics(p / "x.csv", r),
+        "qualtrics_modern_csv",
+        3,
+        None,
+        [
+            "IPAddress",
+            "RecipientLastName",
+            "RecipientFirstName",
+            "RecipientEmail",
+            "ExternalReference",
+            "LocationLatitude",
+            "LocationLongitude",
+        ],
+    ),
+    (
+        "insights",
+        lambda p, r: w.qualtrics(p / "x.csv", r, style="python", bom=False, newline="\n"),
+        "qualtrics_insights_csv",
+        3,
+        None,
+        [
+            "IPAddress",
+            "RecipientLastName",
+            "RecipientFirstName",
+            "RecipientEmail",
+            "ExternalReference",
+            "LocationLatitude",
+            "LocationLongitude",
+        ],
+    ),
+    (
+        "legacy",
+        lambda p, r: w.qualtrics_legacy(p / "x.csv", r),
+        "qualtrics_legacy_csv",
+        2,
+        "legacy",
+        ["Name", "ExternalDataReference", "EmailAddress", "IPAddress"],
+    ),
+    (
+        "forms",
+        lambda p, r: w.forms_xlsx(p / "x.xlsx", r),
+        "microsoft_forms_xlsx",
+        1,
+        "forms",
+        ["Start time", "Completion time", "Email", "Name", "Last modified time"],
+    ),
+    (
+        "smart",
+        lambda p, r: w.smartsurvey_xlsx(p / "x.xlsx", r),
+        "smartsurvey_xlsx",
+        1,
+        "smart",
+        ["Name", "Email", "IP Address", "Unique ID"],
+    ),
     ("plain", lambda p, r: w.plain_csv(p / "x.csv", r), "plain_csv", 1, "plain", ["email"]),
 ]
 
 
-@pytest.mark.parametrize(("label", "write", "fmt", "header_rows", "wave", "dropped"), FORMATS, ids=[f[0] for f in FORMATS])
+@pytest.mark.parametrize(
+    ("label", "write", "fmt", "header_rows", "wave", "dropped"), FORMATS, ids=[f[0] for f in FORMATS]
+)
 def test_format_detected_and_ingested(tmp_path, codebook, reference, label, write, fmt, header_rows, wave, dropped):
     data = rows(12)
     data[3]["org"] = "Kensington & Chelsea"
@@ -65,7 +110,9 @@ def test_format_detected_and_ingested(tmp_path, codebook, reference, label, writ
     assert result.rows_read == 12 and result.rows_accepted == 12, result.quarantine
     staged = result.respondents
     assert set(staged["org_id"]) == {"E09000012", "E09000020"}
-    answers = long_responses(result.answers, codebook).pivot(index="respondent_id", columns="item_id", values="scored_value")
+    answers = long_responses(result.answers, codebook).pivot(
+        index="respondent_id", columns="item_id", values="scored_value"
+    )
     assert (answers["a_1"] == 4).all() and (answers["a_2"] == 4).all()  # "Disagree" reverse-coded -> 4
     assert staged["submitted_date"].map(type).eq(type(pd.Timestamp("2024-01-01").date())).all()
     for column in staged.columns:
@@ -74,12 +121,21 @@ def test_format_detected_and_ingested(tmp_path, codebook, reference, label, writ
 
 def test_legacy_real_names_come_from_the_second_row(tmp_path):
     raw = read_export(w.qualtrics_legacy(tmp_path / "x.csv", rows(3)))
-    assert raw.columns[:6] == ["ResponseID", "ResponseSet", "Name", "ExternalDataReference", "EmailAddress", "IPAddress"]
+    assert raw.columns[:6] == [
+        "ResponseID",
+        "ResponseSet",
+        "Name",
+        "ExternalDataReference",
+        "EmailAddress",
+        "IPAddress",
+    ]
     assert "Q4_1" in raw.columns and raw.encoding == "utf-8-sig"
     assert raw.rows_read == 3 and not raw.malformed  # the trailing commas are not extra data
 
 
-@pytest.mark.parametrize(("encoding", "bom", "newline"), [("utf-8", False, "\n"), ("utf-8", True, "\r\n"), ("cp1252", False, "\r\n")])
+@pytest.mark.parametrize(
+    ("encoding", "bom", "newline"), [("utf-8", False, "\n"), ("utf-8", True, "\r\n"), ("cp1252", False, "\r\n")]
+)
 def test_encodings_and_line_endings(tmp_path, codebook, reference, encoding, bom, newline):
     data = rows(4, org="Hammersmith & Fulham Council", borough="Hammersmith & Fulham")
     data[0]["a_1"] = "Don\u2019t know"  # Excel's curly apostrophe, which cp1252 can encode
@@ -97,8 +153,9 @@ def test_encodings_and_line_endings(tmp_path, codebook, reference, encoding, bom
 
 def test_numeric_values_and_custom_recodes(tmp_path, reference):
     text = w.TEST_CODEBOOK.replace(
-        "    missing: [\"Don't know\", \"Prefer not to say\"]",
-        "    missing: [\"Don't know\", \"Prefer not to say\"]\n    codes: {10: 1, 11: 2, 12: 3, 13: 4, 14: 5}")
+        '    missing: ["Don\'t know", "Prefer not to say"]',
+        '    missing: ["Don\'t know", "Prefer not to say"]\n    codes: {10: 1, 11: 2, 12: 3, 13: 4, 14: 5}',
+    )
     (tmp_path / "codebook.yaml").write_text(text)
     recoded = load_codebook(tmp_path / "codebook.yaml")
     data = rows(3, consent="1", a_1="13", a_2="11")
@@ -216,7 +273,9 @@ def test_pseudonyms_are_keyed_and_stable(tmp_path, codebook, reference):
     path = w.qualtrics(tmp_path / "x.csv", rows(3))
     first = ingest_file(path, codebook, "w1", reference, KEY).respondents["respondent_id"]
     again = ingest_file(path, codebook, "w1", reference, KEY).respondents["respondent_id"]
-    other_key = ingest_file(path, codebook, "w1", reference, b"another key, also long enough").respondents["respondent_id"]
+    other_key = ingest_file(path, codebook, "w1", reference, b"another key, also long enough").respondents[
+        "respondent_id"
+    ]
     other_wave = ingest_file(path, codebook, "w2", reference, KEY).respondents["respondent_id"]
     assert first.tolist() == again.tolist()
     assert not set(first) & set(other_key) and not set(first) & set(other_wave)

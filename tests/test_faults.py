@@ -11,13 +11,18 @@ import time
 
 import duckdb
 import pytest
-
 from conftest import SAMPLE_RAW, TABLES_ONLY
 
 
 def _cli(args, env):
-    return subprocess.Popen([sys.executable, "-m", "tipipeline.cli", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tipipeline.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _snapshot(baseline):
@@ -26,7 +31,8 @@ def _snapshot(baseline):
         expected = dict(conn.execute("SELECT table_name, rows FROM provenance").fetchall())
         tables = {t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE NOT internal").fetchall()}
         complete = tables == set(expected) | {"provenance"} and all(
-            conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] == n for t, n in expected.items())
+            conn.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] == n for t, n in expected.items()
+        )
         runs = [r for (r,) in conn.execute("SELECT DISTINCT run_id FROM provenance").fetchall()]
     return (runs[0] if len(runs) == 1 else None), complete
 
@@ -34,8 +40,12 @@ def _snapshot(baseline):
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
 def test_sigkill_at_several_points_never_breaks_the_baseline(tmp_path):
     shutil.copytree(SAMPLE_RAW, tmp_path / "data" / "raw")
-    env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "dagster_home"), TIPIPELINE_DATA_DIR=str(tmp_path / "data"),
-               TIPIPELINE_OUTPUT_DIR=str(tmp_path / "outputs"))
+    env = dict(
+        os.environ,
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+        TIPIPELINE_DATA_DIR=str(tmp_path / "data"),
+        TIPIPELINE_OUTPUT_DIR=str(tmp_path / "outputs"),
+    )
     baseline = tmp_path / "data" / "warehouse" / "baseline.duckdb"
     first = _cli(["run", "--select", TABLES_ONLY], env)
     assert first.wait(timeout=300) == 0, first.stderr.read()
@@ -56,7 +66,8 @@ def test_sigkill_at_several_points_never_breaks_the_baseline(tmp_path):
     assert complete and run_id not in seen  # a new, complete baseline
     assert not list(baseline.parent.glob(".baseline.duckdb.*.tmp*"))  # temporaries of killed runs are gone
     with duckdb.connect(str(tmp_path / "data" / "warehouse" / "tipipeline.duckdb"), read_only=True) as conn:
-        quality = conn.execute("SELECT sum(rows_read), sum(rows_accepted + rows_quarantined + rows_excluded) "
-                               "FROM survey_data_quality").fetchall()[0]
+        quality = conn.execute(
+            "SELECT sum(rows_read), sum(rows_accepted + rows_quarantined + rows_excluded) FROM survey_data_quality"
+        ).fetchall()[0]
     assert quality[0] == quality[1] == 3019 + 3011
     json.dumps(sorted(map(str, seen)))

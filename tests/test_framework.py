@@ -13,10 +13,21 @@ from tipipeline.reference import tables
 def test_bundled_framework_loads():
     fw = load_framework()
     assert [p.id for p in fw.principles] == [
-        "safety", "trustworthiness", "choice", "collaboration", "empowerment", "cultural_consideration"]
+        "safety",
+        "trustworthiness",
+        "choice",
+        "collaboration",
+        "empowerment",
+        "cultural_consideration",
+    ]
     assert len(fw.domains) == 11 and "staff_wellbeing" in {d.id for d in fw.domains}
     assert [s.id for s in fw.stages] == [
-        "not_yet_started", "trauma_aware", "trauma_sensitive", "trauma_informed", "trauma_responsive"]
+        "not_yet_started",
+        "trauma_aware",
+        "trauma_sensitive",
+        "trauma_informed",
+        "trauma_responsive",
+    ]
     assert all(s.next_step for s in fw.stages)
     assert len(fw.sha256) == 64
 
@@ -41,10 +52,16 @@ def _write(tmp_path, mutate):
         (lambda r: r["domains"][3].pop("name"), "domains[3].name", "Field required"),
         (lambda r: r["principles"][1].update(id="safety"), "principles[1].id", "duplicate id 'safety'"),
         (lambda r: r["stages"][2].update(level=7), "stages", "levels must run 0, 1, 2"),
-        (lambda r: r["stage_rule"]["thresholds"][0].update(min_mean_scor=2.5), "stage_rule.thresholds[0].min_mean_scor",
-         "Extra inputs are not permitted"),
-        (lambda r: r["stage_rule"]["thresholds"][1].update(min_percent_agree=130), "stage_rule.thresholds[1].min_percent_agree",
-         "less than or equal to 100"),
+        (
+            lambda r: r["stage_rule"]["thresholds"][0].update(min_mean_scor=2.5),
+            "stage_rule.thresholds[0].min_mean_scor",
+            "Extra inputs are not permitted",
+        ),
+        (
+            lambda r: r["stage_rule"]["thresholds"][1].update(min_percent_agree=130),
+            "stage_rule.thresholds[1].min_percent_agree",
+            "less than or equal to 100",
+        ),
         (lambda r: r["stage_rule"]["thresholds"].pop(), "stage_rule.thresholds", "one threshold per stage above 0"),
         (lambda r: r.pop("domains"), "domains", "Field required"),
         (lambda r: r["domains"][0].update(id="Governance & leadership"), "domains[0].id", "should match pattern"),

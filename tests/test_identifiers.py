@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import export_writers as w
 from dagster import DagsterInstance
 
-import export_writers as w
 from tipipeline.pipeline import run_pipeline
 from tipipeline.settings import get_settings
 
@@ -21,23 +21,46 @@ FORMATS = {
     "forms": lambda path, rows: w.forms_xlsx(path / "export.xlsx", rows),
     "smart": lambda path, rows: w.smartsurvey_xlsx(path / "export.xlsx", rows),
 }
-ORGANISATIONS = ["London Borough of Hackney", "Metropolitan Police Service", "NHS North East London Integrated Care Board"]
+ORGANISATIONS = [
+    "London Borough of Hackney",
+    "Metropolitan Police Service",
+    "NHS North East London Integrated Care Board",
+]
 
 
 def _rows(offset: int) -> list[dict]:
     rows = []
     for i in range(offset, offset + 36):
-        rows.append(w.response(i, org=ORGANISATIONS[i % 3], borough="Hackney", first=f"Ada{i}", last=f"Lovelace{i}",
-                               email=f"ada.lovelace{i}@example.org", ip=f"198.51.100.{i % 250 + 1}",
-                               lat=f"51.5{i:04d}7", lon=f"-0.1{i:04d}3", id=f"R_secret{i:05d}",
-                               a_1=["Agree", "Disagree", "Strongly agree"][i % 3]))
+        rows.append(
+            w.response(
+                i,
+                org=ORGANISATIONS[i % 3],
+                borough="Hackney",
+                first=f"Ada{i}",
+                last=f"Lovelace{i}",
+                email=f"ada.lovelace{i}@example.org",
+                ip=f"198.51.100.{i % 250 + 1}",
+                lat=f"51.5{i:04d}7",
+                lon=f"-0.1{i:04d}3",
+                id=f"R_secret{i:05d}",
+                a_1=["Agree", "Disagree", "Strongly agree"][i % 3],
+            )
+        )
     return rows
 
 
 def _identifiers(rows: list[dict]) -> set[str]:
     found = set()
     for row in rows:
-        found |= {row["email"], row["last"], row["ip"], row["lat"], row["lon"], row["id"], f"{row['first']} {row['last']}"}
+        found |= {
+            row["email"],
+            row["last"],
+            row["ip"],
+            row["lat"],
+            row["lon"],
+            row["id"],
+            f"{row['first']} {row['last']}",
+        }
     return found
 
 
@@ -102,8 +125,10 @@ def test_the_scan_catches_a_constructed_breach(tmp_path):
     out.mkdir()
     with duckdb.connect(str(out / "baseline.duckdb")) as conn:
         # Many similar strings, so that DuckDB compresses the column on disk.
-        conn.execute(f"CREATE TABLE t AS SELECT CASE WHEN i = 5000 THEN '{secret}' ELSE 'row ' || i END AS v "
-                     "FROM range(20000) r(i)")
+        conn.execute(
+            f"CREATE TABLE t AS SELECT CASE WHEN i = 5000 THEN '{secret}' ELSE 'row ' || i END AS v "
+            "FROM range(20000) r(i)"
+        )
         conn.execute(f"COPY t TO '{out / 't.parquet'}' (FORMAT PARQUET)")
     (out / "t.csv").write_text(f"a,b\n1,{secret}\n", encoding="utf-8")
     (out / "report.html").write_text(f"<p>{secret}</p>", encoding="utf-8")

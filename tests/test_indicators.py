@@ -1,20 +1,15 @@
 """Indicators, disclosure control, journey and the published baseline, on the bundled sample."""
 
 import json
-import math
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import DagsterInstance
-from scipy import stats as scipy_stats
 from statsmodels.stats.proportion import proportion_confint
 
 from tipipeline.framework import load_framework
-from tipipeline.pipeline import run_pipeline
 from tipipeline.publish.baseline import load_spec
-from tipipeline.settings import get_settings
 from tipipeline.stats.disclosure import suppress
 from tipipeline.stats.disclosure_audit import audit
 
@@ -38,16 +33,21 @@ def test_proportion_cis_equal_statsmodels(built):
     cells = _df(conn, "SELECT * FROM indicators WHERE numerator IS NOT NULL")
     assert len(cells) > 1000
     low, high = proportion_confint(cells["numerator"].astype(int), cells["n"].astype(int), alpha=0.05, method="wilson")
-    assert np.allclose(cells["lower_ci"], 100 * low, atol=1e-9) and np.allclose(cells["upper_ci"], 100 * high, atol=1e-9)
+    assert np.allclose(cells["lower_ci"], 100 * low, atol=1e-9) and np.allclose(
+        cells["upper_ci"], 100 * high, atol=1e-9
+    )
     assert np.allclose(cells["value"], 100 * cells["numerator"] / cells["n"])
 
 
 def test_comparisons_are_consistent_with_the_cis(built):
     _, conn = built
-    cells = _df(conn, "SELECT i.*, l.value AS london, c.polarity FROM indicators i JOIN indicators l "
-                      "ON l.indicator_id = i.indicator_id AND l.wave = i.wave AND l.geography_level = 'london' "
-                      "JOIN indicator_catalogue c ON c.indicator_id = i.indicator_id "
-                      "WHERE i.geography_level <> 'london' AND i.wave <> 'policy_audit'")
+    cells = _df(
+        conn,
+        "SELECT i.*, l.value AS london, c.polarity FROM indicators i JOIN indicators l "
+        "ON l.indicator_id = i.indicator_id AND l.wave = i.wave AND l.geography_level = 'london' "
+        "JOIN indicator_catalogue c ON c.indicator_id = i.indicator_id "
+        "WHERE i.geography_level <> 'london' AND i.wave <> 'policy_audit'",
+    )
     published = cells[~cells["suppressed"]]
     inside = (published["lower_ci"] <= published["london"]) & (published["london"] <= published["upper_ci"])
     assert (published.loc[inside, "comparison"] == "similar").all()
@@ -61,8 +61,11 @@ def test_comparisons_are_consistent_with_the_cis(built):
 
 def test_no_published_cell_below_the_threshold_is_unsuppressed(built):
     _, conn = built
-    joined = _df(conn, "SELECT i.suppressed, c.n AS true_n FROM indicators i JOIN indicator_cells c USING "
-                       "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'")
+    joined = _df(
+        conn,
+        "SELECT i.suppressed, c.n AS true_n FROM indicators i JOIN indicator_cells c USING "
+        "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'",
+    )
     assert len(joined) > 5000
     assert joined.loc[joined["true_n"] < THRESHOLD, "suppressed"].all()
     published = _df(conn, "SELECT * FROM indicators WHERE suppressed")
@@ -75,13 +78,19 @@ def test_no_hidden_group_is_small_across_a_family(built):
     indicator of its family publishes it (written independently of the code under test): the
     hidden part must hold at least the threshold plus one per extra hidden child."""
     _, conn = built
-    cells = _df(conn, "SELECT i.indicator_id, i.wave, i.geography_level, i.geography_code, i.sector, i.suppressed, "
-                      "c.n AS true_n FROM indicators i JOIN indicator_cells c USING "
-                      "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'")
+    cells = _df(
+        conn,
+        "SELECT i.indicator_id, i.wave, i.geography_level, i.geography_code, i.sector, i.suppressed, "
+        "c.n AS true_n FROM indicators i JOIN indicator_cells c USING "
+        "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'",
+    )
     # A family: the indicators after the first underscore-separated measure word, e.g. domain_*_policy.
     cells["family"] = cells["indicator_id"].str.replace(r"_(mean|agree)(_|$)", r"\2", regex=True)
-    known = cells.groupby(["family", "wave", "geography_level", "geography_code"]).agg(
-        true_n=("true_n", "first"), shown=("suppressed", lambda s: not s.all()), sector=("sector", "first")).reset_index()
+    known = (
+        cells.groupby(["family", "wave", "geography_level", "geography_code"])
+        .agg(true_n=("true_n", "first"), shown=("suppressed", lambda s: not s.all()), sector=("sector", "first"))
+        .reset_index()
+    )
     checked = 0
     for (_, _), block in known.groupby(["family", "wave"]):
         parents = [(block[block["geography_level"] == "london"].iloc[0], block[block["geography_level"] == "sector"])]
@@ -96,7 +105,10 @@ def test_no_hidden_group_is_small_across_a_family(built):
             if not parent["shown"]:
                 assert hidden_n > 0  # a hidden total is not the sum of published children
             elif len(hidden):
-                assert hidden_n - (len(hidden) - 1) >= THRESHOLD, (parent["geography_code"], hidden["geography_code"].tolist())
+                assert hidden_n - (len(hidden) - 1) >= THRESHOLD, (
+                    parent["geography_code"],
+                    hidden["geography_code"].tolist(),
+                )
             elif hidden_n > 0:
                 assert hidden_n >= THRESHOLD  # people in no child (police with no BCU) are a hidden group too
             checked += 1
@@ -114,40 +126,82 @@ def test_secondary_suppression_happens_in_the_sample(built):
 
 def test_suppress_unit_cases():
     def cell(level, code, sector, n):
-        return {"indicator_id": "x", "wave": "w", "geography_level": level, "geography_code": code,
-                "geography_name": code, "sector": sector, "n": n, "value": 1.0, "lower_ci": 0.5, "upper_ci": 1.5}
+        return {
+            "indicator_id": "x",
+            "wave": "w",
+            "geography_level": level,
+            "geography_code": code,
+            "geography_name": code,
+            "sector": sector,
+            "n": n,
+            "value": 1.0,
+            "lower_ci": 0.5,
+            "upper_ci": 1.5,
+        }
 
     # One small council among three: a second council must be suppressed (the smallest other).
-    cells = pd.DataFrame([cell("london", "L", None, 140), cell("sector", "council", "council", 100),
-                          cell("sector", "police", "police", 20), cell("sector", "health", "health", 20),
-                          cell("organisation", "A", "council", 5), cell("organisation", "B", "council", 40),
-                          cell("organisation", "C", "council", 55)])
+    cells = pd.DataFrame(
+        [
+            cell("london", "L", None, 140),
+            cell("sector", "council", "council", 100),
+            cell("sector", "police", "police", 20),
+            cell("sector", "health", "health", 20),
+            cell("organisation", "A", "council", 5),
+            cell("organisation", "B", "council", 40),
+            cell("organisation", "C", "council", 55),
+        ]
+    )
     result = suppress(cells, 10).set_index("geography_code")
     assert result.loc["A", "suppression_reason"].startswith("primary")
     assert result.loc["B", "suppression_reason"].startswith("secondary") and not result.loc["C", "suppressed"]
     assert audit(cells.assign(suppressed=result["suppressed"].to_numpy()), 10).empty
     # A non-empty unpublished remainder (police with no BCU) already protects a lone small BCU.
-    bcus = pd.DataFrame([cell("london", "L", None, 100), cell("sector", "police", "police", 100),
-                         cell("bcu", "CE", "police", 5), cell("bcu", "CN", "police", 80)])
+    bcus = pd.DataFrame(
+        [
+            cell("london", "L", None, 100),
+            cell("sector", "police", "police", 100),
+            cell("bcu", "CE", "police", 5),
+            cell("bcu", "CN", "police", 80),
+        ]
+    )
     result = suppress(bcus, 10).set_index("geography_code")
     assert result["suppressed"].tolist() == [False, False, True, False]
     # A small parent with published children: a child must go too.
-    small = pd.DataFrame([cell("london", "L", None, 100), cell("sector", "police", "police", 8),
-                          cell("sector", "council", "council", 92), cell("organisation", "MPS", "police", 8)])
+    small = pd.DataFrame(
+        [
+            cell("london", "L", None, 100),
+            cell("sector", "police", "police", 8),
+            cell("sector", "council", "council", 92),
+            cell("organisation", "MPS", "police", 8),
+        ]
+    )
     result = suppress(small, 10).set_index("geography_code")
     assert result.loc[["police", "MPS"], "suppressed"].all()
 
 
 def _cell(level, code, sector, n, numerator=None):
-    return {"indicator_id": "x", "wave": "w", "geography_level": level, "geography_code": code, "geography_name": code,
-            "sector": sector, "n": n, "numerator": numerator, "value": 1.0, "lower_ci": 0.5, "upper_ci": 1.5}
+    return {
+        "indicator_id": "x",
+        "wave": "w",
+        "geography_level": level,
+        "geography_code": code,
+        "geography_name": code,
+        "sector": sector,
+        "n": n,
+        "numerator": numerator,
+        "value": 1.0,
+        "lower_ci": 0.5,
+        "upper_ci": 1.5,
+    }
 
 
 def _police(bcus, police_n=None, numerator=None):
     total = police_n if police_n is not None else sum(b[1] for b in bcus)
-    rows = [_cell("london", "L", None, total + 200, None if numerator is None else numerator + 100),
-            _cell("sector", "police", "police", total, numerator), _cell("sector", "council", "council", 200,
-                                                                         None if numerator is None else 100)]
+    rows = [
+        _cell("london", "L", None, total + 200, None if numerator is None else numerator + 100),
+        _cell("sector", "police", "police", total, numerator),
+        _cell("sector", "council", "council", 200, None if numerator is None else 100),
+    ]
     rows += [_cell("bcu", code, "police", n, num) for code, n, num in bcus]
     return pd.DataFrame(rows)
 
@@ -184,13 +238,19 @@ def test_journey_covers_every_organisation_domain_and_wave(built):
     assert journey.groupby(["org_id", "domain", "wave"]).size().eq(1).all()
     insufficient = journey["stage_level"].isna()
     assert (journey.loc[insufficient, "stage"] == "Insufficient evidence").all()
-    assert journey.loc[~insufficient, "stage"].isin(
-        ["Not yet started", "Trauma-aware", "Trauma-sensitive", "Trauma-informed", "Trauma-responsive"]).all()
+    assert (
+        journey.loc[~insufficient, "stage"]
+        .isin(["Not yet started", "Trauma-aware", "Trauma-sensitive", "Trauma-informed", "Trauma-responsive"])
+        .all()
+    )
     assert journey["next_step"].str.len().gt(20).all()
     # Cells withheld by disclosure control never get a stage.
-    suppressed = _df(conn, "SELECT geography_code AS org_id, wave, replace(indicator_id, 'domain_mean_', '') AS domain "
-                           "FROM indicators WHERE geography_level = 'organisation' AND suppressed "
-                           "AND indicator_id LIKE 'domain_mean_%'")
+    suppressed = _df(
+        conn,
+        "SELECT geography_code AS org_id, wave, replace(indicator_id, 'domain_mean_', '') AS domain "
+        "FROM indicators WHERE geography_level = 'organisation' AND suppressed "
+        "AND indicator_id LIKE 'domain_mean_%'",
+    )
     merged = suppressed.merge(journey, on=["org_id", "wave", "domain"])
     assert len(merged) > 0 and merged["stage_level"].isna().all()
     summary = _df(conn, "SELECT * FROM journey_summary")
@@ -204,10 +264,15 @@ def test_journey_stage_follows_the_rule(built):
     for row in journey.sample(200, random_state=1).itertuples():
         reached = 0
         for t in framework.stage_rule.thresholds:
-            ok = (t.min_mean_score is None or row.score >= t.min_mean_score) and \
-                 (t.min_percent_agree is None or row.percent_agree >= t.min_percent_agree) and \
-                 (t.min_policy_comprehensiveness is None or row.policy_comprehensiveness >= t.min_policy_comprehensiveness) and \
-                 (t.min_policy_strength is None or row.policy_strength >= t.min_policy_strength)
+            ok = (
+                (t.min_mean_score is None or row.score >= t.min_mean_score)
+                and (t.min_percent_agree is None or row.percent_agree >= t.min_percent_agree)
+                and (
+                    t.min_policy_comprehensiveness is None
+                    or row.policy_comprehensiveness >= t.min_policy_comprehensiveness
+                )
+                and (t.min_policy_strength is None or row.policy_strength >= t.min_policy_strength)
+            )
             if not ok:
                 break
             reached = t.level
@@ -223,11 +288,16 @@ def test_borough_partnership_puts_council_bcu_and_icb_side_by_side(built):
     hackney = table[(table["borough_code"] == "E09000012") & (table["indicator_id"] == "ti_index_mean")]
     assert (hackney["bcu_code"] == "CE").all()  # Hackney is policed by Central East (reference data)
     # Every side shows exactly its own published cell (or nothing when that cell is suppressed).
-    cells = _df(conn, "SELECT * FROM indicators").set_index(["indicator_id", "wave", "geography_level", "geography_code"])
+    cells = _df(conn, "SELECT * FROM indicators").set_index(
+        ["indicator_id", "wave", "geography_level", "geography_code"]
+    )
     shown = 0
     for row in table.itertuples():
-        for side, level, code in (("council", "borough", row.borough_code), ("police", "bcu", row.bcu_code),
-                                  ("health", "icb", row.icb_code)):
+        for side, level, code in (
+            ("council", "borough", row.borough_code),
+            ("police", "bcu", row.bcu_code),
+            ("health", "icb", row.icb_code),
+        ):
             key = (row.indicator_id, row.wave, level, code)
             value = getattr(row, f"{side}_value")
             if code is None or key not in cells.index or cells.loc[key, "suppressed"]:
@@ -274,8 +344,10 @@ def test_csv_exports_neutralise_formula_cells(tmp_path):
 
     baseline = tmp_path / "b.duckdb"
     with duckdb.connect(str(baseline)) as conn:
-        conn.execute("CREATE TABLE t AS SELECT * FROM (VALUES ('=SUM(A1)', -1.5), ('+cmd', 2.0), ('@x', 3.0), "
-                     "('-y', 4.0), ('plain', 5.0)) v(text, number)")
+        conn.execute(
+            "CREATE TABLE t AS SELECT * FROM (VALUES ('=SUM(A1)', -1.5), ('+cmd', 2.0), ('@x', 3.0), "
+            "('-y', 4.0), ('plain', 5.0)) v(text, number)"
+        )
     export_tables(baseline, tmp_path / "exports")
     exported = pd.read_csv(tmp_path / "exports" / "t.csv")
     assert exported["text"].tolist() == ["'=SUM(A1)", "'+cmd", "'@x", "'-y", "plain"]

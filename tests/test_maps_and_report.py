@@ -1,13 +1,11 @@
 """Maps in both modes with reproducible bytes, and the report as a person sees it in Chromium."""
 
-import shutil
-
 import duckdb
 import pytest
-from dagster import DagsterInstance
-
 from browser import browser_page, chromium_path
 from conftest import REPO, SHARED
+from dagster import DagsterInstance
+
 from tipipeline.framework import load_framework
 from tipipeline.framework.catalogue import load_indicator_catalogue
 from tipipeline.ingest.boundaries import read_boundary_file, tile_grid_boundaries
@@ -27,8 +25,14 @@ def cells(built_sample):
 
 def _draw(cells, boundaries, out):
     reference = load_reference()
-    return build_maps(cells, load_indicator_catalogue(load_framework()), boundaries, reference, out,
-                      ["ti_index_mean", "domain_mean_staff_wellbeing"])
+    return build_maps(
+        cells,
+        load_indicator_catalogue(load_framework()),
+        boundaries,
+        reference,
+        out,
+        ["ti_index_mean", "domain_mean_staff_wellbeing"],
+    )
 
 
 def _files(folder):
@@ -45,7 +49,7 @@ def test_maps_are_drawn_and_byte_identical_across_builds(cells, tmp_path, mode):
     else:
         boundaries = tile_grid_boundaries(reference)
     first = _draw(cells, boundaries, tmp_path / "a")
-    second = _draw(cells, boundaries, tmp_path / "b")
+    _draw(cells, boundaries, tmp_path / "b")
     assert len(first) == 2 * 2 * 4  # 2 waves x 2 indicators x (councils, police, health, partnership)
     a, b = _files(tmp_path / "a"), _files(tmp_path / "b")
     assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)
@@ -73,8 +77,12 @@ def test_report_in_headless_chromium(built_sample):
     with browser_page(width=1280, height=900) as page:
         page.on("requestfailed", lambda request: failed_requests.append(request.url[:80]))
         page.goto(report.as_uri(), wait_until="load")
-        images = page.evaluate("""() => [...document.images].map(i => ({alt: i.alt, ok: i.complete && i.naturalWidth > 0}))""")
-        headings = page.evaluate("""() => [...document.querySelectorAll('h1,h2,h3,h4')].map(h => Number(h.tagName[1]))""")
+        images = page.evaluate(
+            """() => [...document.images].map(i => ({alt: i.alt, ok: i.complete && i.naturalWidth > 0}))"""
+        )
+        headings = page.evaluate(
+            """() => [...document.querySelectorAll('h1,h2,h3,h4')].map(h => Number(h.tagName[1]))"""
+        )
         sections = page.evaluate("""() => [...document.querySelectorAll('h2')].map(h => h.textContent)""")
         page.screenshot(path=str(ARTEFACTS / "report.png"), full_page=True)
         errors = list(page.console_errors)
@@ -84,7 +92,15 @@ def test_report_in_headless_chromium(built_sample):
     assert all(len(i["alt"]) > 30 for i in images)
     assert headings[0] == 1 and headings.count(1) == 1
     assert all(b - a <= 1 for a, b in zip(headings, headings[1:])), headings  # no skipped levels
-    for title in ["Summary", "Definition and framework", "Data and methods", "Indicators by domain",
-                  "Journey and roadmap", "Borough partnership profiles", "Promising practice", "Caveats"]:
+    for title in [
+        "Summary",
+        "Definition and framework",
+        "Data and methods",
+        "Indicators by domain",
+        "Journey and roadmap",
+        "Borough partnership profiles",
+        "Promising practice",
+        "Caveats",
+    ]:
         assert title in sections
     assert html.count("<details>") == len(images)  # a data table beside every image

@@ -14,16 +14,14 @@ import math
 import statistics
 from collections import defaultdict
 from fractions import Fraction
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, SAMPLE_RAW
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
-
-from conftest import REPO, SAMPLE_RAW
 
 REFERENCE = REPO / "tipipeline" / "reference"
 LONDON = "E12000007"
@@ -72,8 +70,11 @@ def _respondents(wave: str, codebook: dict, manifest: dict, names: Names) -> pd.
         frame = pd.read_excel(path, dtype=str, keep_default_na=False)
         first_row = 2
     frame.index = range(first_row, first_row + len(frame))  # spreadsheet row numbers
-    dropped = {d["row"] for d in manifest["dirty_rows"]
-               if d["file"] == f"surveys/{wave}/{path.name}" and d["expected"] in {"excluded", "quarantined"}}
+    dropped = {
+        d["row"]
+        for d in manifest["dirty_rows"]
+        if d["file"] == f"surveys/{wave}/{path.name}" and d["expected"] in {"excluded", "quarantined"}
+    }
     frame = frame.drop(index=sorted(dropped))
     override = codebook.get("waves", {}).get(wave, {})
     by_text = override.get("match_by") == "text"
@@ -94,8 +95,13 @@ def _respondents(wave: str, codebook: dict, manifest: dict, names: Names) -> pd.
         if sector == "police":
             bcu = names.code("bcu", answer[fields["bcu"]]) or names.bcu_of_borough.get(borough)
             bcu = bcu or None  # the City has no BCU (policed by the City of London Police)
-        row = {"org_id": org, "sector": sector, "borough_code": borough if sector == "council" else None,
-               "bcu_code": bcu, "icb_code": org if sector == "health" else None}
+        row = {
+            "org_id": org,
+            "sector": sector,
+            "borough_code": borough if sector == "council" else None,
+            "bcu_code": bcu,
+            "icb_code": org if sector == "health" else None,
+        }
         for flag in ("ti_training_12m", "willing_to_share"):
             text = answer[fields[flag]].strip()
             row[flag] = {"yes": 1, "no": 0}.get(text.casefold())
@@ -167,22 +173,37 @@ def oracle_cells(wave: str) -> dict[tuple, dict]:
             else:
                 half = math.nan
             mean_id = f"{prefix}_mean" if kind == "index" else prefix.format("mean")
-            cells[(mean_id, *geography)] = {"n": n, "numerator": None, "value": float(mean),
-                                            "lower_ci": float(mean) - half, "upper_ci": float(mean) + half,
-                                            "sd": sd if n >= 2 else math.nan}
+            cells[(mean_id, *geography)] = {
+                "n": n,
+                "numerator": None,
+                "value": float(mean),
+                "lower_ci": float(mean) - half,
+                "upper_ci": float(mean) + half,
+                "sd": sd if n >= 2 else math.nan,
+            }
             agree = sum(v >= 4 for v in mine)
             low, high = proportion_confint(agree, n, alpha=0.05, method="wilson")
             agree_id = f"{prefix}_agree" if kind == "index" else prefix.format("agree")
-            cells[(agree_id, *geography)] = {"n": n, "numerator": agree, "value": 100 * agree / n,
-                                             "lower_ci": 100 * low, "upper_ci": 100 * high}
+            cells[(agree_id, *geography)] = {
+                "n": n,
+                "numerator": agree,
+                "value": 100 * agree / n,
+                "lower_ci": 100 * low,
+                "upper_ci": 100 * high,
+            }
     for flag in ("ti_training_12m", "willing_to_share"):
         for geography, who in members.items():
             answers = [people.loc[i, flag] for i in who if pd.notna(people.loc[i, flag])]
             if answers:
                 yes, n = int(sum(answers)), len(answers)
                 low, high = proportion_confint(yes, n, alpha=0.05, method="wilson")
-                cells[(flag, *geography)] = {"n": n, "numerator": yes, "value": 100 * yes / n,
-                                             "lower_ci": 100 * low, "upper_ci": 100 * high}
+                cells[(flag, *geography)] = {
+                    "n": n,
+                    "numerator": yes,
+                    "value": 100 * yes / n,
+                    "lower_ci": 100 * low,
+                    "upper_ci": 100 * high,
+                }
     return cells
 
 
@@ -204,9 +225,11 @@ def oracle_alpha(wave: str) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def published(built_sample):
     with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
-        return (conn.execute("SELECT * FROM indicators WHERE wave <> 'policy_audit'").df(),
-                conn.execute("SELECT * FROM reliability").df(),
-                conn.execute("SELECT * FROM indicator_changes").df())
+        return (
+            conn.execute("SELECT * FROM indicators WHERE wave <> 'policy_audit'").df(),
+            conn.execute("SELECT * FROM reliability").df(),
+            conn.execute("SELECT * FROM indicator_changes").df(),
+        )
 
 
 @pytest.mark.parametrize("wave", ["2024-w1", "2025-w2"])
@@ -252,8 +275,11 @@ def test_the_oracle_counts_an_index_of_exactly_four_as_agreeing(published):
     index = _scores(people, codebook)["index:index"]
     assert sum(v == 4 for v in index if v is not None) > 0
     indicators, *_ = published
-    london = indicators[(indicators["indicator_id"] == "ti_index_agree") & (indicators["wave"] == "2024-w1")
-                        & (indicators["geography_level"] == "london")].iloc[0]
+    london = indicators[
+        (indicators["indicator_id"] == "ti_index_agree")
+        & (indicators["wave"] == "2024-w1")
+        & (indicators["geography_level"] == "london")
+    ].iloc[0]
     assert london["numerator"] == sum(v >= 4 for v in index if v is not None)
 
 
@@ -271,14 +297,16 @@ def test_every_published_change_equals_the_oracle(published):
             if v1 + v2 == 0:
                 assert row.significance == "not tested" and math.isnan(row.lower_ci)
                 continue
-            df = (v1 + v2) ** 2 / (v1 ** 2 / (a["n"] - 1) + v2 ** 2 / (b["n"] - 1))
+            df = (v1 + v2) ** 2 / (v1**2 / (a["n"] - 1) + v2**2 / (b["n"] - 1))
             half = stats.t.ppf(0.975, df) * math.sqrt(v1 + v2)
             low, high = diff - half, diff + half
         else:
             low, high = confint_proportions_2indep(b["numerator"], b["n"], a["numerator"], a["n"], method="newcomb")
             diff, low, high = 100 * (b["numerator"] / b["n"] - a["numerator"] / a["n"]), 100 * low, 100 * high
         assert (row.change, row.lower_ci, row.upper_ci) == pytest.approx((diff, low, high), abs=1e-9), key
-        expected = ("significant increase" if low > 0 else "significant decrease" if high < 0 else "no significant change")
+        expected = (
+            "significant increase" if low > 0 else "significant decrease" if high < 0 else "no significant change"
+        )
         assert row.significance == expected
         compared += 1
     assert compared > 2000

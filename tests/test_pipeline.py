@@ -4,10 +4,10 @@ import shutil
 
 import duckdb
 import pytest
+from conftest import SHARED, TABLES_ONLY
 from dagster import DagsterInstance, build_sensor_context
 
 from tipipeline.definitions import build_definitions, defs
-from conftest import SHARED, TABLES_ONLY
 from tipipeline.pipeline import PipelineError, run_pipeline
 
 REFERENCE_COUNTS = {
@@ -44,8 +44,14 @@ def test_definitions_load_and_every_job_resolves():
 def test_reference_assets_have_blocking_checks():
     graph = defs.resolve_asset_graph()
     checked = {spec.asset_key.to_user_string() for a in defs.assets for spec in a.check_specs if spec.blocking}
-    wave_tables = {"stg_respondents", "stg_responses", "restricted_free_text", "survey_quarantine",
-                   "survey_exclusions", "survey_data_quality"}
+    wave_tables = {
+        "stg_respondents",
+        "stg_responses",
+        "restricted_free_text",
+        "survey_quarantine",
+        "survey_exclusions",
+        "survey_data_quality",
+    }
     assert set(REFERENCE_COUNTS) | {"organisation_aliases", "survey_codebook"} | wave_tables <= checked
     assert {"indicators", "respondent_measures"} <= checked
     assert checked <= {k.to_user_string() for k in graph.get_all_asset_keys()}
@@ -74,7 +80,8 @@ def test_full_run_builds_reference_tables_and_metadata(settings, instance):
     assert len(tables["survey_data_quality"]) == 2
     assert len(tables["stg_respondents"]) == 6010
     event = instance.get_latest_materialization_event(
-        next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "boroughs"))
+        next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "boroughs")
+    )
     metadata = event.asset_materialization.metadata
     assert metadata["dagster/row_count"].value == 33
     assert "gss_code" in [c.name for c in metadata["dagster/column_schema"].schema.columns]
@@ -109,8 +116,20 @@ def test_cli_run_exit_codes(settings, tmp_path, monkeypatch, capsys):
     from tipipeline.cli import main
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    assert main(["run", "--data-dir", str(settings.data_dir), "--output-dir", str(settings.output_dir),
-                 "--select", TABLES_ONLY]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--data-dir",
+                str(settings.data_dir),
+                "--output-dir",
+                str(settings.output_dir),
+                "--select",
+                TABLES_ONLY,
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "[4/4] baseline" in out and str(settings.warehouse_path) in out
     shutil.rmtree(settings.surveys_dir / "2025-w2")
@@ -191,5 +210,12 @@ def test_policy_audit_assets_publish_agreement_metadata(settings, instance):
     key = next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "coder_agreement")
     metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
     assert 0 < metadata["overall_kappa"].value < 1 and "weighted_kappa_linear" in metadata["agreement"].value
-    unresolved_key = next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "policy_unresolved")
-    assert instance.get_latest_materialization_event(unresolved_key).asset_materialization.metadata["unresolved_count"].value > 0
+    unresolved_key = next(
+        k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "policy_unresolved"
+    )
+    assert (
+        instance.get_latest_materialization_event(unresolved_key)
+        .asset_materialization.metadata["unresolved_count"]
+        .value
+        > 0
+    )

@@ -6,9 +6,9 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SAMPLE_RAW
 from sklearn.metrics import cohen_kappa_score
 
-from conftest import SAMPLE_RAW
 from tipipeline.check import check_files
 from tipipeline.errors import InputError
 from tipipeline.framework import load_framework
@@ -89,7 +89,10 @@ def test_reconciliation_never_averages(tmp_path, framework):
 
 
 def test_organisation_scores_use_the_best_settled_score_per_principle(tmp_path, framework):
-    rows = [_row("Met Police", "A", "Coder A", [2, 0, 0, 0, 0, 0]), _row("Met Police", "B", "Coder A", [0, 1, 0, 0, 0, 2])]
+    rows = [
+        _row("Met Police", "A", "Coder A", [2, 0, 0, 0, 0, 0]),
+        _row("Met Police", "B", "Coder A", [0, 1, 0, 0, 0, 2]),
+    ]
     result = summarise(read_audit_file(_audit_csv(tmp_path, rows), framework, AliasResolver()).codings, framework)
     org = result.organisations.set_index("org_id").loc["E23000001"]
     assert org["comprehensiveness"] == pytest.approx(50.0)  # safety, trustworthiness, cultural
@@ -100,11 +103,18 @@ def test_organisation_scores_use_the_best_settled_score_per_principle(tmp_path, 
 def test_policy_percentages_are_exact(tmp_path, framework):
     """Rounded once from the exact fraction: 100 x 1/3 as a float of 1/3 would be 33.33333333333333,
     and the mean of documents at 1/3, 2/3 and 2/3 of 100 must be 5/9 of 100, not a float sum's."""
-    rows = [_row("Met Police", "A", "Coder A", [2, 1, 0, 0, 0, 0]), _row("Met Police", "B", "Coder A", [2, 2, 1, 1, 0, 0]),
-            _row("Met Police", "C", "Coder A", [1, 1, 1, 1, 0, 0])]
+    rows = [
+        _row("Met Police", "A", "Coder A", [2, 1, 0, 0, 0, 0]),
+        _row("Met Police", "B", "Coder A", [2, 2, 1, 1, 0, 0]),
+        _row("Met Police", "C", "Coder A", [1, 1, 1, 1, 0, 0]),
+    ]
     result = summarise(read_audit_file(_audit_csv(tmp_path, rows), framework, AliasResolver()).codings, framework)
     docs = result.documents.set_index("document_title")
-    assert docs["comprehensiveness"].tolist() == [float(Fraction(200, 6)), float(Fraction(400, 6)), float(Fraction(400, 6))]
+    assert docs["comprehensiveness"].tolist() == [
+        float(Fraction(200, 6)),
+        float(Fraction(400, 6)),
+        float(Fraction(400, 6)),
+    ]
     assert docs.loc["A", "comprehensiveness"] != 100.0 * (2 / 6)
     org = result.organisations.set_index("org_id").loc["E23000001"]
     assert org["mean_document_comprehensiveness"] == float(Fraction(500, 9))
@@ -118,7 +128,10 @@ def test_agreement_pairs_the_first_two_coders(tmp_path, framework):
     for d in range(30):
         a = rng.integers(0, 3, 6)
         b = np.where(rng.random(6) < 0.7, a, rng.integers(0, 3, 6))
-        rows += [_row("LB Hackney", f"Doc {d}", "Coder A", a.tolist()), _row("LB Hackney", f"Doc {d}", "Coder B", b.tolist())]
+        rows += [
+            _row("LB Hackney", f"Doc {d}", "Coder A", a.tolist()),
+            _row("LB Hackney", f"Doc {d}", "Coder B", b.tolist()),
+        ]
         first.append(a)
         second.append(b)
     rows.append(_row("LB Hackney", "Lonely", "Coder A", [1] * 6))
@@ -128,15 +141,28 @@ def test_agreement_pairs_the_first_two_coders(tmp_path, framework):
     for i, principle in enumerate(p.id for p in framework.principles):
         assert table.loc[principle, "kappa"] == pytest.approx(cohen_kappa_score(a[:, i], b[:, i], labels=[0, 1, 2]))
         assert table.loc[principle, "weighted_kappa_linear"] == pytest.approx(
-            cohen_kappa_score(a[:, i], b[:, i], labels=[0, 1, 2], weights="linear"))
+            cohen_kappa_score(a[:, i], b[:, i], labels=[0, 1, 2], weights="linear")
+        )
         assert table.loc[principle, "percent_agreement"] == pytest.approx(100 * (a[:, i] == b[:, i]).mean())
     assert table.loc["overall", "double_coded_documents"] == 30
     assert table.loc["overall", "kappa"] == pytest.approx(cohen_kappa_score(a.ravel(), b.ravel(), labels=[0, 1, 2]))
 
 
 def test_headers_match_ignoring_case_space_and_punctuation(tmp_path, framework):
-    header = ["ORGANISATION ", "document_title", "Document Type", "year", "url", " Coder", "safety", "TRUSTWORTHINESS",
-              "Choice", "collaboration", "Empowerment", "cultural_consideration"]
+    header = [
+        "ORGANISATION ",
+        "document_title",
+        "Document Type",
+        "year",
+        "url",
+        " Coder",
+        "safety",
+        "TRUSTWORTHINESS",
+        "Choice",
+        "collaboration",
+        "Empowerment",
+        "cultural_consideration",
+    ]
     path = _audit_csv(tmp_path, [_row("RBKC", "Doc", "Coder A", [0, 1, 2, 0, 1, 2])], header=header)
     audit = read_audit_file(path, framework, AliasResolver())
     assert audit.codings["org_id"].tolist() == ["E09000020"]
@@ -169,8 +195,9 @@ def test_bad_rows_are_quarantined_with_reasons(tmp_path, framework):
 def test_missing_principle_column_is_an_error(tmp_path, framework):
     header = ["Organisation", "Document title", "Document type", "Year", "URL", "Coder", *PRINCIPLES[:-1], "Culture"]
     with pytest.raises(InputError, match="no score column for the principle 'Cultural consideration'"):
-        read_audit_file(_audit_csv(tmp_path, [_row("LB Hackney", "Doc", "Coder A", [0] * 6)], header), framework,
-                        AliasResolver())
+        read_audit_file(
+            _audit_csv(tmp_path, [_row("LB Hackney", "Doc", "Coder A", [0] * 6)], header), framework, AliasResolver()
+        )
 
 
 def test_sample_audit(framework):
@@ -197,5 +224,6 @@ def test_check_reports_an_audit(capsys):
     assert report["rows_read"] == report["rows_accepted"] + report["rows_quarantined"]
     assert report["double_coded_documents"] >= 50 and report["unresolved_disagreements"] > 0
     assert report["coders"] == ["Coder A", "Coder B", "Coder C"]
-    assert {p["row"] for p in report["problems"]} == {e["row"] for e in MANIFEST["dirty_rows"]
-                                                      if e["wave"] is None and e["expected"] == "quarantined"}
+    assert {p["row"] for p in report["problems"]} == {
+        e["row"] for e in MANIFEST["dirty_rows"] if e["wave"] is None and e["expected"] == "quarantined"
+    }

@@ -3,8 +3,7 @@
 import pandas as pd
 import pytest
 
-from tipipeline.reference import AliasResolver, load_reference, normalise_name
-from tipipeline.reference import tables
+from tipipeline.reference import AliasResolver, load_reference, normalise_name, tables
 from tipipeline.schemas import reference as schemas
 from tipipeline.schemas.validation import validate
 

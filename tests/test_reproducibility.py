@@ -9,9 +9,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import SAMPLE_RAW, TABLES_ONLY
 from dagster import DagsterInstance
 
-from conftest import SAMPLE_RAW, TABLES_ONLY
 from tipipeline.cli import main
 from tipipeline.pipeline import run_pipeline
 from tipipeline.settings import get_settings
@@ -77,4 +77,7 @@ def test_staged_rows_in_any_order_publish_the_same_tables(built_sample, tmp_path
         run_pipeline(settings, selection="group:indicators or key:published_baseline", instance=instance)
     exports = ("exports/*.csv", "exports/*.parquet")
     assert compare(table_digests(built_sample.baseline_path), table_digests(settings.baseline_path), "table") == []
-    assert compare(file_digests(built_sample.output_dir, exports), file_digests(settings.output_dir, exports), "file") == []
+    assert (
+        compare(file_digests(built_sample.output_dir, exports), file_digests(settings.output_dir, exports), "file")
+        == []
+    )

@@ -7,13 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SAMPLE_RAW
 from openpyxl import load_workbook
 
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.reference import AliasResolver, load_reference
 from tipipeline.sample.generator import SMALL_BCU, generate_sample, small_organisations
-
-from conftest import SAMPLE_RAW
 
 MANIFEST = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())
 CODEBOOK = load_codebook(SAMPLE_RAW / "surveys" / "codebook.yaml")
@@ -24,8 +23,9 @@ def _files(root):
 
 
 def test_regenerating_gives_the_committed_bytes(tmp_path):
-    generate_sample(tmp_path, seed=MANIFEST["seed"], responses=MANIFEST["responses_per_wave"],
-                    waves=len(MANIFEST["waves"]))
+    generate_sample(
+        tmp_path, seed=MANIFEST["seed"], responses=MANIFEST["responses_per_wave"], waves=len(MANIFEST["waves"])
+    )
     committed, regenerated = _files(SAMPLE_RAW), _files(tmp_path)
     assert sorted(committed) == sorted(regenerated)
     different = [name for name in committed if committed[name] != regenerated[name]]
@@ -151,8 +151,14 @@ def test_dirty_rows_are_where_the_manifest_says(wave):
     resolver = AliasResolver()
     entries = [e for e in MANIFEST["dirty_rows"] if e["wave"] == wave_id]
     kinds = {e["kind"] for e in entries}
-    assert {"duplicate_submission", "alias_organisation", "misspelt_organisation", "unknown_organisation",
-            "out_of_range_value", "refused_consent"} <= kinds
+    assert {
+        "duplicate_submission",
+        "alias_organisation",
+        "misspelt_organisation",
+        "unknown_organisation",
+        "out_of_range_value",
+        "refused_consent",
+    } <= kinds
     if wave_id == "2024-w1":
         assert {"survey_preview", "survey_test", "partial_response"} <= kinds
     org_col, consent_col, email_col = columns["organisation"], columns["consent"], columns["duplicate_key"]
@@ -160,7 +166,10 @@ def test_dirty_rows_are_where_the_manifest_says(wave):
         row = frame.loc[e["row"]]
         kind = e["kind"]
         if kind in ("survey_preview", "survey_test", "spam"):
-            assert row["Status"] == {"survey_preview": "Survey Preview", "survey_test": "Survey Test", "spam": "Spam"}[kind]
+            assert (
+                row["Status"]
+                == {"survey_preview": "Survey Preview", "survey_test": "Survey Test", "spam": "Spam"}[kind]
+            )
         elif kind == "partial_response":
             assert row["Finished"] == "False" and int(row["Progress"]) < 100
         elif kind == "alias_organisation":
@@ -198,7 +207,9 @@ def test_policy_audit_structure():
     assert 0.12 <= (coders == 2).mean() <= 0.3
     principles = ["Safety", "Trustworthiness", "Choice", "Collaboration", "Empowerment", "Cultural consideration"]
     assert clean[principles].isin([0, 1, 2]).all().all()
-    double = clean[clean["Coder"] != "consensus"].groupby(["Organisation", "Document title"]).filter(lambda g: len(g) == 2)
+    double = (
+        clean[clean["Coder"] != "consensus"].groupby(["Organisation", "Document title"]).filter(lambda g: len(g) == 2)
+    )
     disagreements = double.groupby(["Organisation", "Document title"])[principles].nunique().gt(1).any(axis=1)
     assert disagreements.sum() >= 5
     settled = set(clean.loc[clean["Coder"] == "consensus", "Document title"])

@@ -64,7 +64,9 @@ def test_cronbach_alpha_reference_value():
 
 
 def test_cronbach_alpha_drops_incomplete_rows():
-    matrix = np.array([[4, 4, 3, 5], [5, 4, 5, 4], [3, 3, 2, 3], [4, 5, 4, 4], [2, 2, 3, 1], [5, 4, 5, 5], [np.nan, 1, 1, 1]])
+    matrix = np.array(
+        [[4, 4, 3, 5], [5, 4, 5, 4], [3, 3, 2, 3], [4, 5, 4, 4], [2, 2, 3, 1], [5, 4, 5, 5], [np.nan, 1, 1, 1]]
+    )
     assert cronbach_alpha(matrix) == pytest.approx(cronbach_alpha(matrix[:-1]))
     assert math.isnan(cronbach_alpha(np.array([[1, 2]])))
 
@@ -82,7 +84,11 @@ def test_newcombe_difference_reference():
     # Newcombe (1998), Statistics in Medicine 17: 873-890, table II example (56/70 vs 48/80): method 10
     # gives 0.0524 to 0.3339 for p1 - p2.
     diff, low, high = newcombe_difference(48, 80, 56, 70)
-    assert diff == pytest.approx(0.2) and low == pytest.approx(0.0524, abs=5e-5) and high == pytest.approx(0.3339, abs=5e-5)
+    assert (
+        diff == pytest.approx(0.2)
+        and low == pytest.approx(0.0524, abs=5e-5)
+        and high == pytest.approx(0.3339, abs=5e-5)
+    )
 
 
 @pytest.mark.parametrize(

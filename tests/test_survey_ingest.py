@@ -7,25 +7,32 @@ import shutil
 
 import duckdb
 import pytest
+from conftest import SAMPLE_RAW, SHARED, TABLES_ONLY
 from dagster import DagsterInstance
 
-from conftest import SAMPLE_RAW, SHARED, TABLES_ONLY
 from tipipeline.check import check_files
 from tipipeline.cli import main
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
 from tipipeline.ingest.long_form import long_responses
-from tipipeline.schemas.ingest import StgResponses, answers_schema
-from tipipeline.schemas.validation import validate
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.pipeline import PipelineError, run_pipeline
 from tipipeline.reference import load_reference
 from tipipeline.sample.generator import small_organisations
+from tipipeline.schemas.ingest import StgResponses, answers_schema
+from tipipeline.schemas.validation import validate
 
 MANIFEST = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())
 FIXTURE = SHARED / "fixtures" / "qualtrics" / "qualtRics_sample.csv"
-FIXTURE_IDENTIFYING = ["IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "ExternalReference",
-                       "LocationLatitude", "LocationLongitude"]
+FIXTURE_IDENTIFYING = [
+    "IPAddress",
+    "RecipientLastName",
+    "RecipientFirstName",
+    "RecipientEmail",
+    "ExternalReference",
+    "LocationLatitude",
+    "LocationLongitude",
+]
 needs_fixture = pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixtures are not present")
 
 
@@ -45,13 +52,22 @@ def test_every_row_is_accounted_for(sample_wave):
     assert len(result.respondents) == result.data_quality["rows_accepted"].sum()
     assert result.quarantine["source_row"].nunique() == result.data_quality["rows_quarantined"].sum()
     assert len(result.exclusions) == result.data_quality["rows_excluded"].sum()
-    seen = set(result.respondents["source_row"]) | set(result.quarantine["source_row"]) | set(result.exclusions["source_row"])
+    seen = (
+        set(result.respondents["source_row"])
+        | set(result.quarantine["source_row"])
+        | set(result.exclusions["source_row"])
+    )
     assert len(seen) == result.data_quality["rows_read"].sum()  # no row in two places
 
 
-EXPECTED_RULE = {"survey_preview": "non_genuine_status", "survey_test": "non_genuine_status", "spam": "non_genuine_status",
-                 "partial_response": "partial_response", "refused_consent": "no_consent",
-                 "duplicate_submission": "duplicate_submission"}
+EXPECTED_RULE = {
+    "survey_preview": "non_genuine_status",
+    "survey_test": "non_genuine_status",
+    "spam": "non_genuine_status",
+    "partial_response": "partial_response",
+    "refused_consent": "no_consent",
+    "duplicate_submission": "duplicate_submission",
+}
 
 
 def test_every_dirty_row_lands_where_it_should(sample_wave):
@@ -179,12 +195,16 @@ def test_fixture_identifiers_appear_nowhere_in_the_warehouse(fixture_data_dir):
                 assert secret not in dump, (table, secret)
             if table != "restricted_free_text":
                 assert "Hello World!" not in dump, table
-        quality = conn.execute("SELECT source_file, rows_read, rows_accepted, rows_quarantined, identifying_columns_dropped "
-                               "FROM survey_data_quality ORDER BY source_file").fetchall()
+        quality = conn.execute(
+            "SELECT source_file, rows_read, rows_accepted, rows_quarantined, identifying_columns_dropped "
+            "FROM survey_data_quality ORDER BY source_file"
+        ).fetchall()
         accepted = conn.execute("SELECT org_id, submitted_date FROM stg_respondents").fetchall()
         free_text = conn.execute("SELECT text FROM restricted_free_text").fetchall()
     assert [(q[0], q[1], q[2], q[3]) for q in quality] == [
-        ("qualtRics_sample.csv", 1, 0, 1), ("qualtRics_sample_with_organisation.csv", 1, 1, 0)]
+        ("qualtRics_sample.csv", 1, 0, 1),
+        ("qualtRics_sample_with_organisation.csv", 1, 1, 0),
+    ]
     assert json.loads(quality[0][4]) == FIXTURE_IDENTIFYING
     assert [(a[0], str(a[1])) for a in accepted] == [("E23000001", "2017-07-18")]
     assert free_text == [("Hello World!",)]
@@ -206,8 +226,19 @@ def test_check_reports_the_fixture(capsys):
     assert report["identifying_columns_dropped"] == FIXTURE_IDENTIFYING
     assert main(["check", "--json", str(FIXTURE)]) == 0
     [printed] = json.loads(capsys.readouterr().out)
-    for key in ("file", "kind", "format", "encoding", "header_rows", "rows_read", "rows_accepted", "rows_quarantined",
-                "rows_excluded", "identifying_columns_dropped", "problems"):
+    for key in (
+        "file",
+        "kind",
+        "format",
+        "encoding",
+        "header_rows",
+        "rows_read",
+        "rows_accepted",
+        "rows_quarantined",
+        "rows_excluded",
+        "identifying_columns_dropped",
+        "problems",
+    ):
         assert key in printed
     assert printed["kind"] == "survey_export" and printed["encoding"] == "utf-8"
 

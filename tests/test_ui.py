@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from browser import browser_page, chromium_path
 from conftest import REPO
 
@@ -27,17 +26,25 @@ def _free_port() -> int:
 def webserver(settings, tmp_path):
     """dagster-webserver on 127.0.0.1 for the project's definitions, with a fresh DAGSTER_HOME."""
     port = _free_port()
-    env = dict(os.environ, DAGSTER_HOME=str(tmp_path / "dagster_home"),
-               TIPIPELINE_DATA_DIR=str(settings.data_dir), TIPIPELINE_OUTPUT_DIR=str(settings.output_dir))
+    env = dict(
+        os.environ,
+        DAGSTER_HOME=str(tmp_path / "dagster_home"),
+        TIPIPELINE_DATA_DIR=str(settings.data_dir),
+        TIPIPELINE_OUTPUT_DIR=str(settings.output_dir),
+    )
     Path(env["DAGSTER_HOME"]).mkdir()
     # Runs submitted through the API start at once (no daemon in this test).
     (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(
         "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
-        "telemetry:\n  enabled: false\n")
+        "telemetry:\n  enabled: false\n"
+    )
     webserver_bin = Path(sys.executable).with_name("dagster-webserver")
     proc = subprocess.Popen(
         [str(webserver_bin), "-m", "tipipeline.definitions", "-h", "127.0.0.1", "-p", str(port)],
-        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -58,8 +65,9 @@ def webserver(settings, tmp_path):
 
 
 def _graphql(url: str, query: str) -> dict:
-    request = urllib.request.Request(url + "/graphql", data=json.dumps({"query": query}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url + "/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())["data"]
 

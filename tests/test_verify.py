@@ -3,8 +3,8 @@
 import shutil
 
 import duckdb
-
 from conftest import SAMPLE_RAW
+
 from tipipeline.cli import main
 from tipipeline.verify import compare, table_digests
 
@@ -23,8 +23,10 @@ def test_verify_passes_on_the_sample_and_names_a_difference(tmp_path, monkeypatc
     tampered = tmp_path / "tampered.duckdb"
     shutil.copy(baseline, tampered)
     with duckdb.connect(str(tampered)) as conn:
-        conn.execute("UPDATE indicators SET value = value + 0.01 WHERE geography_level = 'london' AND wave = '2024-w1' "
-                     "AND indicator_id = 'ti_index_mean'")
+        conn.execute(
+            "UPDATE indicators SET value = value + 0.01 WHERE geography_level = 'london' AND wave = '2024-w1' "
+            "AND indicator_id = 'ti_index_mean'"
+        )
     assert compare(table_digests(baseline), table_digests(tampered), "table") == ["table indicators: differs"]
     # Row order does not matter.
     reordered = tmp_path / "reordered.duckdb"

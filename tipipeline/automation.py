@@ -19,7 +19,6 @@ from tipipeline.ingest.waves import discover_waves
 from tipipeline.partitions import survey_waves
 from tipipeline.settings import get_settings
 
-
 WAVE_SELECTION = AssetSelection.assets(*wave_assets)
 
 wave_job = define_asset_job(

@@ -78,7 +78,9 @@ def _format_only(path: Path, report: dict) -> None:
     excluded = ledger.excluded.value_counts().to_dict()
     if raw.blank_rows:
         excluded["blank_row"] = len(raw.blank_rows)
-    problems = [{"row": row, "column": None, "message": f"malformed row: {reason}"} for row, reason in raw.malformed.items()]
+    problems = [
+        {"row": row, "column": None, "message": f"malformed row: {reason}"} for row, reason in raw.malformed.items()
+    ]
     problems += [{"row": e["source_row"], "column": e["column"], "message": e["reason"]} for e in ledger.entries]
     report.update(
         format=raw.format,
@@ -126,12 +128,20 @@ def check_policy_audit(path: str | Path) -> dict:
     coders = audit.codings.loc[audit.codings["coder"] != CONSENSUS, "coder"]
     double = int((summary.documents["coders"] >= 2).sum())
     report.update(
-        format=audit.file_format, header_rows=1, rows_read=audit.rows_read, rows_accepted=quality["rows_accepted"],
-        rows_quarantined=quality["rows_quarantined"], rows_excluded={"blank_row": audit.excluded_blank} if audit.excluded_blank else {},
-        documents=len(summary.documents), coders=sorted(coders.unique().tolist()), double_coded_documents=double,
+        format=audit.file_format,
+        header_rows=1,
+        rows_read=audit.rows_read,
+        rows_accepted=quality["rows_accepted"],
+        rows_quarantined=quality["rows_quarantined"],
+        rows_excluded={"blank_row": audit.excluded_blank} if audit.excluded_blank else {},
+        documents=len(summary.documents),
+        coders=sorted(coders.unique().tolist()),
+        double_coded_documents=double,
         documents_with_disagreements=int(summary.documents["document_id"].isin(_disagreeing(audit.codings)).sum()),
         unresolved_disagreements=len(summary.unresolved),
-        problems=[{"row": int(r.source_row), "column": r.column, "message": r.reason} for r in audit.quarantine.itertuples()][:MAX_PROBLEMS],
+        problems=[
+            {"row": int(r.source_row), "column": r.column, "message": r.reason} for r in audit.quarantine.itertuples()
+        ][:MAX_PROBLEMS],
     )
     if report["rows_accepted"] == 0:
         report["reason"] = f"{path.name}: no row would be accepted"
@@ -163,9 +173,15 @@ def check_boundary_file(path: str | Path) -> dict:
         frame = gpd.read_file(path)
         column, _ = find_code_column(frame, codes)
         found = set(frame[column].astype(str).str.strip()) if column else set()
-        report.update(format=path.suffix.lower().lstrip("."), features=len(frame), code_column=column,
-                      crs=frame.crs.name if frame.crs else None, codes_missing=sorted(codes - found),
-                      codes_extra=sorted(c for c in found - codes if c.startswith("E09")), rows_read=len(frame))
+        report.update(
+            format=path.suffix.lower().lstrip("."),
+            features=len(frame),
+            code_column=column,
+            crs=frame.crs.name if frame.crs else None,
+            codes_missing=sorted(codes - found),
+            codes_extra=sorted(c for c in found - codes if c.startswith("E09")),
+            rows_read=len(frame),
+        )
     except Exception as exc:  # an unreadable file: read_boundary_file below gives the reason
         report["problems"].append({"row": None, "column": None, "message": str(exc).splitlines()[0][:200]})
     try:
@@ -173,12 +189,19 @@ def check_boundary_file(path: str | Path) -> dict:
     except TipipelineError as exc:
         report["reason"] = str(exc)
         return report
-    report.update(usable=True, rows_accepted=len(result.boroughs), notes=result.notes,
-                  bcus=len(result.bcus), icbs=len(result.icbs))
+    report.update(
+        usable=True,
+        rows_accepted=len(result.boroughs),
+        notes=result.notes,
+        bcus=len(result.bcus),
+        icbs=len(result.icbs),
+    )
     return report
 
 
-def check_files(paths: list[str | Path], codebook_path: str | Path | None = None, wave: str | None = None) -> list[dict]:
+def check_files(
+    paths: list[str | Path], codebook_path: str | Path | None = None, wave: str | None = None
+) -> list[dict]:
     """Check each file by its kind; a codebook that does not load is reported against survey files."""
     codebook = None
     codebook_error = None
@@ -209,8 +232,10 @@ def format_report(report: dict) -> str:
     """A human-readable summary of one report."""
     lines = [f"{report['file']}"]
     if report["kind"] == "boundary":
-        lines.append(f"  kind: boundary; features: {report.get('features')}; GSS code column: {report.get('code_column')}; "
-                     f"CRS: {report.get('crs')}")
+        lines.append(
+            f"  kind: boundary; features: {report.get('features')}; GSS code column: {report.get('code_column')}; "
+            f"CRS: {report.get('crs')}"
+        )
         if report.get("codes_missing"):
             lines.append(f"  codes missing: {', '.join(report['codes_missing'])}")
         if report.get("codes_extra"):
@@ -218,20 +243,28 @@ def format_report(report: dict) -> str:
         for note in report.get("notes", []):
             lines.append(f"  note: {note}")
     elif report["kind"] == "policy_audit" and report.get("format"):
-        lines.append(f"  kind: policy_audit; rows read {report['rows_read']} = accepted {report['rows_accepted']} + "
-                     f"quarantined {report['rows_quarantined']} + excluded {sum(report['rows_excluded'].values())}")
-        lines.append(f"  documents {report['documents']}; coders {', '.join(report['coders'])}; double-coded "
-                     f"{report['double_coded_documents']}; with disagreements {report['documents_with_disagreements']}; "
-                     f"unresolved (document x principle) {report['unresolved_disagreements']}")
+        lines.append(
+            f"  kind: policy_audit; rows read {report['rows_read']} = accepted {report['rows_accepted']} + "
+            f"quarantined {report['rows_quarantined']} + excluded {sum(report['rows_excluded'].values())}"
+        )
+        lines.append(
+            f"  documents {report['documents']}; coders {', '.join(report['coders'])}; double-coded "
+            f"{report['double_coded_documents']}; with disagreements {report['documents_with_disagreements']}; "
+            f"unresolved (document x principle) {report['unresolved_disagreements']}"
+        )
         for problem in report["problems"][:20]:
             lines.append(f"  row {problem['row']}, column {problem['column']!r}: {problem['message']}")
     elif report.get("format"):
         encoding = f", {report['encoding']}" if report.get("encoding") else ""
-        lines.append(f"  kind: {report['kind']}; format: {report.get('format_label', report['format'])}{encoding}; "
-                     f"header rows: {report['header_rows']}")
+        lines.append(
+            f"  kind: {report['kind']}; format: {report.get('format_label', report['format'])}{encoding}; "
+            f"header rows: {report['header_rows']}"
+        )
         excluded = sum(report["rows_excluded"].values())
-        lines.append(f"  rows read {report['rows_read']} = accepted {report['rows_accepted']} + quarantined "
-                     f"{report['rows_quarantined']} + excluded {excluded}")
+        lines.append(
+            f"  rows read {report['rows_read']} = accepted {report['rows_accepted']} + quarantined "
+            f"{report['rows_quarantined']} + excluded {excluded}"
+        )
         for rule, count in report["rows_excluded"].items():
             lines.append(f"    excluded, {rule}: {count}")
         dropped = report["identifying_columns_dropped"]

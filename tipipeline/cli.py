@@ -42,8 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR or ./data)")
     run.add_argument("--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR or ./outputs)")
     run.add_argument("--select", help="Dagster asset selection, e.g. 'group:reference' or 'key:boroughs+'")
-    run.add_argument("--wave", action="append", dest="waves", metavar="WAVE",
-                     help="run only this wave's partition (repeatable), then the London-wide assets")
+    run.add_argument(
+        "--wave",
+        action="append",
+        dest="waves",
+        metavar="WAVE",
+        help="run only this wave's partition (repeatable), then the London-wide assets",
+    )
     run.set_defaults(handler=_run)
 
     check = sub.add_parser("check", help="read and validate input files without writing anything")
@@ -114,7 +119,9 @@ def _verify(args) -> int:
     for difference in differences:
         print(f"  DIFFERENT: {difference}")
     if differences:
-        raise TipipelineError(f"{len(differences)} difference(s) between the outputs and a rebuild, first: {differences[0]}")
+        raise TipipelineError(
+            f"{len(differences)} difference(s) between the outputs and a rebuild, first: {differences[0]}"
+        )
     print("Verified: a rebuild from the inputs gives the same published tables, exports, maps and report.")
     return 0
 

@@ -8,9 +8,9 @@ from tipipeline.assets.geography import geography_assets
 from tipipeline.assets.indicators import indicator_assets
 from tipipeline.assets.ingest import ingest_assets
 from tipipeline.assets.outputs import output_assets
-from tipipeline.assets.reports import report_assets
 from tipipeline.assets.reference import reference_assets
-from tipipeline.automation import baseline_job, nightly_baseline_schedule, new_survey_wave_sensor, wave_job
+from tipipeline.assets.reports import report_assets
+from tipipeline.automation import baseline_job, new_survey_wave_sensor, nightly_baseline_schedule, wave_job
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.settings import Settings, get_settings
 
@@ -19,7 +19,14 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """Definitions bound to `settings` (default: from the environment)."""
     settings = settings or get_settings()
     return Definitions(
-        assets=[*reference_assets, *geography_assets, *ingest_assets, *indicator_assets, *output_assets, *report_assets],
+        assets=[
+            *reference_assets,
+            *geography_assets,
+            *ingest_assets,
+            *indicator_assets,
+            *output_assets,
+            *report_assets,
+        ],
         jobs=[wave_job, baseline_job],
         sensors=[new_survey_wave_sensor],
         schedules=[nightly_baseline_schedule],

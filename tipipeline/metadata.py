@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 from dagster import MetadataValue, TableColumn, TableSchema
+
+if TYPE_CHECKING:
+    from dagster import AssetCheckResult
 
 PREVIEW_ROWS = 10
 
@@ -38,7 +43,7 @@ def table_metadata(frame: pd.DataFrame, table: str) -> dict:
     }
 
 
-def schema_check_result(check_name: str, outcome, asset_key=None) -> "AssetCheckResult":
+def schema_check_result(check_name: str, outcome, asset_key=None) -> AssetCheckResult:
     """A blocking-check result from a pandera ValidationOutcome: failure count and examples."""
     from dagster import AssetCheckResult, AssetCheckSeverity
 

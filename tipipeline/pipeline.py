@@ -93,7 +93,9 @@ def run_pipeline(
         raise PipelineError(f"the selection {selection!r} matches no asset")
     # An asset computed together with others (one multi-asset, e.g. a wave's staging tables) is
     # materialised with all of them.
-    keys = set().union(*({k} if graph.get(k).assets_def.can_subset else set(graph.get(k).assets_def.keys) for k in keys))
+    keys = set().union(
+        *({k} if graph.get(k).assets_def.can_subset else set(graph.get(k).assets_def.keys) for k in keys)
+    )
     wave_keys = {k for k in keys if graph.get(k).partitions_def == survey_waves}
     other_keys = keys - wave_keys
     # Unpartitioned assets the waves depend on (reference data, the codebook) run first.
@@ -138,7 +140,10 @@ def run_pipeline(
         started = time.monotonic()
         job = defs.resolve_job_def(job_name)
         result = job.execute_in_process(
-            instance=instance, partition_key=partition, run_config=QUIET_LOGGING, raise_on_error=False,
+            instance=instance,
+            partition_key=partition,
+            run_config=QUIET_LOGGING,
+            raise_on_error=False,
             tags={PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
         )
         summary.run_ids.append(result.run_id)
@@ -149,9 +154,7 @@ def run_pipeline(
             progress(f"[{index}/{len(steps)}] {reason}")
             failures.append(reason)
             continue
-        progress(
-            f"[{index}/{len(steps)}] {label}: {len(materialised)} asset(s) in {time.monotonic() - started:.1f} s"
-        )
+        progress(f"[{index}/{len(steps)}] {label}: {len(materialised)} asset(s) in {time.monotonic() - started:.1f} s")
     if failures:
         more = f" (and {len(failures) - 1} more failure(s) above)" if len(failures) > 1 else ""
         raise PipelineError(failures[0] + more)

@@ -53,7 +53,7 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     return len(frame)
 
 
-def replace_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, "pd.DataFrame | SqlSource"]) -> None:
+def replace_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame | SqlSource]) -> None:
     """Create or replace several tables (from frames or SQL) in one transaction: all or none."""
     conn.execute("BEGIN TRANSACTION")
     try:

@@ -10,10 +10,17 @@ from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import boundaries as schemas
 
 BOUNDARY_TABLES = [
-    TableAsset("borough_boundaries", "The 33 borough shapes in British National Grid (from the boundary file in "
-               "data/boundaries/, or tile-grid squares when there is none), as WKB.", schemas.BoroughBoundaries),
-    TableAsset("bcu_boundaries", "The 12 MPS BCU shapes, dissolved from their boroughs (the City is in no BCU).",
-               schemas.BcuBoundaries),
+    TableAsset(
+        "borough_boundaries",
+        "The 33 borough shapes in British National Grid (from the boundary file in "
+        "data/boundaries/, or tile-grid squares when there is none), as WKB.",
+        schemas.BoroughBoundaries,
+    ),
+    TableAsset(
+        "bcu_boundaries",
+        "The 12 MPS BCU shapes, dissolved from their boroughs (the City is in no BCU).",
+        schemas.BcuBoundaries,
+    ),
     TableAsset("icb_boundaries", "The 5 ICB shapes, dissolved from their boroughs.", schemas.IcbBoundaries),
 ]
 
@@ -61,7 +68,9 @@ def boundaries(context: AssetExecutionContext, paths: PathsResource, warehouse: 
         "icb_boundaries": boundary_table(result.icbs, result.mode),
     }
     source = _source_metadata(result)
-    yield from write_tables(warehouse, BOUNDARY_TABLES, frames, extra_metadata={t.name: source for t in BOUNDARY_TABLES})
+    yield from write_tables(
+        warehouse, BOUNDARY_TABLES, frames, extra_metadata={t.name: source for t in BOUNDARY_TABLES}
+    )
     context.log.info(f"boundaries: {source.get('source_file') or source['source']}")
 
 

@@ -4,7 +4,14 @@ borough partnership and promising practice. Read from the warehouse, write back 
 import time
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, MetadataValue, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MetadataValue,
+    multi_asset,
+)
 
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
@@ -21,31 +28,57 @@ from tipipeline.stats.disclosure_audit import audit
 from tipipeline.warehouse import SqlSource
 
 INDICATOR_TABLES = [
-    TableAsset("respondent_measures", "Each respondent's domain, principle and index scores (and yes/no answers as "
-               "1/0): the input to the indicators. Pseudonymous, row-level: never published.", None),
-    TableAsset("indicator_cells", "Every indicator cell before disclosure control, with the true n and standard "
-               "deviation. Working table only: never published.", schemas.IndicatorCells),
-    TableAsset("indicators", "The baseline indicators: value, 95% CI, n and numerator per indicator, wave and "
-               "geography, compared with London, disclosure-controlled (suppressed cells flagged with a reason).",
-               schemas.Indicators),
-    TableAsset("indicator_catalogue", "One row per indicator with the Fingertips metadata fields.",
-               schemas.IndicatorCatalogue),
-    TableAsset("indicator_changes", "Change between consecutive waves per indicator and geography, with a 95% CI "
-               "of the change and whether it is significant.", schemas.IndicatorChanges),
-    TableAsset("reliability", "Cronbach's alpha per domain per wave (all respondents with every item of the domain "
-               "answered).", schemas.Reliability),
+    TableAsset(
+        "respondent_measures",
+        "Each respondent's domain, principle and index scores (and yes/no answers as "
+        "1/0): the input to the indicators. Pseudonymous, row-level: never published.",
+        None,
+    ),
+    TableAsset(
+        "indicator_cells",
+        "Every indicator cell before disclosure control, with the true n and standard "
+        "deviation. Working table only: never published.",
+        schemas.IndicatorCells,
+    ),
+    TableAsset(
+        "indicators",
+        "The baseline indicators: value, 95% CI, n and numerator per indicator, wave and "
+        "geography, compared with London, disclosure-controlled (suppressed cells flagged with a reason).",
+        schemas.Indicators,
+    ),
+    TableAsset(
+        "indicator_catalogue", "One row per indicator with the Fingertips metadata fields.", schemas.IndicatorCatalogue
+    ),
+    TableAsset(
+        "indicator_changes",
+        "Change between consecutive waves per indicator and geography, with a 95% CI "
+        "of the change and whether it is significant.",
+        schemas.IndicatorChanges,
+    ),
+    TableAsset(
+        "reliability",
+        "Cronbach's alpha per domain per wave (all respondents with every item of the domain answered).",
+        schemas.Reliability,
+    ),
 ]
 DISCLOSURE_CHECK = "indicators_disclosure_control"
 
 
 @multi_asset(
     name="indicator_build",
-    specs=asset_specs(INDICATOR_TABLES, "indicators", ["stg_respondents", "stg_responses", "policy_organisations",
-                                                       "survey_codebook"]),
-    check_specs=[*check_specs(INDICATOR_TABLES),
-                 AssetCheckSpec(DISCLOSURE_CHECK, asset="indicators", blocking=True,
-                                description="No published cell below the threshold is unsuppressed, and no suppressed "
-                                            "cell can be worked out from published totals and siblings.")],
+    specs=asset_specs(
+        INDICATOR_TABLES, "indicators", ["stg_respondents", "stg_responses", "policy_organisations", "survey_codebook"]
+    ),
+    check_specs=[
+        *check_specs(INDICATOR_TABLES),
+        AssetCheckSpec(
+            DISCLOSURE_CHECK,
+            asset="indicators",
+            blocking=True,
+            description="No published cell below the threshold is unsuppressed, and no suppressed "
+            "cell can be worked out from published totals and siblings.",
+        ),
+    ],
     pool="duckdb_write",
 )
 def indicator_build(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
@@ -74,9 +107,12 @@ def _write_indicators(warehouse: WarehouseResource, built, catalogue: pd.DataFra
     checks = {"indicators": [_disclosure_check(built.survey_cells, threshold, built.families)]}
     published = built.indicators
     extra = {
-        "indicators": {"suppressed_cells": int(published["suppressed"].sum()),
-                       "suppressed_by_reason": MetadataValue.md(markdown_preview(
-                           published["suppression_reason"].value_counts().rename_axis("reason").reset_index()))},
+        "indicators": {
+            "suppressed_cells": int(published["suppressed"].sum()),
+            "suppressed_by_reason": MetadataValue.md(
+                markdown_preview(published["suppression_reason"].value_counts().rename_axis("reason").reset_index())
+            ),
+        },
         "reliability": {"alpha": MetadataValue.md(markdown_preview(built.reliability.round(3), rows=40))},
     }
     yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks)
@@ -94,28 +130,47 @@ def _disclosure_check(cells: pd.DataFrame, threshold: int, families: dict[str, s
         asset_key="indicators",
         passed=passed,
         severity=AssetCheckSeverity.ERROR,
-        metadata={"cells_checked": len(cells), "cells_below_threshold": int((cells["n"] < threshold).sum()),
-                  "suppressed_primary": int(reasons.str.startswith("primary").sum()),
-                  "suppressed_secondary": int(reasons.str.startswith("secondary").sum()),
-                  "audit_seconds": round(time.monotonic() - started, 1),
-                  "problems": len(problems),
-                  "examples": MetadataValue.md(markdown_preview(problems) if len(problems) else "none")},
-        description="disclosure control holds: every suppressed cell is protected" if passed else
-        f"{len(problems)} disclosure problems, e.g. {problems.iloc[0]['problem']} ({problems.iloc[0]['indicator_id']}, "
+        metadata={
+            "cells_checked": len(cells),
+            "cells_below_threshold": int((cells["n"] < threshold).sum()),
+            "suppressed_primary": int(reasons.str.startswith("primary").sum()),
+            "suppressed_secondary": int(reasons.str.startswith("secondary").sum()),
+            "audit_seconds": round(time.monotonic() - started, 1),
+            "problems": len(problems),
+            "examples": MetadataValue.md(markdown_preview(problems) if len(problems) else "none"),
+        },
+        description="disclosure control holds: every suppressed cell is protected"
+        if passed
+        else f"{len(problems)} disclosure problems, e.g. {problems.iloc[0]['problem']} ({problems.iloc[0]['indicator_id']}, "
         f"{problems.iloc[0]['wave']}, {problems.iloc[0]['geography_code']})",
     )
 
 
 JOURNEY_TABLES = [
-    TableAsset("journey", "A journey stage per organisation x domain x wave from the framework's rule (survey "
-               "score and % agreeing, policy comprehensiveness and strength), or 'Insufficient evidence', with "
-               "the evidence and the roadmap's next step.", schemas.Journey),
-    TableAsset("journey_summary", "London's distribution of stages: organisations at each stage per wave, sector and "
-               "domain.", schemas.JourneySummary),
-    TableAsset("borough_partnership", "Per borough: its council's, its BCU's and its ICB's values side by side, per "
-               "domain (mean score) and the index, per wave; suppression carried through.", schemas.BoroughPartnership),
-    TableAsset("promising_practice", "Promising-practice candidates per organisation: policy documents at or above "
-               "the strength threshold and the % of staff willing to share (never free text).", schemas.PromisingPractice),
+    TableAsset(
+        "journey",
+        "A journey stage per organisation x domain x wave from the framework's rule (survey "
+        "score and % agreeing, policy comprehensiveness and strength), or 'Insufficient evidence', with "
+        "the evidence and the roadmap's next step.",
+        schemas.Journey,
+    ),
+    TableAsset(
+        "journey_summary",
+        "London's distribution of stages: organisations at each stage per wave, sector and domain.",
+        schemas.JourneySummary,
+    ),
+    TableAsset(
+        "borough_partnership",
+        "Per borough: its council's, its BCU's and its ICB's values side by side, per "
+        "domain (mean score) and the index, per wave; suppression carried through.",
+        schemas.BoroughPartnership,
+    ),
+    TableAsset(
+        "promising_practice",
+        "Promising-practice candidates per organisation: policy documents at or above "
+        "the strength threshold and the % of staff willing to share (never free text).",
+        schemas.PromisingPractice,
+    ),
 ]
 
 
@@ -140,9 +195,14 @@ def journey_build(context: AssetExecutionContext, warehouse: WarehouseResource):
         "borough_partnership": borough_partnership(cells, reference, score_indicators(framework)),
         "promising_practice": promising_practice(cells, documents, framework, reference, waves),
     }
-    extra = {"journey": {"insufficient_evidence": int(stages["stage_level"].isna().sum()),
-                         "stages": MetadataValue.md(markdown_preview(
-                             stages.groupby(["wave", "stage"]).size().rename("cells").reset_index(), rows=20))}}
+    extra = {
+        "journey": {
+            "insufficient_evidence": int(stages["stage_level"].isna().sum()),
+            "stages": MetadataValue.md(
+                markdown_preview(stages.groupby(["wave", "stage"]).size().rename("cells").reset_index(), rows=20)
+            ),
+        }
+    }
     yield from write_tables(warehouse, JOURNEY_TABLES, frames, extra_metadata=extra)
 
 

@@ -11,22 +11,21 @@ from dagster import (
     multi_asset,
 )
 
+from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.identifiers import pseudonym_key
 from tipipeline.ingest.long_form import items_frame, long_responses_sql, missing_codes
+from tipipeline.ingest.policy_audit import audit_files, read_audits
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.ingest.waves import wave_export_files
 from tipipeline.metadata import markdown_preview, schema_check_result, table_metadata
 from tipipeline.partitions import survey_waves
-from tipipeline.reference import load_reference
+from tipipeline.reference import AliasResolver, load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import ingest as schemas
-from tipipeline.schemas.validation import validate
-from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
-from tipipeline.ingest.policy_audit import audit_files, read_audits
-from tipipeline.reference import AliasResolver
 from tipipeline.schemas import policy as policy_schemas
+from tipipeline.schemas.validation import validate
 from tipipeline.warehouse import SqlSource, replace_table
 
 OWNERS = ["team:tipipeline"]
@@ -42,8 +41,11 @@ OWNERS = ["team:tipipeline"]
     pool="duckdb_write",
     tags={"layer": "ingest"},
     deps=["framework_domains", "framework_principles"],
-    check_specs=[AssetCheckSpec("codebook_items_schema", asset="survey_codebook", blocking=True,
-                                description="pandera schema CodebookItems")],
+    check_specs=[
+        AssetCheckSpec(
+            "codebook_items_schema", asset="survey_codebook", blocking=True, description="pandera schema CodebookItems"
+        )
+    ],
 )
 def survey_codebook(paths: PathsResource, warehouse: WarehouseResource) -> MaterializeResult:
     codebook = load_codebook(paths.settings.codebook_path, load_framework())
@@ -66,19 +68,44 @@ def survey_codebook(paths: PathsResource, warehouse: WarehouseResource) -> Mater
 
 # The staging tables one wave writes, each its own asset (table name = asset name).
 WAVE_TABLES = [
-    TableAsset("stg_respondents", "One row per accepted respondent: pseudonymous id, organisation, borough, BCU, ICB, "
-               "role, service area, TI training, willingness to share. No identifiers.", schemas.StgRespondents),
-    TableAsset("stg_responses", "Item-level answers (long): one row per respondent x item, the value on the scale, the "
-               "scored value (reverse-coded items flipped) and why an answer is missing. Made by DuckDB from the wide "
-               "answers, which the check validates against the codebook.", None),
-    TableAsset("restricted_free_text", "RESTRICTED. Free-text answers (practice examples); never published. Read only by "
-               "named researchers for the promising-practice review.", schemas.RestrictedFreeText, restricted=True),
-    TableAsset("survey_quarantine", "Rows that could not be accepted: file, row, column, offending value and reason. "
-               "Fix the export or the alias table and re-run the wave.", schemas.SurveyQuarantine),
-    TableAsset("survey_exclusions", "Rows excluded by a documented rule (previews, tests, spam, partial responses, "
-               "refused consent, duplicate submissions), with the rule and detail.", schemas.SurveyExclusions),
-    TableAsset("survey_data_quality", "Per export file: SHA-256, format, encoding, rows read = accepted + quarantined + "
-               "excluded (by rule), identifying columns dropped at read.", schemas.SurveyDataQuality),
+    TableAsset(
+        "stg_respondents",
+        "One row per accepted respondent: pseudonymous id, organisation, borough, BCU, ICB, "
+        "role, service area, TI training, willingness to share. No identifiers.",
+        schemas.StgRespondents,
+    ),
+    TableAsset(
+        "stg_responses",
+        "Item-level answers (long): one row per respondent x item, the value on the scale, the "
+        "scored value (reverse-coded items flipped) and why an answer is missing. Made by DuckDB from the wide "
+        "answers, which the check validates against the codebook.",
+        None,
+    ),
+    TableAsset(
+        "restricted_free_text",
+        "RESTRICTED. Free-text answers (practice examples); never published. Read only by "
+        "named researchers for the promising-practice review.",
+        schemas.RestrictedFreeText,
+        restricted=True,
+    ),
+    TableAsset(
+        "survey_quarantine",
+        "Rows that could not be accepted: file, row, column, offending value and reason. "
+        "Fix the export or the alias table and re-run the wave.",
+        schemas.SurveyQuarantine,
+    ),
+    TableAsset(
+        "survey_exclusions",
+        "Rows excluded by a documented rule (previews, tests, spam, partial responses, "
+        "refused consent, duplicate submissions), with the rule and detail.",
+        schemas.SurveyExclusions,
+    ),
+    TableAsset(
+        "survey_data_quality",
+        "Per export file: SHA-256, format, encoding, rows read = accepted + quarantined + "
+        "excluded (by rule), identifying columns dropped at read.",
+        schemas.SurveyDataQuality,
+    ),
 ]
 
 
@@ -112,8 +139,14 @@ def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse:
     # The long table is made in DuckDB; what is validated is the wide frame it is made from.
     outcomes["stg_responses"] = validate(schemas.answers_schema(codebook), result.answers)
     quality = result.data_quality
-    yield from write_tables(warehouse, WAVE_TABLES, frames, outcomes, partition=("wave", wave),
-                            extra_metadata={"survey_data_quality": _accounting_metadata(quality)})
+    yield from write_tables(
+        warehouse,
+        WAVE_TABLES,
+        frames,
+        outcomes,
+        partition=("wave", wave),
+        extra_metadata={"survey_data_quality": _accounting_metadata(quality)},
+    )
     context.log.info(
         f"wave {wave}: {int(quality['rows_read'].sum())} rows read, {int(quality['rows_accepted'].sum())} accepted, "
         f"{int(quality['rows_quarantined'].sum())} quarantined, {int(quality['rows_excluded'].sum())} excluded"
@@ -126,32 +159,69 @@ def _accounting_metadata(quality: pd.DataFrame) -> dict:
         "rows_accepted": int(quality["rows_accepted"].sum()),
         "rows_quarantined": int(quality["rows_quarantined"].sum()),
         "rows_excluded": int(quality["rows_excluded"].sum()),
-        "accounting": MetadataValue.md(markdown_preview(
-            quality[["source_file", "rows_read", "rows_accepted", "rows_quarantined", "rows_excluded", "excluded_by_rule"]]
-        )),
+        "accounting": MetadataValue.md(
+            markdown_preview(
+                quality[
+                    [
+                        "source_file",
+                        "rows_read",
+                        "rows_accepted",
+                        "rows_quarantined",
+                        "rows_excluded",
+                        "excluded_by_rule",
+                    ]
+                ]
+            )
+        ),
     }
 
 
 POLICY_TABLES = [
-    TableAsset("audit_codings", "Accepted policy-audit rows: one per document x coder, scores 0/1/2 per principle.",
-               policy_schemas.AuditCodings),
-    TableAsset("policy_documents", "One row per audited document: coders, consensus, comprehensiveness (% of principles "
-               "scored 1 or 2) and strength (% scored 2) over its settled scores, promising-practice candidate flag.",
-               policy_schemas.PolicyDocuments),
-    TableAsset("policy_document_scores", "The settled score per document x principle and how it was settled (single "
-               "coder, coders agree, consensus); unresolved disagreements have no score.",
-               policy_schemas.PolicyDocumentScores),
-    TableAsset("policy_unresolved", "Disagreements between coders with no consensus row: left out of the scores until "
-               "settled. Add a `consensus` row to the audit to settle them.", policy_schemas.PolicyUnresolved),
-    TableAsset("coder_agreement", "Inter-rater agreement per principle and overall: double-coded documents, % agreement, "
-               "Cohen's kappa and linear-weighted kappa (0/1/2).", policy_schemas.CoderAgreement),
-    TableAsset("policy_organisations", "Per organisation: documents audited, comprehensiveness and strength over its best "
-               "settled score per principle, mean document scores, promising-practice candidates.",
-               policy_schemas.PolicyOrganisations),
-    TableAsset("audit_quarantine", "Audit rows that could not be accepted, with file, row, column, value and reason.",
-               policy_schemas.AuditQuarantine),
-    TableAsset("audit_data_quality", "Per audit file: SHA-256, rows read = accepted + quarantined + excluded.",
-               policy_schemas.AuditDataQuality),
+    TableAsset(
+        "audit_codings",
+        "Accepted policy-audit rows: one per document x coder, scores 0/1/2 per principle.",
+        policy_schemas.AuditCodings,
+    ),
+    TableAsset(
+        "policy_documents",
+        "One row per audited document: coders, consensus, comprehensiveness (% of principles "
+        "scored 1 or 2) and strength (% scored 2) over its settled scores, promising-practice candidate flag.",
+        policy_schemas.PolicyDocuments,
+    ),
+    TableAsset(
+        "policy_document_scores",
+        "The settled score per document x principle and how it was settled (single "
+        "coder, coders agree, consensus); unresolved disagreements have no score.",
+        policy_schemas.PolicyDocumentScores,
+    ),
+    TableAsset(
+        "policy_unresolved",
+        "Disagreements between coders with no consensus row: left out of the scores until "
+        "settled. Add a `consensus` row to the audit to settle them.",
+        policy_schemas.PolicyUnresolved,
+    ),
+    TableAsset(
+        "coder_agreement",
+        "Inter-rater agreement per principle and overall: double-coded documents, % agreement, "
+        "Cohen's kappa and linear-weighted kappa (0/1/2).",
+        policy_schemas.CoderAgreement,
+    ),
+    TableAsset(
+        "policy_organisations",
+        "Per organisation: documents audited, comprehensiveness and strength over its best "
+        "settled score per principle, mean document scores, promising-practice candidates.",
+        policy_schemas.PolicyOrganisations,
+    ),
+    TableAsset(
+        "audit_quarantine",
+        "Audit rows that could not be accepted, with file, row, column, value and reason.",
+        policy_schemas.AuditQuarantine,
+    ),
+    TableAsset(
+        "audit_data_quality",
+        "Per audit file: SHA-256, rows read = accepted + quarantined + excluded.",
+        policy_schemas.AuditDataQuality,
+    ),
 ]
 
 
@@ -166,16 +236,22 @@ def policy_audit(context: AssetExecutionContext, paths: PathsResource, warehouse
     reference = load_reference()
     result = read_audits(audit_files(paths.settings.policy_audit_dir), load_framework(), AliasResolver(reference))
     frames = {
-        "audit_codings": result.codings, "policy_documents": result.documents,
-        "policy_document_scores": result.document_scores, "policy_unresolved": result.unresolved,
-        "coder_agreement": result.agreement, "policy_organisations": result.organisations,
-        "audit_quarantine": result.quarantine, "audit_data_quality": result.data_quality,
+        "audit_codings": result.codings,
+        "policy_documents": result.documents,
+        "policy_document_scores": result.document_scores,
+        "policy_unresolved": result.unresolved,
+        "coder_agreement": result.agreement,
+        "policy_organisations": result.organisations,
+        "audit_quarantine": result.quarantine,
+        "audit_data_quality": result.data_quality,
     }
     overall = result.agreement.set_index("principle").loc["overall"]
     extra = {
-        "coder_agreement": {"agreement": MetadataValue.md(markdown_preview(result.agreement.round(3))),
-                            "overall_kappa": float(overall["kappa"]),
-                            "overall_weighted_kappa": float(overall["weighted_kappa_linear"])},
+        "coder_agreement": {
+            "agreement": MetadataValue.md(markdown_preview(result.agreement.round(3))),
+            "overall_kappa": float(overall["kappa"]),
+            "overall_weighted_kappa": float(overall["weighted_kappa_linear"]),
+        },
         "policy_unresolved": {"unresolved_count": len(result.unresolved)},
     }
     yield from write_tables(warehouse, POLICY_TABLES, frames, extra_metadata=extra)

@@ -37,11 +37,27 @@ def _package_version() -> str:
     code_version="1",
     pool="duckdb_write",
     tags={"layer": "outputs"},
-    deps=["indicators", "indicator_catalogue", "indicator_changes", "reliability", "journey", "journey_summary",
-          "borough_partnership", "policy_documents", "policy_organisations", "coder_agreement", "promising_practice",
-          "organisations", "boroughs", "survey_data_quality", "audit_data_quality"],
+    deps=[
+        "indicators",
+        "indicator_catalogue",
+        "indicator_changes",
+        "reliability",
+        "journey",
+        "journey_summary",
+        "borough_partnership",
+        "policy_documents",
+        "policy_organisations",
+        "coder_agreement",
+        "promising_practice",
+        "organisations",
+        "boroughs",
+        "survey_data_quality",
+        "audit_data_quality",
+    ],
 )
-def published_baseline(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource) -> MaterializeResult:
+def published_baseline(
+    context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     settings = paths.settings
     reference = load_reference()
     lock = PROJECT_ROOT / "requirements.lock"
@@ -51,7 +67,9 @@ def published_baseline(context: AssetExecutionContext, paths: PathsResource, war
             "codebook_sha256": load_codebook(settings.codebook_path).sha256,
             "framework_sha256": sha256_of(FRAMEWORK_PATH),
             "catalogue_sha256": sha256_of(CATALOGUE_PATH),
-            "reference_sha256": hashlib.sha256("".join(f"{k}:{v}" for k, v in sorted(reference.sha256.items())).encode()).hexdigest(),
+            "reference_sha256": hashlib.sha256(
+                "".join(f"{k}:{v}" for k, v in sorted(reference.sha256.items())).encode()
+            ).hexdigest(),
             "package_version": _package_version(),
             "git_commit": git_commit(PROJECT_ROOT),
             "lock_sha256": sha256_of(lock) or "unknown",
@@ -70,13 +88,15 @@ def published_baseline(context: AssetExecutionContext, paths: PathsResource, war
         rows = publish(conn, settings.baseline_path, load_spec(min_cell_size=threshold), provenance, audit)
     exports = export_tables(settings.baseline_path, settings.output_dir / "exports")
     summary = pd.DataFrame({"table": list(rows), "rows": list(rows.values())})
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(settings.baseline_path)),
-        "tables": MetadataValue.md(markdown_preview(summary, rows=50)),
-        "exports": MetadataValue.path(str(settings.output_dir / "exports")),
-        "export_files": len(exports),
-        "git_commit": provenance["git_commit"],
-    })
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(settings.baseline_path)),
+            "tables": MetadataValue.md(markdown_preview(summary, rows=50)),
+            "exports": MetadataValue.path(str(settings.output_dir / "exports")),
+            "export_files": len(exports),
+            "git_commit": provenance["git_commit"],
+        }
+    )
 
 
 output_assets = [published_baseline]

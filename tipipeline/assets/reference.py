@@ -1,6 +1,5 @@
 """Reference assets: geography and the measurement framework, from package data into DuckDB."""
 
-
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,30 +39,80 @@ def _fw(builder):
 
 
 REFERENCE_TABLES = [
-    ReferenceTable("boroughs", "The 33 London local authorities (32 boroughs and the City): GSS code, name, "
-                   "3-letter code, inner/outer London (ONS), MPS BCU and current ICB.",
-                   _geo(t.boroughs_table), schemas.Boroughs, "geography"),
-    ReferenceTable("icbs", "The 5 London NHS Integrated Care Boards: GSS and ODS codes, name, valid-from date.",
-                   _geo(t.icbs_table), schemas.Icbs, "geography"),
-    ReferenceTable("borough_icb_lookup", "Which ICB each borough belongs to, with valid-from/valid-to dates "
-                   "(ICB membership changes over time).", _geo(t.borough_icb_lookup_table), schemas.BoroughIcbLookup,
-                   "geography"),
-    ReferenceTable("bcus", "The 12 Metropolitan Police Basic Command Units. The City of London is policed by "
-                   "the City of London Police and is in no BCU.", _geo(t.bcus_table), schemas.Bcus, "geography"),
-    ReferenceTable("organisations", "The 39 Serious Violence Duty partners in scope: 33 councils, the "
-                   "Metropolitan Police Service and the 5 ICBs, with sector and area code.",
-                   _geo(t.organisations_table), schemas.Organisations, "geography"),
-    ReferenceTable("organisation_aliases", "Every spelling the name resolver accepts (normalised: case, '&', "
-                   "punctuation and spacing ignored) and the code it resolves to, per entity.",
-                   _geo(t.aliases_table), schemas.Aliases, "geography"),
-    ReferenceTable("tile_grid", "The London tile-grid map layout (after 'London Squared'): one tile per borough.",
-                   _geo(t.tile_grid_table), schemas.TileGrid, "geography"),
-    ReferenceTable("framework_principles", "The six OHID (2022) principles of trauma-informed practice.",
-                   _fw(t.principles_table), schemas.Principles, "framework"),
-    ReferenceTable("framework_domains", "The 11 implementation domains (after SAMHSA 2014, with staff wellbeing).",
-                   _fw(t.domains_table), schemas.Domains, "framework"),
-    ReferenceTable("journey_stages", "The journey stages in the VRU's order, each with its roadmap next step and "
-                   "the thresholds of the stage rule.", _fw(t.journey_stages_table), schemas.JourneyStages, "framework"),
+    ReferenceTable(
+        "boroughs",
+        "The 33 London local authorities (32 boroughs and the City): GSS code, name, "
+        "3-letter code, inner/outer London (ONS), MPS BCU and current ICB.",
+        _geo(t.boroughs_table),
+        schemas.Boroughs,
+        "geography",
+    ),
+    ReferenceTable(
+        "icbs",
+        "The 5 London NHS Integrated Care Boards: GSS and ODS codes, name, valid-from date.",
+        _geo(t.icbs_table),
+        schemas.Icbs,
+        "geography",
+    ),
+    ReferenceTable(
+        "borough_icb_lookup",
+        "Which ICB each borough belongs to, with valid-from/valid-to dates (ICB membership changes over time).",
+        _geo(t.borough_icb_lookup_table),
+        schemas.BoroughIcbLookup,
+        "geography",
+    ),
+    ReferenceTable(
+        "bcus",
+        "The 12 Metropolitan Police Basic Command Units. The City of London is policed by "
+        "the City of London Police and is in no BCU.",
+        _geo(t.bcus_table),
+        schemas.Bcus,
+        "geography",
+    ),
+    ReferenceTable(
+        "organisations",
+        "The 39 Serious Violence Duty partners in scope: 33 councils, the "
+        "Metropolitan Police Service and the 5 ICBs, with sector and area code.",
+        _geo(t.organisations_table),
+        schemas.Organisations,
+        "geography",
+    ),
+    ReferenceTable(
+        "organisation_aliases",
+        "Every spelling the name resolver accepts (normalised: case, '&', "
+        "punctuation and spacing ignored) and the code it resolves to, per entity.",
+        _geo(t.aliases_table),
+        schemas.Aliases,
+        "geography",
+    ),
+    ReferenceTable(
+        "tile_grid",
+        "The London tile-grid map layout (after 'London Squared'): one tile per borough.",
+        _geo(t.tile_grid_table),
+        schemas.TileGrid,
+        "geography",
+    ),
+    ReferenceTable(
+        "framework_principles",
+        "The six OHID (2022) principles of trauma-informed practice.",
+        _fw(t.principles_table),
+        schemas.Principles,
+        "framework",
+    ),
+    ReferenceTable(
+        "framework_domains",
+        "The 11 implementation domains (after SAMHSA 2014, with staff wellbeing).",
+        _fw(t.domains_table),
+        schemas.Domains,
+        "framework",
+    ),
+    ReferenceTable(
+        "journey_stages",
+        "The journey stages in the VRU's order, each with its roadmap next step and the thresholds of the stage rule.",
+        _fw(t.journey_stages_table),
+        schemas.JourneyStages,
+        "framework",
+    ),
 ]
 
 
@@ -91,8 +140,11 @@ def build_reference_asset(spec: ReferenceTable) -> AssetsDefinition:
         code_version=_code_version(spec.source),
         pool="duckdb_write",
         tags={"layer": "reference"},
-        check_specs=[AssetCheckSpec(check_name, asset=spec.name, blocking=True,
-                                    description=f"pandera schema {spec.schema.__name__}")],
+        check_specs=[
+            AssetCheckSpec(
+                check_name, asset=spec.name, blocking=True, description=f"pandera schema {spec.schema.__name__}"
+            )
+        ],
     )
     def _reference_asset(warehouse: WarehouseResource) -> MaterializeResult:
         frame = spec.build()

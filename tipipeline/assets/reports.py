@@ -44,8 +44,9 @@ def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeRes
         cells = conn.execute("SELECT * FROM indicators").df()
     catalogue = load_indicator_catalogue(framework)
     boundaries = load_boundaries(settings.boundaries_dir, reference)
-    records = build_maps(cells, catalogue, boundaries, reference, settings.output_dir / "maps",
-                         score_indicators(framework))
+    records = build_maps(
+        cells, catalogue, boundaries, reference, settings.output_dir / "maps", score_indicators(framework)
+    )
     latest = max(r.wave for r in records)
     shown = [r for r in records if r.wave == latest and r.indicator_id == MAPPED_INDICATORS]
     metadata = {
@@ -84,18 +85,27 @@ def baseline_report(context: AssetExecutionContext, paths: PathsResource) -> Mat
         # Only the latest wave's partnership maps go in the report: drawn in memory (the `maps`
         # asset writes the files), so the report never depends on a stale file on disk.
         latest = max(set(cells["wave"]) - {"policy_audit"})
-        records = build_maps(cells[cells["wave"] == latest], load_indicator_catalogue(framework),
-                             load_boundaries(settings.boundaries_dir, reference), reference, None,
-                             score_indicators(framework), layers=("partnership",))
-        html_text, figures = build_report(conn, records, framework, codebook.synthetic,
-                                          framework.disclosure.min_cell_size)
+        records = build_maps(
+            cells[cells["wave"] == latest],
+            load_indicator_catalogue(framework),
+            load_boundaries(settings.boundaries_dir, reference),
+            reference,
+            None,
+            score_indicators(framework),
+            layers=("partnership",),
+        )
+        html_text, figures = build_report(
+            conn, records, framework, codebook.synthetic, framework.disclosure.min_cell_size
+        )
     path = settings.output_dir / "report" / "baseline.html"
     write_atomically(path, html_text.encode("utf-8"))
-    return MaterializeResult(metadata={
-        "path": MetadataValue.path(str(path)),
-        "size_bytes": len(html_text.encode("utf-8")),
-        "figures": len(figures),
-    })
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(path)),
+            "size_bytes": len(html_text.encode("utf-8")),
+            "figures": len(figures),
+        }
+    )
 
 
 report_assets = [maps, baseline_report]

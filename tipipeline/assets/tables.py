@@ -36,8 +36,13 @@ class TableAsset:
 def asset_specs(tables: list[TableAsset], group: str, deps: list[str], code_version: str = "1") -> list[AssetSpec]:
     return [
         AssetSpec(
-            t.name, group_name=group, description=t.description, kinds={"duckdb", "pandas"}, owners=OWNERS,
-            code_version=code_version, deps=deps,
+            t.name,
+            group_name=group,
+            description=t.description,
+            kinds={"duckdb", "pandas"},
+            owners=OWNERS,
+            code_version=code_version,
+            deps=deps,
             tags={"layer": group, **({"restricted": "true"} if t.restricted else {})},
         )
         for t in tables
@@ -75,8 +80,11 @@ def write_tables(
         else:
             replace_tables(conn, frames)
         metadata = {
-            name: (warehouse_table_metadata(conn, name, partition[1] if partition else None)
-                   if isinstance(frame, SqlSource) else table_metadata(frame, name))
+            name: (
+                warehouse_table_metadata(conn, name, partition[1] if partition else None)
+                if isinstance(frame, SqlSource)
+                else table_metadata(frame, name)
+            )
             for name, frame in frames.items()
         }
     for table in tables:
@@ -88,6 +96,8 @@ def write_tables(
         yield MaterializeResult(
             asset_key=AssetKey(table.name),
             metadata={**metadata[table.name], **extra},
-            check_results=[schema_check_result(table.check_name, outcomes[table.name], AssetKey(table.name)),
-                           *(extra_checks or {}).get(table.name, [])],
+            check_results=[
+                schema_check_result(table.check_name, outcomes[table.name], AssetKey(table.name)),
+                *(extra_checks or {}).get(table.name, []),
+            ],
         )

@@ -14,9 +14,23 @@ from tipipeline.framework.model import Framework
 
 CATALOGUE_PATH = Path(__file__).with_name("indicators.yaml")
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-FINGERTIPS_FIELDS = ["indicator_id", "name", "definition", "rationale", "data_source", "numerator", "denominator",
-                     "methodology", "ci_method", "disclosure_control", "caveats", "unit", "value_type", "polarity",
-                     "frequency"]
+FINGERTIPS_FIELDS = [
+    "indicator_id",
+    "name",
+    "definition",
+    "rationale",
+    "data_source",
+    "numerator",
+    "denominator",
+    "methodology",
+    "ci_method",
+    "disclosure_control",
+    "caveats",
+    "unit",
+    "value_type",
+    "polarity",
+    "frequency",
+]
 
 
 class _Strict(BaseModel):
@@ -76,7 +90,12 @@ def load_indicator_catalogue(framework: Framework, path: str | Path = CATALOGUE_
         subjects = framework.domains if family.over == "domains" else framework.principles
         subject_type = "domain" if family.over == "domains" else "principle"
         for subject in subjects:
-            values = {"id": subject.id, "name": subject.name, "description": subject.description, "threshold": threshold}
+            values = {
+                "id": subject.id,
+                "name": subject.name,
+                "description": subject.description,
+                "threshold": threshold,
+            }
             rows.append(_row(family, catalogue.defaults, subject_type, subject.id, values))
     for spec in catalogue.indicators:
         subject_type = {"mean": "index", "agree": "index", "proportion": "respondent", "policy": "policy"}[spec.measure]
@@ -90,15 +109,36 @@ def load_indicator_catalogue(framework: Framework, path: str | Path = CATALOGUE_
 
 def _row(spec: IndicatorSpec, defaults: Defaults, subject_type: str, subject_id, values: dict) -> dict:
     """One catalogue row; `values` fill the {placeholders} (domain or principle, threshold)."""
+
     def fill(name: str) -> str:
         text = getattr(spec, name, None) or getattr(defaults, name)
         return text.format(**values)
 
-    row = {name: fill(name) for name in ["name", "definition", "rationale", "data_source", "numerator", "denominator",
-                                         "methodology", "ci_method", "disclosure_control", "caveats", "unit",
-                                         "value_type", "frequency"]}
-    row.update(indicator_id=spec.id.format(**values), polarity=spec.polarity, measure=spec.measure,
-               subject_type=subject_type, subject_id=subject_id)
+    row = {
+        name: fill(name)
+        for name in [
+            "name",
+            "definition",
+            "rationale",
+            "data_source",
+            "numerator",
+            "denominator",
+            "methodology",
+            "ci_method",
+            "disclosure_control",
+            "caveats",
+            "unit",
+            "value_type",
+            "frequency",
+        ]
+    }
+    row.update(
+        indicator_id=spec.id.format(**values),
+        polarity=spec.polarity,
+        measure=spec.measure,
+        subject_type=subject_type,
+        subject_id=subject_id,
+    )
     return {key: row[key] for key in [*FINGERTIPS_FIELDS, "measure", "subject_type", "subject_id"]}
 
 

@@ -79,7 +79,7 @@ class PolicyAuditRule(_Strict):
     promising_practice_min_strength: Percent
 
     @model_validator(mode="after")
-    def _scores(self) -> "PolicyAuditRule":
+    def _scores(self) -> PolicyAuditRule:
         if sorted(self.score_labels) != [0, 1, 2]:
             raise ValueError(f"@score_labels: the audit scale is 0, 1, 2; found {sorted(self.score_labels)}")
         return self
@@ -100,7 +100,7 @@ class Framework(_Strict):
     sha256: str = ""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Framework":
+    def _consistent(self) -> Framework:
         for name, items in (("principles", self.principles), ("domains", self.domains), ("stages", self.stages)):
             ids = [item.id for item in items]
             for index, item_id in enumerate(ids):
@@ -148,4 +148,3 @@ def load_framework(path: str | Path = FRAMEWORK_PATH) -> Framework:
     except ValidationError as exc:
         raise format_pydantic_error(path, exc) from exc
     return framework.model_copy(update={"sha256": hashlib.sha256(raw_bytes).hexdigest()})
-

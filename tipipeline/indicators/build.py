@@ -18,9 +18,22 @@ from tipipeline.ingest.codebook import Codebook
 from tipipeline.reference import Reference
 from tipipeline.stats.disclosure import suppress
 
-PUBLISHED_CELL_COLUMNS = ["indicator_id", "wave", "geography_level", "geography_code", "geography_name", "sector",
-                          "value", "lower_ci", "upper_ci", "n", "numerator", "comparison", "suppressed",
-                          "suppression_reason"]
+PUBLISHED_CELL_COLUMNS = [
+    "indicator_id",
+    "wave",
+    "geography_level",
+    "geography_code",
+    "geography_name",
+    "sector",
+    "value",
+    "lower_ci",
+    "upper_ci",
+    "n",
+    "numerator",
+    "comparison",
+    "suppressed",
+    "suppression_reason",
+]
 # Respondents' scores are computed once into this scratch table; the asset copies it into
 # `respondent_measures` with its other tables in one transaction, then drops it.
 SCORES_SCRATCH = "_respondent_measures_build"
@@ -37,16 +50,24 @@ class IndicatorTables:
     families: dict[str, str]
 
 
-def build_indicator_tables(conn: duckdb.DuckDBPyConnection, framework: Framework, codebook: Codebook,
-                           catalogue: pd.DataFrame, reference: Reference) -> IndicatorTables:
+def build_indicator_tables(
+    conn: duckdb.DuckDBPyConnection,
+    framework: Framework,
+    codebook: Codebook,
+    catalogue: pd.DataFrame,
+    reference: Reference,
+) -> IndicatorTables:
     """Every indicator table from `stg_respondents`, `stg_responses` and `policy_organisations`.
 
     The warehouse only adds whole numbers (stats/exact.py), so the results are the same bits
     whatever order the staged rows are stored or added in, on any number of threads.
     """
-    scores_sql = respondent_scores_sql(codebook.scoring.min_share_answered, framework.scoring.min_share_of_domains,
-                                       framework.stage_rule.agree_threshold,
-                                       value_denominator=codebook.value_denominator)
+    scores_sql = respondent_scores_sql(
+        codebook.scoring.min_share_answered,
+        framework.scoring.min_share_of_domains,
+        framework.stage_rule.agree_threshold,
+        value_denominator=codebook.value_denominator,
+    )
     conn.execute(f"CREATE OR REPLACE TABLE {SCORES_SCRATCH} AS {scores_sql}")
     aggregates = aggregate_cells(conn, measures=SCORES_SCRATCH)
     waves = [w for (w,) in conn.execute("SELECT DISTINCT wave FROM stg_respondents ORDER BY wave").fetchall()]
@@ -62,10 +83,20 @@ def build_indicator_tables(conn: duckdb.DuckDBPyConnection, framework: Framework
     # Policy audits describe organisations, not people: no small-number control.
     policy = cells[cells["wave"] == POLICY_WAVE].assign(suppressed=False, suppression_reason=None)
     both = pd.concat([controlled, policy], ignore_index=True)
-    published = (both[PUBLISHED_CELL_COLUMNS].sort_values(["indicator_id", "wave", "geography_level", "geography_code"])
-                 .reset_index(drop=True))
-    audited = survey.assign(suppressed=controlled["suppressed"].to_numpy(),
-                            suppression_reason=controlled["suppression_reason"].to_numpy())
-    return IndicatorTables(scores_table=SCORES_SCRATCH, cells=cells, survey_cells=audited,
-                           indicators=published, changes=indicator_changes(both, catalogue, waves),
-                           reliability=alpha, families=families)
+    published = (
+        both[PUBLISHED_CELL_COLUMNS]
+        .sort_values(["indicator_id", "wave", "geography_level", "geography_code"])
+        .reset_index(drop=True)
+    )
+    audited = survey.assign(
+        suppressed=controlled["suppressed"].to_numpy(), suppression_reason=controlled["suppression_reason"].to_numpy()
+    )
+    return IndicatorTables(
+        scores_table=SCORES_SCRATCH,
+        cells=cells,
+        survey_cells=audited,
+        indicators=published,
+        changes=indicator_changes(both, catalogue, waves),
+        reliability=alpha,
+        families=families,
+    )

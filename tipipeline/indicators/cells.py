@@ -17,8 +17,20 @@ from tipipeline.stats.intervals import t_half_width, wilson_interval
 LONDON_CODE = "E12000007"  # the London region's GSS code
 SECTOR_NAMES = {"council": "Councils", "police": "Police (Metropolitan Police Service)", "health": "Health (ICBs)"}
 POLICY_WAVE = "policy_audit"
-CELL_COLUMNS = ["indicator_id", "wave", "geography_level", "geography_code", "geography_name", "sector", "value",
-                "lower_ci", "upper_ci", "n", "numerator", "comparison"]
+CELL_COLUMNS = [
+    "indicator_id",
+    "wave",
+    "geography_level",
+    "geography_code",
+    "geography_name",
+    "sector",
+    "value",
+    "lower_ci",
+    "upper_ci",
+    "n",
+    "numerator",
+    "comparison",
+]
 
 # (level, code column, filter): the geographies each survey indicator is published for.
 LEVELS = [
@@ -44,10 +56,11 @@ def aggregates_sql(measures: str = "respondent_measures", respondents: str = "st
                CAST(sum(CAST(score_numerator AS HUGEINT) * score_numerator) AS VARCHAR) AS square_sum,
                sum(agree) AS agrees
         FROM m WHERE {condition}
-        GROUP BY wave, measure_type, measure_id, {code}{', sector' if sector != 'NULL' else ''}, score_denominator""")
-    return (f"WITH m AS (SELECT s.*, r.org_id, r.sector, r.borough_code, r.bcu_code, r.icb_code "
-            f"FROM {measures} AS s JOIN {respondents} AS r USING (wave, respondent_id))"
-            + " UNION ALL ".join(selects))
+        GROUP BY wave, measure_type, measure_id, {code}{", sector" if sector != "NULL" else ""}, score_denominator""")
+    return (
+        f"WITH m AS (SELECT s.*, r.org_id, r.sector, r.borough_code, r.bcu_code, r.icb_code "
+        f"FROM {measures} AS s JOIN {respondents} AS r USING (wave, respondent_id))" + " UNION ALL ".join(selects)
+    )
 
 
 AGGREGATE_KEY = ["wave", "measure_type", "measure_id", "geography_level", "geography_code", "sector"]
@@ -64,14 +77,23 @@ def combine_aggregates(partial: pd.DataFrame) -> pd.DataFrame:
         moments.add(part.n, int(part.numerator_sum), int(part.square_sum), part.score_denominator)
         if not pd.isna(part.agrees):
             agrees.append(int(part.agrees))
-    rows = [{**dict(zip(AGGREGATE_KEY, key)), "n": m.n, "mean": m.mean, "sd": m.sd, "total": float(m.total),
-             "agrees": sum(agrees) if agrees else None}
-            for key, (m, agrees) in sorted(cells.items(), key=lambda item: tuple(str(v) for v in item[0]))]
+    rows = [
+        {
+            **dict(zip(AGGREGATE_KEY, key)),
+            "n": m.n,
+            "mean": m.mean,
+            "sd": m.sd,
+            "total": float(m.total),
+            "agrees": sum(agrees) if agrees else None,
+        }
+        for key, (m, agrees) in sorted(cells.items(), key=lambda item: tuple(str(v) for v in item[0]))
+    ]
     return pd.DataFrame(rows, columns=[*AGGREGATE_KEY, "n", "mean", "sd", "total", "agrees"])
 
 
-def aggregate_cells(conn: duckdb.DuckDBPyConnection, measures: str = "respondent_measures",
-                    respondents: str = "stg_respondents") -> pd.DataFrame:
+def aggregate_cells(
+    conn: duckdb.DuckDBPyConnection, measures: str = "respondent_measures", respondents: str = "stg_respondents"
+) -> pd.DataFrame:
     """`aggregates_sql` run in the warehouse and combined exactly, one row per cell."""
     return combine_aggregates(conn.execute(aggregates_sql(measures, respondents)).df())
 
@@ -102,7 +124,9 @@ def survey_cells(aggregates: pd.DataFrame, catalogue: pd.DataFrame, reference: R
     for spec in catalogue.itertuples():
         if spec.measure == "policy":
             continue
-        measure_type = {"domain": "domain", "principle": "principle", "index": "index", "respondent": "respondent"}[spec.subject_type]
+        measure_type = {"domain": "domain", "principle": "principle", "index": "index", "respondent": "respondent"}[
+            spec.subject_type
+        ]
         by_subject.setdefault((measure_type, spec.subject_id), []).append(spec)
     for agg in aggregates.itertuples():
         for spec in by_subject.get((agg.measure_type, agg.measure_id), []):
@@ -115,12 +139,22 @@ def survey_cells(aggregates: pd.DataFrame, catalogue: pd.DataFrame, reference: R
                 numerator = int(agg.agrees if spec.measure == "agree" else agg.total)  # a count: exact
                 low, high = wilson_interval(numerator, n)
                 value, lower, upper = (100 * numerator / n if n else math.nan), 100 * low, 100 * high
-            rows.append({
-                "indicator_id": spec.indicator_id, "wave": agg.wave, "geography_level": agg.geography_level,
-                "geography_code": agg.geography_code, "geography_name": names.get((agg.geography_level, agg.geography_code)),
-                "sector": agg.sector, "value": value, "lower_ci": lower, "upper_ci": upper, "n": n,
-                "numerator": numerator, "sd": agg.sd,
-            })
+            rows.append(
+                {
+                    "indicator_id": spec.indicator_id,
+                    "wave": agg.wave,
+                    "geography_level": agg.geography_level,
+                    "geography_code": agg.geography_code,
+                    "geography_name": names.get((agg.geography_level, agg.geography_code)),
+                    "sector": agg.sector,
+                    "value": value,
+                    "lower_ci": lower,
+                    "upper_ci": upper,
+                    "n": n,
+                    "numerator": numerator,
+                    "sd": agg.sd,
+                }
+            )
     cells = pd.DataFrame(rows, columns=[*CELL_COLUMNS[:-1], "sd"])
     cells["numerator"] = cells["numerator"].astype("Int64")
     return add_comparisons(cells, catalogue)
@@ -133,13 +167,34 @@ def policy_cells(organisations: pd.DataFrame, catalogue: pd.DataFrame, reference
     for spec in catalogue[catalogue["measure"] == "policy"].itertuples():
         column = spec.subject_id
         for org in orgs.itertuples():
-            rows.append((spec.indicator_id, "organisation", org.org_id, org.name, org.sector, getattr(org, column), int(org.documents)))
+            rows.append(
+                (
+                    spec.indicator_id,
+                    "organisation",
+                    org.org_id,
+                    org.name,
+                    org.sector,
+                    getattr(org, column),
+                    int(org.documents),
+                )
+            )
         for sector, group in orgs.groupby("sector"):
-            rows.append((spec.indicator_id, "sector", sector, SECTOR_NAMES[sector], sector, exact_mean(group[column]), len(group)))
+            rows.append(
+                (
+                    spec.indicator_id,
+                    "sector",
+                    sector,
+                    SECTOR_NAMES[sector],
+                    sector,
+                    exact_mean(group[column]),
+                    len(group),
+                )
+            )
         if len(orgs):
             rows.append((spec.indicator_id, "london", LONDON_CODE, "London", None, exact_mean(orgs[column]), len(orgs)))
-    cells = pd.DataFrame(rows, columns=["indicator_id", "geography_level", "geography_code", "geography_name", "sector",
-                                        "value", "n"])
+    cells = pd.DataFrame(
+        rows, columns=["indicator_id", "geography_level", "geography_code", "geography_name", "sector", "value", "n"]
+    )
     cells["wave"] = POLICY_WAVE
     cells["lower_ci"] = np.nan
     cells["upper_ci"] = np.nan
@@ -158,8 +213,11 @@ def add_comparisons(cells: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFram
         if cell.geography_level == "london":
             comparisons.append("London")
             continue
-        comparisons.append(compare_with_london(cell.lower_ci, cell.upper_ci, london.get((cell.indicator_id, cell.wave)),
-                                               polarity[cell.indicator_id]))
+        comparisons.append(
+            compare_with_london(
+                cell.lower_ci, cell.upper_ci, london.get((cell.indicator_id, cell.wave)), polarity[cell.indicator_id]
+            )
+        )
     cells = cells.copy()
     cells["comparison"] = comparisons
     return cells

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pandas as pd
 
 from tipipeline.framework import Framework
@@ -33,24 +32,65 @@ def indicator_changes(cells: pd.DataFrame, catalogue: pd.DataFrame, waves: list[
         second = cells[cells["wave"] == after].set_index(KEY)
         for key in first.index.intersection(second.index):
             a, b = first.loc[key], second.loc[key]
-            row = {"indicator_id": key[0], "geography_level": key[1], "geography_code": key[2],
-                   "geography_name": b["geography_name"], "sector": b["sector"], "from_wave": before, "to_wave": after}
+            row = {
+                "indicator_id": key[0],
+                "geography_level": key[1],
+                "geography_code": key[2],
+                "geography_name": b["geography_name"],
+                "sector": b["sector"],
+                "from_wave": before,
+                "to_wave": after,
+            }
             if a["suppressed"] or b["suppressed"]:
                 which = before if a["suppressed"] else after
-                rows.append({**row, "change": math.nan, "lower_ci": math.nan, "upper_ci": math.nan,
-                             "significance": "not tested", "suppressed": True,
-                             "suppression_reason": f"the {which} value is suppressed"})
+                rows.append(
+                    {
+                        **row,
+                        "change": math.nan,
+                        "lower_ci": math.nan,
+                        "upper_ci": math.nan,
+                        "significance": "not tested",
+                        "suppressed": True,
+                        "suppression_reason": f"the {which} value is suppressed",
+                    }
+                )
                 continue
             if measures[key[0]] == "mean":
                 diff, low, high = welch_difference(a["value"], a["sd"], int(a["n"]), b["value"], b["sd"], int(b["n"]))
             else:
-                diff, low, high = newcombe_difference(int(a["numerator"]), int(a["n"]), int(b["numerator"]), int(b["n"]))
+                diff, low, high = newcombe_difference(
+                    int(a["numerator"]), int(a["n"]), int(b["numerator"]), int(b["n"])
+                )
                 diff, low, high = 100 * diff, 100 * low, 100 * high
-            rows.append({**row, "change": diff, "lower_ci": low, "upper_ci": high,
-                         "significance": change_significance(low, high), "suppressed": False, "suppression_reason": None})
-    return pd.DataFrame(rows, columns=["indicator_id", "geography_level", "geography_code", "geography_name", "sector",
-                                       "from_wave", "to_wave", "change", "lower_ci", "upper_ci", "significance",
-                                       "suppressed", "suppression_reason"])
+            rows.append(
+                {
+                    **row,
+                    "change": diff,
+                    "lower_ci": low,
+                    "upper_ci": high,
+                    "significance": change_significance(low, high),
+                    "suppressed": False,
+                    "suppression_reason": None,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "indicator_id",
+            "geography_level",
+            "geography_code",
+            "geography_name",
+            "sector",
+            "from_wave",
+            "to_wave",
+            "change",
+            "lower_ci",
+            "upper_ci",
+            "significance",
+            "suppressed",
+            "suppression_reason",
+        ],
+    )
 
 
 def reliability_sql(value_denominator: int = 1, responses: str = "stg_responses") -> str:
@@ -89,12 +129,21 @@ def reliability(conn, value_denominator: int = 1, responses: str = "stg_response
     sums = conn.execute(reliability_sql(value_denominator, responses)).df()
     rows = []
     for (wave, domain, k), group in sums.groupby(["wave", "domain", "items"], sort=True):
-        moments = {item: Moments().add(part.n, int(part.numerator_sum), int(part.square_sum))
-                   for item, part in zip(group["item_id"], group.itertuples())}
+        moments = {
+            item: Moments().add(part.n, int(part.numerator_sum), int(part.square_sum))
+            for item, part in zip(group["item_id"], group.itertuples())
+        }
         total = next((m for item, m in moments.items() if item is None or pd.isna(item)), Moments())
         items = [m for item, m in moments.items() if not (item is None or pd.isna(item))]
-        rows.append({"wave": wave, "domain": domain, "items": int(k), "respondents_complete": total.n,
-                     "cronbach_alpha": cronbach_alpha_exact(int(k), items, total)})
+        rows.append(
+            {
+                "wave": wave,
+                "domain": domain,
+                "items": int(k),
+                "respondents_complete": total.n,
+                "cronbach_alpha": cronbach_alpha_exact(int(k), items, total),
+            }
+        )
     frame = pd.DataFrame(rows, columns=["wave", "domain", "items", "respondents_complete", "cronbach_alpha"])
     return frame.astype({"items": "int64", "respondents_complete": "int64", "cronbach_alpha": "float64"})
 
@@ -102,7 +151,10 @@ def reliability(conn, value_denominator: int = 1, responses: str = "stg_response
 def policy_measures(policy_organisations: pd.DataFrame, framework: Framework) -> pd.DataFrame:
     """org_id -> the comprehensiveness and strength the stage rule uses (see stage_rule.policy_measure)."""
     if framework.stage_rule.policy_measure == "mean_document":
-        columns = {"mean_document_comprehensiveness": "policy_comprehensiveness", "mean_document_strength": "policy_strength"}
+        columns = {
+            "mean_document_comprehensiveness": "policy_comprehensiveness",
+            "mean_document_strength": "policy_strength",
+        }
     else:
         columns = {"comprehensiveness": "policy_comprehensiveness", "strength": "policy_strength"}
     return policy_organisations.rename(columns=columns)[["org_id", *columns.values()]].set_index("org_id")
@@ -124,16 +176,23 @@ def stage_for(mean: float, agree: float, comprehensiveness: float, strength: flo
             (threshold.min_policy_comprehensiveness, comprehensiveness),
             (threshold.min_policy_strength, strength),
         ]
-        if all(minimum is None or (value is not None and not math.isnan(value) and value >= minimum)
-               for minimum, value in checks):
+        if all(
+            minimum is None or (value is not None and not math.isnan(value) and value >= minimum)
+            for minimum, value in checks
+        ):
             stage = threshold.level
         else:
             break
     return stage
 
 
-def journey(cells: pd.DataFrame, policy_organisations: pd.DataFrame, framework: Framework, reference: Reference,
-            waves: list[str]) -> pd.DataFrame:
+def journey(
+    cells: pd.DataFrame,
+    policy_organisations: pd.DataFrame,
+    framework: Framework,
+    reference: Reference,
+    waves: list[str],
+) -> pd.DataFrame:
     """A stage per organisation x domain x wave, or 'Insufficient evidence', with the evidence."""
     stages = {s.level: s for s in framework.stages}
     rule = framework.stage_rule
@@ -146,32 +205,89 @@ def journey(cells: pd.DataFrame, policy_organisations: pd.DataFrame, framework: 
         strength = float(policy.loc[org.org_id, "policy_strength"]) if has_policy else math.nan
         for domain in framework.domains:
             for wave in waves:
-                mean_cell = org_cells.loc[(f"domain_mean_{domain.id}", org.org_id, wave)] \
-                    if (f"domain_mean_{domain.id}", org.org_id, wave) in org_cells.index else None
-                agree_cell = org_cells.loc[(f"domain_agree_{domain.id}", org.org_id, wave)] \
-                    if (f"domain_agree_{domain.id}", org.org_id, wave) in org_cells.index else None
-                row = {"org_id": org.org_id, "organisation": org.name, "sector": org.sector, "domain": domain.id,
-                       "domain_name": domain.name, "wave": wave, "policy_comprehensiveness": comprehensiveness,
-                       "policy_strength": strength}
-                policy_text = (f"policy comprehensiveness {comprehensiveness:.0f}%, strength {strength:.0f}%"
-                               if has_policy else "no policy audit")
-                if mean_cell is None or agree_cell is None or bool(mean_cell["suppressed"]) or bool(agree_cell["suppressed"]) \
-                        or pd.isna(mean_cell["n"]) or int(mean_cell["n"]) < rule.min_respondents:
+                mean_cell = (
+                    org_cells.loc[(f"domain_mean_{domain.id}", org.org_id, wave)]
+                    if (f"domain_mean_{domain.id}", org.org_id, wave) in org_cells.index
+                    else None
+                )
+                agree_cell = (
+                    org_cells.loc[(f"domain_agree_{domain.id}", org.org_id, wave)]
+                    if (f"domain_agree_{domain.id}", org.org_id, wave) in org_cells.index
+                    else None
+                )
+                row = {
+                    "org_id": org.org_id,
+                    "organisation": org.name,
+                    "sector": org.sector,
+                    "domain": domain.id,
+                    "domain_name": domain.name,
+                    "wave": wave,
+                    "policy_comprehensiveness": comprehensiveness,
+                    "policy_strength": strength,
+                }
+                policy_text = (
+                    f"policy comprehensiveness {comprehensiveness:.0f}%, strength {strength:.0f}%"
+                    if has_policy
+                    else "no policy audit"
+                )
+                if (
+                    mean_cell is None
+                    or agree_cell is None
+                    or bool(mean_cell["suppressed"])
+                    or bool(agree_cell["suppressed"])
+                    or pd.isna(mean_cell["n"])
+                    or int(mean_cell["n"]) < rule.min_respondents
+                ):
                     why = _insufficient_reason(mean_cell, agree_cell, rule.min_respondents)
-                    rows.append({**row, "stage_level": None, "stage": rule.insufficient_evidence_label, "score": math.nan,
-                                 "percent_agree": math.nan, "n": None, "evidence": f"{why}; {policy_text}",
-                                 "next_step": "Collect enough evidence: encourage staff to take part in the next wave."})
+                    rows.append(
+                        {
+                            **row,
+                            "stage_level": None,
+                            "stage": rule.insufficient_evidence_label,
+                            "score": math.nan,
+                            "percent_agree": math.nan,
+                            "n": None,
+                            "evidence": f"{why}; {policy_text}",
+                            "next_step": "Collect enough evidence: encourage staff to take part in the next wave.",
+                        }
+                    )
                     continue
                 mean, agree, n = float(mean_cell["value"]), float(agree_cell["value"]), int(mean_cell["n"])
                 level = stage_for(mean, agree, comprehensiveness, strength, framework)
-                rows.append({**row, "stage_level": level, "stage": stages[level].name, "score": mean, "percent_agree": agree,
-                             "n": n, "evidence": f"mean score {mean:.2f} (n={n}), {agree:.0f}% agreeing; {policy_text}",
-                             "next_step": stages[level].next_step})
+                rows.append(
+                    {
+                        **row,
+                        "stage_level": level,
+                        "stage": stages[level].name,
+                        "score": mean,
+                        "percent_agree": agree,
+                        "n": n,
+                        "evidence": f"mean score {mean:.2f} (n={n}), {agree:.0f}% agreeing; {policy_text}",
+                        "next_step": stages[level].next_step,
+                    }
+                )
     frame = pd.DataFrame(rows)
     frame["stage_level"] = frame["stage_level"].astype("Int64")
     frame["n"] = frame["n"].astype("Int64")
-    return frame[["org_id", "organisation", "sector", "domain", "domain_name", "wave", "stage_level", "stage", "score",
-                  "percent_agree", "n", "policy_comprehensiveness", "policy_strength", "evidence", "next_step"]]
+    return frame[
+        [
+            "org_id",
+            "organisation",
+            "sector",
+            "domain",
+            "domain_name",
+            "wave",
+            "stage_level",
+            "stage",
+            "score",
+            "percent_agree",
+            "n",
+            "policy_comprehensiveness",
+            "policy_strength",
+            "evidence",
+            "next_step",
+        ]
+    ]
 
 
 def _insufficient_reason(mean_cell, agree_cell, min_respondents: int) -> str:
@@ -186,8 +302,12 @@ def _insufficient_reason(mean_cell, agree_cell, min_respondents: int) -> str:
 
 def journey_summary(journey_table: pd.DataFrame) -> pd.DataFrame:
     """How many organisations are at each stage, per wave, sector and domain (counts of organisations)."""
-    summary = (journey_table.groupby(["wave", "sector", "domain", "stage_level", "stage"], dropna=False)
-               .size().rename("organisations").reset_index())
+    summary = (
+        journey_table.groupby(["wave", "sector", "domain", "stage_level", "stage"], dropna=False)
+        .size()
+        .rename("organisations")
+        .reset_index()
+    )
     return summary.sort_values(["wave", "sector", "domain", "stage_level"], na_position="first").reset_index(drop=True)
 
 
@@ -201,21 +321,39 @@ def borough_partnership(cells: pd.DataFrame, reference: Reference, indicator_ids
     def side(indicator, level, code, wave, prefix):
         key = (indicator, level, code, wave)
         if code is None or (isinstance(code, float) and math.isnan(code)):
-            return {f"{prefix}_value": math.nan, f"{prefix}_n": None, f"{prefix}_suppressed": False,
-                    f"{prefix}_note": "not applicable"}
+            return {
+                f"{prefix}_value": math.nan,
+                f"{prefix}_n": None,
+                f"{prefix}_suppressed": False,
+                f"{prefix}_note": "not applicable",
+            }
         if key not in lookup.index:
-            return {f"{prefix}_value": math.nan, f"{prefix}_n": None, f"{prefix}_suppressed": False,
-                    f"{prefix}_note": "no data"}
+            return {
+                f"{prefix}_value": math.nan,
+                f"{prefix}_n": None,
+                f"{prefix}_suppressed": False,
+                f"{prefix}_note": "no data",
+            }
         cell = lookup.loc[key]
-        return {f"{prefix}_value": cell["value"], f"{prefix}_n": cell["n"], f"{prefix}_suppressed": bool(cell["suppressed"]),
-                f"{prefix}_note": cell["suppression_reason"] if bool(cell["suppressed"]) else cell["comparison"]}
+        return {
+            f"{prefix}_value": cell["value"],
+            f"{prefix}_n": cell["n"],
+            f"{prefix}_suppressed": bool(cell["suppressed"]),
+            f"{prefix}_note": cell["suppression_reason"] if bool(cell["suppressed"]) else cell["comparison"],
+        }
 
     for borough in boroughs.itertuples():
         bcu = borough.bcu_code if isinstance(borough.bcu_code, str) else None
         for wave in waves:
             for indicator in indicator_ids:
-                row = {"borough_code": borough.gss_code, "borough_name": borough.name, "wave": wave,
-                       "indicator_id": indicator, "bcu_code": bcu, "icb_code": borough.icb_code}
+                row = {
+                    "borough_code": borough.gss_code,
+                    "borough_name": borough.name,
+                    "wave": wave,
+                    "indicator_id": indicator,
+                    "bcu_code": bcu,
+                    "icb_code": borough.icb_code,
+                }
                 row.update(side(indicator, "borough", borough.gss_code, wave, "council"))
                 row.update(side(indicator, "bcu", bcu, wave, "police"))
                 if bcu is None:
@@ -228,33 +366,56 @@ def borough_partnership(cells: pd.DataFrame, reference: Reference, indicator_ids
     return frame
 
 
-def promising_practice(cells: pd.DataFrame, documents: pd.DataFrame, framework: Framework, reference: Reference,
-                       waves: list[str]) -> pd.DataFrame:
+def promising_practice(
+    cells: pd.DataFrame, documents: pd.DataFrame, framework: Framework, reference: Reference, waves: list[str]
+) -> pd.DataFrame:
     """Per organisation: candidate policy documents and the latest wave's % willing to share."""
     rule = framework.promising_practice
     latest = waves[-1] if waves else None
-    share = cells[(cells["indicator_id"] == "willing_to_share") & (cells["geography_level"] == "organisation")
-                  & (cells["wave"] == latest)].set_index("geography_code")
+    share = cells[
+        (cells["indicator_id"] == "willing_to_share")
+        & (cells["geography_level"] == "organisation")
+        & (cells["wave"] == latest)
+    ].set_index("geography_code")
     rows = []
     for org in reference.organisations.itertuples():
-        docs = documents[(documents["org_id"] == org.org_id) & documents["promising_practice_candidate"]] if len(documents) else documents
+        docs = (
+            documents[(documents["org_id"] == org.org_id) & documents["promising_practice_candidate"]]
+            if len(documents)
+            else documents
+        )
         titles = sorted(docs["document_title"].tolist()) if len(docs) else []
         cell = share.loc[org.org_id] if org.org_id in share.index else None
         suppressed = bool(cell["suppressed"]) if cell is not None else False
         percent = float(cell["value"]) if cell is not None and not suppressed else math.nan
-        candidate = len(titles) >= rule.min_candidate_documents and not math.isnan(percent) \
+        candidate = (
+            len(titles) >= rule.min_candidate_documents
+            and not math.isnan(percent)
             and percent >= rule.min_percent_willing_to_share
+        )
         if candidate:
-            reason = (f"{len(titles)} candidate document(s) and {percent:.0f}% of staff willing to share "
-                      f"(thresholds {rule.min_candidate_documents} and {rule.min_percent_willing_to_share:g}%)")
+            reason = (
+                f"{len(titles)} candidate document(s) and {percent:.0f}% of staff willing to share "
+                f"(thresholds {rule.min_candidate_documents} and {rule.min_percent_willing_to_share:g}%)"
+            )
         elif suppressed:
             reason = "willingness to share is suppressed (disclosure control)"
         elif cell is None:
             reason = "no survey responses in the latest wave"
         else:
             reason = "below the thresholds"
-        rows.append({"org_id": org.org_id, "organisation": org.name, "sector": org.sector, "wave": latest,
-                     "candidate_documents": len(titles), "candidate_document_titles": json.dumps(titles),
-                     "percent_willing_to_share": percent, "willing_to_share_suppressed": suppressed,
-                     "promising_practice_candidate": bool(candidate), "reason": reason})
+        rows.append(
+            {
+                "org_id": org.org_id,
+                "organisation": org.name,
+                "sector": org.sector,
+                "wave": latest,
+                "candidate_documents": len(titles),
+                "candidate_document_titles": json.dumps(titles),
+                "percent_willing_to_share": percent,
+                "willing_to_share_suppressed": suppressed,
+                "promising_practice_candidate": bool(candidate),
+                "reason": reason,
+            }
+        )
     return pd.DataFrame(rows)

@@ -19,13 +19,26 @@ from fractions import Fraction
 import duckdb
 import pandas as pd
 
-MEASURE_COLUMNS = ["wave", "respondent_id", "measure_type", "measure_id", "score", "agree", "score_numerator",
-                   "score_denominator"]
+MEASURE_COLUMNS = [
+    "wave",
+    "respondent_id",
+    "measure_type",
+    "measure_id",
+    "score",
+    "agree",
+    "score_numerator",
+    "score_denominator",
+]
 
 
-def respondent_scores_sql(min_share_answered: float, min_share_of_domains: float, agree_threshold: float,
-                          responses: str = "stg_responses", respondents: str = "stg_respondents",
-                          value_denominator: int = 1) -> str:
+def respondent_scores_sql(
+    min_share_answered: float,
+    min_share_of_domains: float,
+    agree_threshold: float,
+    responses: str = "stg_responses",
+    respondents: str = "stg_respondents",
+    value_denominator: int = 1,
+) -> str:
     """SELECT of one row per respondent x measure (domain, principle, index, training).
 
     `value_denominator`: item scores are whole multiples of 1 / value_denominator (the codebook's
@@ -88,13 +101,19 @@ def respondent_scores_sql(min_share_answered: float, min_share_of_domains: float
     """
 
 
-def respondent_scores(responses: pd.DataFrame, respondents: pd.DataFrame, min_share_answered: float = 0.5,
-                      min_share_of_domains: float = 0.5, agree_threshold: float = 4.0,
-                      value_denominator: int = 1) -> pd.DataFrame:
+def respondent_scores(
+    responses: pd.DataFrame,
+    respondents: pd.DataFrame,
+    min_share_answered: float = 0.5,
+    min_share_of_domains: float = 0.5,
+    agree_threshold: float = 4.0,
+    value_denominator: int = 1,
+) -> pd.DataFrame:
     """The same scores from DataFrames (for tests and small data; the pipeline runs the SQL in the warehouse)."""
     with duckdb.connect(config={"python_enable_replacements": False}) as conn:
         conn.register("responses", responses)
         conn.register("respondents", respondents)
-        sql = respondent_scores_sql(min_share_answered, min_share_of_domains, agree_threshold, "responses",
-                                    "respondents", value_denominator)
+        sql = respondent_scores_sql(
+            min_share_answered, min_share_of_domains, agree_threshold, "responses", "respondents", value_denominator
+        )
         return conn.execute(sql + " ORDER BY wave, respondent_id, measure_type, measure_id").df()

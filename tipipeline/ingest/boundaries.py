@@ -29,8 +29,10 @@ BOUNDARY_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 GSS_LONDON = re.compile(r"^E09000\d{3}$")
 # Greater London in British National Grid metres, with a margin: a sanity check on coordinates.
 LONDON_BOUNDS = (490_000, 145_000, 575_000, 215_000)
-ONS_ATTRIBUTION = ("Contains National Statistics data \u00a9 Crown copyright and database right{year}. "
-                   "Contains OS data \u00a9 Crown copyright and database right{year}.")
+ONS_ATTRIBUTION = (
+    "Contains National Statistics data \u00a9 Crown copyright and database right{year}. "
+    "Contains OS data \u00a9 Crown copyright and database right{year}."
+)
 
 
 @dataclass
@@ -71,7 +73,9 @@ def find_boundary_file(directory: str | Path) -> Path | None:
 
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    parts = [path] + (sorted(p for p in path.parent.glob(path.stem + ".*") if p != path) if path.suffix.lower() == ".shp" else [])
+    parts = [path] + (
+        sorted(p for p in path.parent.glob(path.stem + ".*") if p != path) if path.suffix.lower() == ".shp" else []
+    )
     for part in parts:
         digest.update(part.name.encode())
         digest.update(part.read_bytes())
@@ -134,8 +138,11 @@ def is_british_national_grid(crs: CRS) -> bool:
     if params.get("units", "m") != "m":
         return False
     ellipsoid = crs.ellipsoid
-    return ellipsoid is not None and abs(ellipsoid.semi_major_metre - _AIRY_1830[0]) < 1e-3 and \
-        abs(ellipsoid.inverse_flattening - _AIRY_1830[1]) < 1e-6
+    return (
+        ellipsoid is not None
+        and abs(ellipsoid.semi_major_metre - _AIRY_1830[0]) < 1e-3
+        and abs(ellipsoid.inverse_flattening - _AIRY_1830[1]) < 1e-6
+    )
 
 
 def _to_bng(path: Path, frame: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
@@ -169,7 +176,9 @@ def read_boundary_file(path: str | Path, reference: Reference) -> Boundaries:
         candidates.append((count, layer, frame, column))
     count, layer, frame, column = max(candidates, key=lambda c: c[0])
     if column is None:
-        raise InputError(path, "no column holds London GSS codes (E09000001-E09000033); is this a London borough layer?")
+        raise InputError(
+            path, "no column holds London GSS codes (E09000001-E09000033); is this a London borough layer?"
+        )
     notes: list[str] = []
     frame = gpd.GeoDataFrame({"gss_code": frame[column].to_numpy()}, geometry=frame.geometry.to_numpy(), crs=frame.crs)
     frame["gss_code"] = frame["gss_code"].astype(str).str.strip()
@@ -182,7 +191,9 @@ def read_boundary_file(path: str | Path, reference: Reference) -> Boundaries:
         frame = frame[~outside]
     missing = sorted(codes - set(frame["gss_code"]))
     if missing:
-        raise InputError(path, f"{len(set(frame['gss_code']))} of the 33 London local authorities; missing: {', '.join(missing)}")
+        raise InputError(
+            path, f"{len(set(frame['gss_code']))} of the 33 London local authorities; missing: {', '.join(missing)}"
+        )
     empty = frame.geometry.isna() | frame.geometry.is_empty
     if empty.any():
         raise InputError(path, f"empty geometry for {', '.join(sorted(frame.loc[empty, 'gss_code']))}")
@@ -190,8 +201,11 @@ def read_boundary_file(path: str | Path, reference: Reference) -> Boundaries:
     minx, miny, maxx, maxy = frame.total_bounds
     lo_x, lo_y, hi_x, hi_y = LONDON_BOUNDS
     if not (lo_x <= minx and lo_y <= miny and maxx <= hi_x and maxy <= hi_y):
-        raise InputError(path, f"the shapes are not where London is (bounds {minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f} "
-                               "in British National Grid): is the CRS in the file right?")
+        raise InputError(
+            path,
+            f"the shapes are not where London is (bounds {minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f} "
+            "in British National Grid): is the CRS in the file right?",
+        )
     invalid = ~frame.geometry.is_valid
     if invalid.any():
         frame.loc[invalid, "geometry"] = frame.loc[invalid, "geometry"].map(make_valid)
@@ -208,11 +222,15 @@ def read_boundary_file(path: str | Path, reference: Reference) -> Boundaries:
 def tile_grid_boundaries(reference: Reference) -> Boundaries:
     """Unit squares at the tile-grid positions (y grows downwards in the layout, so it is negated)."""
     grid = reference.tile_grid.merge(reference.boroughs[["short_code", "gss_code"]], on="short_code")
-    shapes = gpd.GeoDataFrame(
-        {"gss_code": grid["gss_code"]},
-        geometry=[box(x, -y - 1, x + 1, -y) for x, y in zip(grid["x"], grid["y"])],
-        crs=None,
-    ).sort_values("gss_code").reset_index(drop=True)
+    shapes = (
+        gpd.GeoDataFrame(
+            {"gss_code": grid["gss_code"]},
+            geometry=[box(x, -y - 1, x + 1, -y) for x, y in zip(grid["x"], grid["y"])],
+            crs=None,
+        )
+        .sort_values("gss_code")
+        .reset_index(drop=True)
+    )
     return _with_groupings(shapes, reference, mode="tile_grid")
 
 
@@ -223,7 +241,9 @@ def _with_groupings(boroughs: gpd.GeoDataFrame, reference: Reference, mode: str)
     bcus = boroughs.dropna(subset=["bcu_code"]).dissolve(by="bcu_code", as_index=False)[["bcu_code", "geometry"]]
     bcus = bcus.merge(reference.bcus, on="bcu_code").sort_values("bcu_code").reset_index(drop=True)
     icbs = boroughs.dissolve(by="icb_code", as_index=False)[["icb_code", "geometry"]]
-    icbs = icbs.merge(reference.icbs[["icb_code", "name"]], on="icb_code").sort_values("icb_code").reset_index(drop=True)
+    icbs = (
+        icbs.merge(reference.icbs[["icb_code", "name"]], on="icb_code").sort_values("icb_code").reset_index(drop=True)
+    )
     return Boundaries(
         mode=mode,
         boroughs=boroughs[["gss_code", "name", "bcu_code", "icb_code", "geometry"]],

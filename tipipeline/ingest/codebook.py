@@ -38,7 +38,7 @@ class Scale(_Strict):
     positive: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Scale":
+    def _check(self) -> Scale:
         if not self.values:
             raise ValueError("a scale needs at least one label: value pair")
         overlap = set(self.values) & set(self.missing)
@@ -46,7 +46,9 @@ class Scale(_Strict):
             raise ValueError(f"labels both valued and missing: {sorted(overlap)}")
         for code, target in self.codes.items():
             if isinstance(target, str) and target not in self.missing:
-                raise ValueError(f"@codes.{code:g}: {target!r} is not one of this scale's missing labels {self.missing}")
+                raise ValueError(
+                    f"@codes.{code:g}: {target!r} is not one of this scale's missing labels {self.missing}"
+                )
         if self.positive is not None and self.positive not in self.values:
             raise ValueError(f"@positive: {self.positive!r} is not one of this scale's labels")
         return self
@@ -96,8 +98,15 @@ class DuplicateRule(_Strict):
 
 
 # Qualtrics response types that are not genuine responses (DESIGN.md).
-NON_GENUINE_STATUSES = ["Survey Preview", "Survey Test", "Spam", "Survey Preview Spam", "Imported Spam",
-                        "Offline Survey Preview", "EX Spam"]
+NON_GENUINE_STATUSES = [
+    "Survey Preview",
+    "Survey Test",
+    "Spam",
+    "Survey Preview Spam",
+    "Imported Spam",
+    "Offline Survey Preview",
+    "EX Spam",
+]
 
 
 class Exclusions(_Strict):
@@ -131,7 +140,14 @@ class Codebook(_Strict):
     sha256: str = ""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Codebook":
+    def _consistent(self) -> Codebook:
+        self._check_scales()
+        self._check_ids_and_columns()
+        self._check_fields()
+        self._check_waves()
+        return self
+
+    def _check_scales(self) -> None:
         known_scales = ", ".join(sorted(self.scales))
         for index, item in enumerate(self.items):
             if item.scale not in self.scales:
@@ -139,6 +155,8 @@ class Codebook(_Strict):
         for name, spec in self.fields.items():
             if spec.scale is not None and spec.scale not in self.scales:
                 raise ValueError(f"@fields.{name}.scale: unknown scale {spec.scale!r}; known scales: {known_scales}")
+
+    def _check_ids_and_columns(self) -> None:
         seen: dict[str, int] = {}
         for index, item in enumerate(self.items):
             if item.id in seen:
@@ -153,37 +171,42 @@ class Codebook(_Strict):
             if column in columns:
                 raise ValueError(f"@{name}.column: column {column!r} is already used by {columns[column]}")
             columns[column] = name
+
+    def _check_fields(self) -> None:
         for name in REQUIRED_FIELDS:
             if name not in self.fields:
                 raise ValueError(f"@fields.{name}: required field missing")
         for name in YES_NO_FIELDS:
             spec = self.fields.get(name)
             if spec is not None and spec.scale is not None and self.scales[spec.scale].positive_value is None:
-                raise ValueError(f"@fields.{name}.scale: scale {spec.scale!r} has no 'Yes' label; set `positive:` on it")
+                raise ValueError(
+                    f"@fields.{name}.scale: scale {spec.scale!r} has no 'Yes' label; set `positive:` on it"
+                )
         rule = self.exclusions.duplicates
         duplicate_key = rule.key if rule is not None else None
         for name, spec in self.fields.items():
             if spec.identifying and name != duplicate_key:
-                raise ValueError(f"@fields.{name}.identifying: only the duplicates key can be identifying (it is hashed "
-                                 "at read and then dropped); remove this field instead")
+                raise ValueError(
+                    f"@fields.{name}.identifying: only the duplicates key can be identifying (it is hashed "
+                    "at read and then dropped); remove this field instead"
+                )
         if rule is not None:
             for attr in ("key", "order_by"):
                 if getattr(rule, attr) not in self.fields:
                     raise ValueError(
                         f"@exclusions.duplicates.{attr}: {getattr(rule, attr)!r} is not a field in `fields`"
                     )
-        targets = set(self.fields) | set(seen)
+
+    def _check_waves(self) -> None:
+        targets = set(self.fields) | {item.id for item in self.items}
         for wave, override in self.waves.items():
             for target in override.columns:
                 if target not in targets:
-                    raise ValueError(
-                        f"@waves.{wave}.columns.{target}: names no field or item of this codebook"
-                    )
+                    raise ValueError(f"@waves.{wave}.columns.{target}: names no field or item of this codebook")
             if override.match_by == "text":
                 for index, item in enumerate(self.items):
                     if not item.text and item.id not in override.columns:
                         raise ValueError(f"@items[{index}].text: wave {wave} matches by text, but this item has none")
-        return self
 
     @property
     def value_denominator(self) -> int:
@@ -227,10 +250,15 @@ def load_codebook(path: str | Path, framework=None) -> Codebook:
         principles = {p.id for p in framework.principles}
         for index, item in enumerate(codebook.items):
             if item.domain not in domains:
-                raise ConfigError(path, f"items[{index}].domain", f"unknown domain {item.domain!r}; the framework has {sorted(domains)}")
+                raise ConfigError(
+                    path,
+                    f"items[{index}].domain",
+                    f"unknown domain {item.domain!r}; the framework has {sorted(domains)}",
+                )
             if item.principle not in principles:
                 raise ConfigError(
-                    path, f"items[{index}].principle", f"unknown principle {item.principle!r}; the framework has {sorted(principles)}"
+                    path,
+                    f"items[{index}].principle",
+                    f"unknown principle {item.principle!r}; the framework has {sorted(principles)}",
                 )
     return codebook.model_copy(update={"sha256": hashlib.sha256(raw_bytes).hexdigest()})
-

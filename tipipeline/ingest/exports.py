@@ -15,8 +15,8 @@ from __future__ import annotations
 import ast
 import codecs
 import csv
-import hashlib
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -129,11 +129,17 @@ def detect_encoding(path: Path, data: bytes) -> str:
     except UnicodeDecodeError as exc:
         error = exc
     if candidates[0] == "utf-8-sig":
-        raise InputError(path, f"starts with a UTF-8 byte-order mark but is not UTF-8 (the byte at offset "
-                               f"{error.start}); re-export it as UTF-8")
+        raise InputError(
+            path,
+            f"starts with a UTF-8 byte-order mark but is not UTF-8 (the byte at offset "
+            f"{error.start}); re-export it as UTF-8",
+        )
     if _UTF8_MULTIBYTE.search(data):
-        raise InputError(path, f"mostly UTF-8, but the byte at offset {error.start} is not: the file mixes encodings; "
-                               "re-export it as UTF-8")
+        raise InputError(
+            path,
+            f"mostly UTF-8, but the byte at offset {error.start} is not: the file mixes encodings; "
+            "re-export it as UTF-8",
+        )
     try:
         codecs.decode(memoryview(data), "cp1252")
         return "cp1252"
@@ -146,8 +152,7 @@ def _csv_records(data: bytes, encoding: str, delimiter: str):
     header rows, as a spreadsheet shows it (a quoted field may span several lines of the file)."""
     csv.field_size_limit(1 << 30)
     stream = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
-    for number, fields in enumerate(csv.reader(stream, delimiter=delimiter, strict=False), start=1):
-        yield number, fields
+    yield from enumerate(csv.reader(stream, delimiter=delimiter, strict=False), start=1)
 
 
 def _delimiter(data: bytes, encoding: str) -> str:
@@ -187,8 +192,10 @@ def _check_delimiter(path: Path, header: list[str]) -> None:
         for delimiter, name in ((";", "semicolon"), ("|", "pipe")):
             if cell.count(delimiter) >= 2:
                 raise InputError(
-                    path, f"the header is one column holding {name}s: the file looks {name}-delimited; "
-                    "export it as comma-separated CSV", row=1,
+                    path,
+                    f"the header is one column holding {name}s: the file looks {name}-delimited; "
+                    "export it as comma-separated CSV",
+                    row=1,
                 )
 
 
@@ -267,9 +274,14 @@ def _read_xlsx(path: Path, data: bytes) -> RawExport:
         # The first sheet with anything in it (exports sometimes carry a cover sheet first).
         for sheet in workbook.worksheets:
             try:
-                rows = [(index, [_cell_text(v) for v in row]) for index, row in enumerate(sheet.iter_rows(values_only=True), 1)]
+                rows = [
+                    (index, [_cell_text(v) for v in row])
+                    for index, row in enumerate(sheet.iter_rows(values_only=True), 1)
+                ]
             except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-                raise InputError(path, f"not a readable XLSX workbook: truncated or corrupt ({type(exc).__name__})") from exc
+                raise InputError(
+                    path, f"not a readable XLSX workbook: truncated or corrupt ({type(exc).__name__})"
+                ) from exc
             if any(any(c.strip() for c in r) for _, r in rows):
                 break
     finally:
@@ -352,9 +364,17 @@ def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawE
     frame = _concat_categorical(chunks, unique)
     question_text = {u: texts.get(c, "") for u, c in zip(unique, columns)}
     return RawExport(
-        path=path, format=fmt, encoding=encoding, header_rows=header_rows, columns=unique,
-        question_text=question_text, data=frame, row_numbers=numbers, malformed=malformed,
-        blank_rows=blank, duplicate_columns=duplicates,
+        path=path,
+        format=fmt,
+        encoding=encoding,
+        header_rows=header_rows,
+        columns=unique,
+        question_text=question_text,
+        data=frame,
+        row_numbers=numbers,
+        malformed=malformed,
+        blank_rows=blank,
+        duplicate_columns=duplicates,
     )
 
 

@@ -16,13 +16,49 @@ from tipipeline.errors import TipipelineError
 # Column names (compared without case, spaces, underscores or hyphens) that identify a person or
 # their device, in the exports of Qualtrics, Microsoft Forms, SmartSurvey and in general.
 IDENTIFYING_NAMES = {
-    "ipaddress", "locationlatitude", "locationlongitude", "locationaccuracy", "recipientlastname",
-    "recipientfirstname", "recipientemail", "externalreference", "externaldatareference", "name",
-    "emailaddress", "email", "starttime", "completiontime", "lastmodifiedtime", "firstname", "lastname",
-    "surname", "fullname", "respondentname", "phone", "phonenumber", "telephone", "mobile", "postcode",
-    "address", "dateofbirth", "dob", "latitude", "longitude", "externalid", "uniqueid", "yourname", "ip",
-    "staffid", "employeeid", "employeenumber", "payrollnumber", "staffnumber", "nhsnumber", "workaddress",
-    "homeaddress", "emailaddresses",
+    "ipaddress",
+    "locationlatitude",
+    "locationlongitude",
+    "locationaccuracy",
+    "recipientlastname",
+    "recipientfirstname",
+    "recipientemail",
+    "externalreference",
+    "externaldatareference",
+    "name",
+    "emailaddress",
+    "email",
+    "starttime",
+    "completiontime",
+    "lastmodifiedtime",
+    "firstname",
+    "lastname",
+    "surname",
+    "fullname",
+    "respondentname",
+    "phone",
+    "phonenumber",
+    "telephone",
+    "mobile",
+    "postcode",
+    "address",
+    "dateofbirth",
+    "dob",
+    "latitude",
+    "longitude",
+    "externalid",
+    "uniqueid",
+    "yourname",
+    "ip",
+    "staffid",
+    "employeeid",
+    "employeenumber",
+    "payrollnumber",
+    "staffnumber",
+    "nhsnumber",
+    "workaddress",
+    "homeaddress",
+    "emailaddresses",
 }
 # Anything that looks like a name, e-mail, IP address, location, phone number, postcode or staff
 # number column. Applied only to short headers: Forms and SmartSurvey use the question text as the
@@ -60,7 +96,11 @@ def identifying_columns(columns: Iterable[str], extra: Iterable[str] = ()) -> li
         base = re.sub(r" \(\d+\)$", "", column)  # a repeated header is as identifying as the first
         squashed = _squash(base)
         short = len(base.split()) <= SHORT_HEADER_WORDS
-        if squashed in IDENTIFYING_NAMES or squashed in extra_squashed or (short and IDENTIFYING_PATTERNS.search(base.strip())):
+        if (
+            squashed in IDENTIFYING_NAMES
+            or squashed in extra_squashed
+            or (short and IDENTIFYING_PATTERNS.search(base.strip()))
+        ):
             found.append(column)
     return found
 

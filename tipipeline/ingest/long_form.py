@@ -31,14 +31,22 @@ def items_frame(codebook: Codebook) -> pd.DataFrame:
     """What the long form needs of each item: domain, principle, reverse coding, scale range."""
     return pd.DataFrame(
         [
-            {"item_id": item.id, "domain": item.domain, "principle": item.principle, "reverse": item.reverse,
-             "scale_min": codebook.scales[item.scale].minimum, "scale_max": codebook.scales[item.scale].maximum}
+            {
+                "item_id": item.id,
+                "domain": item.domain,
+                "principle": item.principle,
+                "reverse": item.reverse,
+                "scale_min": codebook.scales[item.scale].minimum,
+                "scale_max": codebook.scales[item.scale].maximum,
+            }
             for item in codebook.items
         ]
     )
 
 
-def long_responses_sql(item_ids: list[str], wide: str = "_answers", items: str = "_items", codes: str = "_missing_codes") -> str:
+def long_responses_sql(
+    item_ids: list[str], wide: str = "_answers", items: str = "_items", codes: str = "_missing_codes"
+) -> str:
     """SELECT producing stg_responses from the registered wide answers, items and missing codes."""
     pairs = ", ".join(f'("v__{i}", "m__{i}") AS "{i}"' for i in item_ids)
     return f"""

@@ -12,13 +12,12 @@ principle is **unresolved**: listed, and left out of the document's scores (neve
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import difflib
 import hashlib
 import json
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -40,11 +39,28 @@ FIELDS = {
 }
 REQUIRED = ("organisation", "document_title", "coder")
 SCORES = (0, 1, 2)
-CODING_COLUMNS = ["source_file", "source_row", "org_id", "document_id", "document_title", "document_type", "year", "url",
-                  "coder"]
+CODING_COLUMNS = [
+    "source_file",
+    "source_row",
+    "org_id",
+    "document_id",
+    "document_title",
+    "document_type",
+    "year",
+    "url",
+    "coder",
+]
 QUARANTINE_COLUMNS = ["source_file", "source_row", "column", "value", "reason"]
-QUALITY_COLUMNS = ["source_file", "sha256", "file_format", "rows_read", "rows_accepted", "rows_quarantined",
-                   "rows_excluded", "excluded_by_rule"]
+QUALITY_COLUMNS = [
+    "source_file",
+    "sha256",
+    "file_format",
+    "rows_read",
+    "rows_accepted",
+    "rows_quarantined",
+    "rows_excluded",
+    "excluded_by_rule",
+]
 
 
 def _key(text: str) -> str:
@@ -67,9 +83,14 @@ class AuditFile:
         quarantined = int(self.quarantine["source_row"].nunique()) if len(self.quarantine) else 0
         excluded = {"blank_row": self.excluded_blank} if self.excluded_blank else {}
         return {
-            "source_file": self.path.name, "sha256": self.sha256, "file_format": self.file_format,
-            "rows_read": self.rows_read, "rows_accepted": len(self.codings), "rows_quarantined": quarantined,
-            "rows_excluded": self.excluded_blank, "excluded_by_rule": json.dumps(excluded),
+            "source_file": self.path.name,
+            "sha256": self.sha256,
+            "file_format": self.file_format,
+            "rows_read": self.rows_read,
+            "rows_accepted": len(self.codings),
+            "rows_quarantined": quarantined,
+            "rows_excluded": self.excluded_blank,
+            "excluded_by_rule": json.dumps(excluded),
         }
 
 
@@ -121,16 +142,21 @@ def read_audit_file(path: str | Path, framework: Framework, resolver: AliasResol
         row = data.iloc[position]
         problems = []
 
-        def text(field: str) -> str:
+        def text(field: str, row=row) -> str:
             return str(row[fields[field]]).strip() if field in fields else ""
 
         org_text = text("organisation")
         org_id = resolver.resolve("organisation", org_text)
         if org_id is None:
             hint = resolver.suggest("organisation", org_text) if org_text else []
-            reason = "organisation missing" if not org_text else (
-                f"organisation {org_text[:80]!r} does not resolve through the alias table"
-                + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+            reason = (
+                "organisation missing"
+                if not org_text
+                else (
+                    f"organisation {org_text[:80]!r} does not resolve through the alias table"
+                    + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                )
+            )
             problems.append((fields["organisation"], org_text, reason))
         title = text("document_title")
         if not title:
@@ -158,27 +184,48 @@ def read_audit_file(path: str | Path, framework: Framework, resolver: AliasResol
             document_key = (org_id, _key(title), year)
             coder_key = (*document_key, coder.casefold())
             if coder_key in first_row_for:
-                problems.append((fields["coder"], coder, f"repeated row for the same document and coder "
-                                                          f"(first at row {first_row_for[coder_key]})"))
+                problems.append(
+                    (
+                        fields["coder"],
+                        coder,
+                        f"repeated row for the same document and coder (first at row {first_row_for[coder_key]})",
+                    )
+                )
             else:
                 first_row_for[coder_key] = row_number
         if problems:
-            quarantine += [{"source_row": row_number, "column": c, "value": str(v)[:200], "reason": r} for c, v, r in problems]
+            quarantine += [
+                {"source_row": row_number, "column": c, "value": str(v)[:200], "reason": r} for c, v, r in problems
+            ]
             continue
-        accepted.append({
-            "source_file": path.name, "source_row": row_number, "org_id": org_id, "document_id": _document_id(org_id, title, year),
-            "document_title": title, "document_type": text("document_type") or None, "year": year,
-            "url": text("url") or None, "coder": CONSENSUS if coder.casefold() == CONSENSUS else coder,
-            **{f"score_{p}": s for p, s in scores.items()},
-        })
+        accepted.append(
+            {
+                "source_file": path.name,
+                "source_row": row_number,
+                "org_id": org_id,
+                "document_id": _document_id(org_id, title, year),
+                "document_title": title,
+                "document_type": text("document_type") or None,
+                "year": year,
+                "url": text("url") or None,
+                "coder": CONSENSUS if coder.casefold() == CONSENSUS else coder,
+                **{f"score_{p}": s for p, s in scores.items()},
+            }
+        )
     codings = pd.DataFrame(accepted, columns=[*CODING_COLUMNS, *[f"score_{p}" for p in principles]])
     codings["year"] = codings["year"].astype("Int64")
     quarantine_frame = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS[1:])
     quarantine_frame.insert(0, "source_file", path.name)
     quarantine_frame = quarantine_frame.astype({"source_row": "int64"})
-    return AuditFile(path=path, sha256=raw.sha256, file_format=raw.format, rows_read=raw.rows_read,
-                     codings=codings, quarantine=quarantine_frame.sort_values("source_row", kind="stable").reset_index(drop=True),
-                     excluded_blank=len(raw.blank_rows))
+    return AuditFile(
+        path=path,
+        sha256=raw.sha256,
+        file_format=raw.format,
+        rows_read=raw.rows_read,
+        codings=codings,
+        quarantine=quarantine_frame.sort_values("source_row", kind="stable").reset_index(drop=True),
+        excluded_blank=len(raw.blank_rows),
+    )
 
 
 def _document_id(org_id: str, title: str, year: int | None) -> str:
@@ -215,12 +262,20 @@ def reconcile(codings: pd.DataFrame, principles: list[str]) -> tuple[pd.DataFram
                 score, resolution = int(given[0]), ("single_coder" if len(given) == 1 else "coders_agree")
             else:
                 score, resolution = None, "unresolved"
-                unresolved.append({"document_id": document_id, "org_id": group["org_id"].iloc[0],
-                                   "document_title": group["document_title"].iloc[0], "principle": principle,
-                                   "scores_given": json.dumps(dict(zip(coders["coder"], map(int, given))))})
+                unresolved.append(
+                    {
+                        "document_id": document_id,
+                        "org_id": group["org_id"].iloc[0],
+                        "document_title": group["document_title"].iloc[0],
+                        "principle": principle,
+                        "scores_given": json.dumps(dict(zip(coders["coder"], map(int, given)))),
+                    }
+                )
             rows.append({"document_id": document_id, "principle": principle, "score": score, "resolution": resolution})
     scores = pd.DataFrame(rows, columns=["document_id", "principle", "score", "resolution"]).astype({"score": "Int64"})
-    unresolved_frame = pd.DataFrame(unresolved, columns=["document_id", "org_id", "document_title", "principle", "scores_given"])
+    unresolved_frame = pd.DataFrame(
+        unresolved, columns=["document_id", "org_id", "document_title", "principle", "scores_given"]
+    )
     return scores, unresolved_frame
 
 
@@ -267,8 +322,11 @@ def _coverage(scores: pd.Series) -> tuple[Fraction | None, Fraction | None, int]
     settled = scores.dropna()
     if settled.empty:
         return None, None, 0
-    return (Fraction(100 * int((settled >= 1).sum()), len(settled)), Fraction(100 * int((settled == 2).sum()), len(settled)),
-            int(len(settled)))
+    return (
+        Fraction(100 * int((settled >= 1).sum()), len(settled)),
+        Fraction(100 * int((settled == 2).sum()), len(settled)),
+        int(len(settled)),
+    )
 
 
 def _rounded(value: Fraction | None) -> float:
@@ -287,46 +345,98 @@ def summarise(codings: pd.DataFrame, framework: Framework) -> AuditResult:
         final = scores[scores["document_id"] == document_id]
         comprehensiveness, strength, scored = _coverage(final["score"].astype("float"))
         coders = group.loc[group["coder"] != CONSENSUS, "coder"].nunique()
-        documents.append({
-            "document_id": document_id, "org_id": first["org_id"], "document_title": first["document_title"],
-            "document_type": first["document_type"], "year": first["year"], "url": first["url"],
-            "coders": int(coders), "has_consensus": bool((group["coder"] == CONSENSUS).any()),
-            "principles_scored": scored, "principles_unresolved": int((final["resolution"] == "unresolved").sum()),
-            "comprehensiveness": _rounded(comprehensiveness), "strength": _rounded(strength),
-            "promising_practice_candidate": bool(strength >= Fraction(repr(float(threshold)))) if scored else False,
-        })
+        documents.append(
+            {
+                "document_id": document_id,
+                "org_id": first["org_id"],
+                "document_title": first["document_title"],
+                "document_type": first["document_type"],
+                "year": first["year"],
+                "url": first["url"],
+                "coders": int(coders),
+                "has_consensus": bool((group["coder"] == CONSENSUS).any()),
+                "principles_scored": scored,
+                "principles_unresolved": int((final["resolution"] == "unresolved").sum()),
+                "comprehensiveness": _rounded(comprehensiveness),
+                "strength": _rounded(strength),
+                "promising_practice_candidate": bool(strength >= Fraction(repr(float(threshold)))) if scored else False,
+            }
+        )
         exact[document_id] = (comprehensiveness, strength)
-    documents = pd.DataFrame(documents, columns=[
-        "document_id", "org_id", "document_title", "document_type", "year", "url", "coders", "has_consensus",
-        "principles_scored", "principles_unresolved", "comprehensiveness", "strength", "promising_practice_candidate"])
+    documents = pd.DataFrame(
+        documents,
+        columns=[
+            "document_id",
+            "org_id",
+            "document_title",
+            "document_type",
+            "year",
+            "url",
+            "coders",
+            "has_consensus",
+            "principles_scored",
+            "principles_unresolved",
+            "comprehensiveness",
+            "strength",
+            "promising_practice_candidate",
+        ],
+    )
     documents["year"] = documents["year"].astype("Int64")
     organisations = _organisation_scores(documents, scores, principles, exact)
-    return AuditResult(codings=codings, quarantine=pd.DataFrame(), data_quality=pd.DataFrame(), documents=documents,
-                       document_scores=scores, unresolved=unresolved, agreement=coder_agreement(codings, principles),
-                       organisations=organisations)
+    return AuditResult(
+        codings=codings,
+        quarantine=pd.DataFrame(),
+        data_quality=pd.DataFrame(),
+        documents=documents,
+        document_scores=scores,
+        unresolved=unresolved,
+        agreement=coder_agreement(codings, principles),
+        organisations=organisations,
+    )
 
 
-def _organisation_scores(documents: pd.DataFrame, scores: pd.DataFrame, principles: list[str],
-                         exact: dict[str, tuple[Fraction | None, Fraction | None]]) -> pd.DataFrame:
+def _organisation_scores(
+    documents: pd.DataFrame,
+    scores: pd.DataFrame,
+    principles: list[str],
+    exact: dict[str, tuple[Fraction | None, Fraction | None]],
+) -> pd.DataFrame:
     """Per organisation: its best settled score per principle across documents, then coverage; and
     the mean of its documents' coverage (exact document values, rounded once)."""
     merged = scores.merge(documents[["document_id", "org_id"]], on="document_id")
     best = merged.dropna(subset=["score"]).groupby(["org_id", "principle"])["score"].max().unstack()
     rows = []
     for org_id, group in documents.groupby("org_id", sort=True):
-        best_scores = best.loc[org_id].reindex(principles).astype("float") if org_id in best.index else pd.Series(dtype=float)
+        best_scores = (
+            best.loc[org_id].reindex(principles).astype("float") if org_id in best.index else pd.Series(dtype=float)
+        )
         comprehensiveness, strength, scored = _coverage(best_scores)
         per_document = [exact[d] for d in group["document_id"] if exact[d][0] is not None]
-        rows.append({
-            "org_id": org_id, "documents": len(group), "principles_scored": scored,
-            "comprehensiveness": _rounded(comprehensiveness), "strength": _rounded(strength),
-            "mean_document_comprehensiveness": _rounded(_mean(c for c, _ in per_document)),
-            "mean_document_strength": _rounded(_mean(s for _, s in per_document)),
-            "promising_practice_candidates": int(group["promising_practice_candidate"].sum()),
-        })
-    return pd.DataFrame(rows, columns=[
-        "org_id", "documents", "principles_scored", "comprehensiveness", "strength", "mean_document_comprehensiveness",
-        "mean_document_strength", "promising_practice_candidates"])
+        rows.append(
+            {
+                "org_id": org_id,
+                "documents": len(group),
+                "principles_scored": scored,
+                "comprehensiveness": _rounded(comprehensiveness),
+                "strength": _rounded(strength),
+                "mean_document_comprehensiveness": _rounded(_mean(c for c, _ in per_document)),
+                "mean_document_strength": _rounded(_mean(s for _, s in per_document)),
+                "promising_practice_candidates": int(group["promising_practice_candidate"].sum()),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "org_id",
+            "documents",
+            "principles_scored",
+            "comprehensiveness",
+            "strength",
+            "mean_document_comprehensiveness",
+            "mean_document_strength",
+            "promising_practice_candidates",
+        ],
+    )
 
 
 def _mean(values) -> Fraction | None:
@@ -338,11 +448,17 @@ def read_audits(paths: list[Path], framework: Framework, resolver: AliasResolver
     """Read every audit file, then reconcile and summarise them together."""
     files = [read_audit_file(p, framework, resolver) for p in paths]
     principles = [p.id for p in framework.principles]
-    codings = (pd.concat([f.codings for f in files], ignore_index=True) if files
-               else pd.DataFrame(columns=[*CODING_COLUMNS, *[f"score_{p}" for p in principles]]))
+    codings = (
+        pd.concat([f.codings for f in files], ignore_index=True)
+        if files
+        else pd.DataFrame(columns=[*CODING_COLUMNS, *[f"score_{p}" for p in principles]])
+    )
     result = summarise(codings, framework)
-    result.quarantine = (pd.concat([f.quarantine for f in files], ignore_index=True) if files
-                         else pd.DataFrame(columns=QUARANTINE_COLUMNS).astype({"source_row": "int64"}))
+    result.quarantine = (
+        pd.concat([f.quarantine for f in files], ignore_index=True)
+        if files
+        else pd.DataFrame(columns=QUARANTINE_COLUMNS).astype({"source_row": "int64"})
+    )
     result.data_quality = pd.DataFrame([f.quality_row() for f in files], columns=QUALITY_COLUMNS)
     return result
 
@@ -352,5 +468,8 @@ def audit_files(directory: str | Path) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".xlsx")
-                  and not p.name.startswith(("~$", ".")))
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_file() and p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", "."))
+    )

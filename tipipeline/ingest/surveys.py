@@ -35,9 +35,18 @@ from tipipeline.reference import AliasResolver, Reference
 
 # Qualtrics response types (DESIGN.md): code -> label.
 QUALTRICS_STATUS = {
-    0: "IP Address", 1: "Survey Preview", 2: "Survey Test", 4: "Imported", 8: "Spam",
-    9: "Survey Preview Spam", 12: "Imported Spam", 16: "Offline", 17: "Offline Survey Preview",
-    32: "EX", 40: "EX Spam", 48: "EX Offline",
+    0: "IP Address",
+    1: "Survey Preview",
+    2: "Survey Test",
+    4: "Imported",
+    8: "Spam",
+    9: "Survey Preview Spam",
+    12: "Imported Spam",
+    16: "Offline",
+    17: "Offline Survey Preview",
+    32: "EX",
+    40: "EX Spam",
+    48: "EX Offline",
 }
 _STATUS_BY_LABEL = {label.casefold(): label for label in QUALTRICS_STATUS.values()}
 _TRUE = {"true", "1", "yes"}
@@ -45,21 +54,49 @@ _FALSE = {"false", "0", "no"}
 VALUE_PREVIEW_CHARS = 200
 
 EXCLUSION_RULES = [
-    "blank_row", "non_genuine_status", "partial_response", "no_consent", "duplicate_submission",
+    "blank_row",
+    "non_genuine_status",
+    "partial_response",
+    "no_consent",
+    "duplicate_submission",
     "duplicate_response_id",
 ]
 
 RESPONDENT_COLUMNS = [
-    "wave", "respondent_id", "source_file", "source_row", "submitted_date", "org_id", "sector",
-    "borough_code", "bcu_code", "icb_code", "role", "service_area", "ti_training_12m", "willing_to_share",
+    "wave",
+    "respondent_id",
+    "source_file",
+    "source_row",
+    "submitted_date",
+    "org_id",
+    "sector",
+    "borough_code",
+    "bcu_code",
+    "icb_code",
+    "role",
+    "service_area",
+    "ti_training_12m",
+    "willing_to_share",
 ]
 FREE_TEXT_COLUMNS = ["wave", "respondent_id", "field", "text"]
 QUARANTINE_COLUMNS = ["wave", "source_file", "source_row", "column", "value", "reason"]
 EXCLUSION_COLUMNS = ["wave", "source_file", "source_row", "rule", "detail"]
 # Types fixed here so that an empty table (a wave with nothing quarantined) has the same columns.
-QUARANTINE_DTYPES = {"wave": "object", "source_file": "object", "source_row": "int64", "column": "object",
-                     "value": "object", "reason": "object"}
-EXCLUSION_DTYPES = {"wave": "object", "source_file": "object", "source_row": "int64", "rule": "object", "detail": "object"}
+QUARANTINE_DTYPES = {
+    "wave": "object",
+    "source_file": "object",
+    "source_row": "int64",
+    "column": "object",
+    "value": "object",
+    "reason": "object",
+}
+EXCLUSION_DTYPES = {
+    "wave": "object",
+    "source_file": "object",
+    "source_row": "int64",
+    "rule": "object",
+    "detail": "object",
+}
 
 
 @dataclass
@@ -138,8 +175,11 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
     for target, column in expected.items():
         spec = codebook.fields.get(target)
         if column in raw.duplicate_columns:
-            raise InputError(raw.path, f"column {column!r} (codebook {target}) appears {len(raw.duplicate_columns[column])} "
-                             f"times in the header (columns {raw.duplicate_columns[column]}): which one is meant is ambiguous")
+            raise InputError(
+                raw.path,
+                f"column {column!r} (codebook {target}) appears {len(raw.duplicate_columns[column])} "
+                f"times in the header (columns {raw.duplicate_columns[column]}): which one is meant is ambiguous",
+            )
         if column in raw.columns:
             found = column
         else:
@@ -152,8 +192,11 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
             hint = f"; close matches: {', '.join(repr(c) for c in close)}" if close else ""
             raise InputError(raw.path, f"codebook column {column!r} ({target}) is not in the export{hint}")
         if found in dropped and target not in identifying_ids:
-            raise InputError(raw.path, f"column {found!r} is identifying and is dropped at read; the codebook can use it "
-                             f"only as an `identifying: true` field, not as {target}")
+            raise InputError(
+                raw.path,
+                f"column {found!r} is identifying and is dropped at read; the codebook can use it "
+                f"only as an `identifying: true` field, not as {target}",
+            )
         mapping[target] = found
     return mapping
 
@@ -198,7 +241,9 @@ class _Ledger:
         self.excluded[mask] = rule
         self.exclusion_detail[mask] = detail[mask] if isinstance(detail, pd.Series) else detail
 
-    def quarantine(self, mask: np.ndarray, column: str | None, values: pd.Series | None, reasons: pd.Series | str) -> None:
+    def quarantine(
+        self, mask: np.ndarray, column: str | None, values: pd.Series | None, reasons: pd.Series | str
+    ) -> None:
         mask = mask & self.excluded.isna().to_numpy()
         if not mask.any():
             return
@@ -211,10 +256,16 @@ class _Ledger:
 
     def exclusions_frame(self, extra: list[dict]) -> pd.DataFrame:
         mask = self.excluded.notna().to_numpy()
-        frame = pd.DataFrame({
-            "wave": self.wave, "source_file": self.raw.path.name, "source_row": self.rows[mask],
-            "rule": self.excluded[mask].to_numpy(), "detail": self.exclusion_detail[mask].to_numpy(),
-        }, columns=EXCLUSION_COLUMNS)
+        frame = pd.DataFrame(
+            {
+                "wave": self.wave,
+                "source_file": self.raw.path.name,
+                "source_row": self.rows[mask],
+                "rule": self.excluded[mask].to_numpy(),
+                "detail": self.exclusion_detail[mask].to_numpy(),
+            },
+            columns=EXCLUSION_COLUMNS,
+        )
         if extra:
             frame = pd.concat([pd.DataFrame(extra, columns=EXCLUSION_COLUMNS), frame], ignore_index=True)
         return frame.sort_values("source_row", kind="stable").reset_index(drop=True).astype(EXCLUSION_DTYPES)
@@ -229,11 +280,13 @@ class _Ledger:
 
 def status_labels(values: pd.Series) -> pd.Series:
     """Qualtrics Status as its label, whether exported as a code or as text; NA if unknown."""
+
     def one(value: str):
         text = value.strip()
         if text.lstrip("-").isdigit():
             return QUALTRICS_STATUS.get(int(text), pd.NA)
         return _STATUS_BY_LABEL.get(text.casefold(), pd.NA)
+
     uniques = {v: one(v) for v in pd.unique(values)}
     return values.map(uniques)
 
@@ -255,6 +308,7 @@ def apply_format_rules(raw: RawExport, ledger: _Ledger, codebook: Codebook | Non
     from tipipeline.ingest.codebook import Exclusions
 
     rules = codebook.exclusions if codebook else Exclusions()
+
     def text(column: str) -> pd.Series:
         return raw.data[column].astype(object)
 
@@ -267,22 +321,28 @@ def apply_format_rules(raw: RawExport, ledger: _Ledger, codebook: Codebook | Non
         excluded = {_status_label(s) for s in rules.status_exclude}
         blank = (values.str.strip() == "").to_numpy()
         ledger.quarantine(blank, status_column, values, "Status (response type) missing")
-        ledger.quarantine(labels.isna().to_numpy() & ~blank, status_column, values, "unknown Qualtrics response type (Status)")
-        ledger.exclude(labels.isin(excluded).to_numpy(), "non_genuine_status", "Status = " + labels.fillna("").astype(str))
+        ledger.quarantine(
+            labels.isna().to_numpy() & ~blank, status_column, values, "unknown Qualtrics response type (Status)"
+        )
+        ledger.exclude(
+            labels.isin(excluded).to_numpy(), "non_genuine_status", "Status = " + labels.fillna("").astype(str)
+        )
     finished_column = _column(raw, "Finished")
     if finished_column and qualtrics and rules.require_finished:
         values = text(finished_column)
         finished = values.str.strip().str.casefold()
-        ledger.quarantine((~finished.isin(_TRUE | _FALSE)).to_numpy(), finished_column, values,
-                          "Finished is not True or False")
+        ledger.quarantine(
+            (~finished.isin(_TRUE | _FALSE)).to_numpy(), finished_column, values, "Finished is not True or False"
+        )
         ledger.exclude(finished.isin(_FALSE).to_numpy(), "partial_response", "Finished = " + values)
     progress_column = _column(raw, "Progress")
     if progress_column and qualtrics:
         values = text(progress_column)
         progress = pd.to_numeric(values, errors="coerce")
         ledger.quarantine(progress.isna().to_numpy(), progress_column, values, "Progress is not a number")
-        ledger.exclude((progress < rules.min_progress).fillna(False).to_numpy(), "partial_response",
-                       "Progress = " + values)
+        ledger.exclude(
+            (progress < rules.min_progress).fillna(False).to_numpy(), "partial_response", "Progress = " + values
+        )
 
 
 def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -357,10 +417,14 @@ def ingest_file(
     response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
     data = data.drop(columns=[c for c in dropped if c in data.columns])
 
-    extra_quarantine = [{"source_row": row, "column": None, "value": "", "reason": f"malformed row: {reason}"}
-                        for row, reason in raw.malformed.items()]
-    extra_exclusions = [{"wave": wave, "source_file": path.name, "source_row": row, "rule": "blank_row",
-                         "detail": "every cell empty"} for row in raw.blank_rows]
+    extra_quarantine = [
+        {"source_row": row, "column": None, "value": "", "reason": f"malformed row: {reason}"}
+        for row, reason in raw.malformed.items()
+    ]
+    extra_exclusions = [
+        {"wave": wave, "source_file": path.name, "source_row": row, "rule": "blank_row", "detail": "every cell empty"}
+        for row in raw.blank_rows
+    ]
 
     apply_format_rules(raw, ledger, codebook)
     if codebook.exclusions.consent_required and "consent" in columns:
@@ -397,22 +461,31 @@ def ingest_file(
         superseded = np.zeros(len(order), dtype=bool)
         superseded[live.index.difference(keep)] = True
         kept_row = order.loc[keep].set_index("key")["row"]
-        detail = order["key"].map(kept_row).map(
-            lambda r: f"another submission with the same duplicate key is kept (row {int(r)})" if pd.notna(r) else "")
+        detail = (
+            order["key"]
+            .map(kept_row)
+            .map(
+                lambda r: (
+                    f"another submission with the same duplicate key is kept (row {int(r)})" if pd.notna(r) else ""
+                )
+            )
+        )
         ledger.exclude(superseded, "duplicate_submission", detail)
 
     accepted = ledger.open
-    respondents = pd.DataFrame({
-        "wave": wave,
-        "respondent_id": respondent_id,
-        "source_file": path.name,
-        "source_row": ledger.rows,
-        "submitted_date": submitted.dt.date.to_numpy(),  # the date only: times are not kept
-        **{k: v.to_numpy() for k, v in geography.items()},
-        "role": _text(data, columns, "role"),
-        "service_area": _text(data, columns, "service_area"),
-        **{k: v.to_numpy() for k, v in yes_no.items()},
-    })[RESPONDENT_COLUMNS]
+    respondents = pd.DataFrame(
+        {
+            "wave": wave,
+            "respondent_id": respondent_id,
+            "source_file": path.name,
+            "source_row": ledger.rows,
+            "submitted_date": submitted.dt.date.to_numpy(),  # the date only: times are not kept
+            **{k: v.to_numpy() for k, v in geography.items()},
+            "role": _text(data, columns, "role"),
+            "service_area": _text(data, columns, "service_area"),
+            **{k: v.to_numpy() for k, v in yes_no.items()},
+        }
+    )[RESPONDENT_COLUMNS]
     respondents = respondents[accepted].reset_index(drop=True)
     respondents["submitted_date"] = respondents["submitted_date"].map(lambda d: None if pd.isna(d) else d)
     for name in ("ti_training_12m", "willing_to_share"):
@@ -420,13 +493,24 @@ def ingest_file(
 
     answers = _answers_wide(item_values, respondent_id, accepted, wave, codebook)
     free_text = _free_text(data, columns, codebook, respondent_id, accepted, wave)
-    problems = [{"row": e["source_row"], "column": e["column"], "message": e["reason"]}
-                for e in extra_quarantine + ledger.entries]
+    problems = [
+        {"row": e["source_row"], "column": e["column"], "message": e["reason"]}
+        for e in extra_quarantine + ledger.entries
+    ]
     return FileIngest(
-        path=path, sha256=sha256, raw_format=raw.format, format_label=raw.format_label, encoding=raw.encoding,
-        header_rows=raw.header_rows, rows_read=raw.rows_read, respondents=respondents, answers=answers,
-        free_text=free_text, quarantine=ledger.quarantine_frame(extra_quarantine),
-        exclusions=ledger.exclusions_frame(extra_exclusions), identifying_columns_dropped=dropped,
+        path=path,
+        sha256=sha256,
+        raw_format=raw.format,
+        format_label=raw.format_label,
+        encoding=raw.encoding,
+        header_rows=raw.header_rows,
+        rows_read=raw.rows_read,
+        respondents=respondents,
+        answers=answers,
+        free_text=free_text,
+        quarantine=ledger.quarantine_frame(extra_quarantine),
+        exclusions=ledger.exclusions_frame(extra_exclusions),
+        identifying_columns_dropped=dropped,
         problems=problems,
     )
 
@@ -456,8 +540,12 @@ def _quarantine_multiline(data, columns, ledger: _Ledger, codebook: Codebook) ->
             continue
         broken = data[column].str.contains("\n", regex=False).fillna(False).to_numpy()
         if broken.any():
-            ledger.quarantine(broken, column, data[column], "value spans several lines: a stray quote (\") "
-                              "may have merged this row with the rows after it")
+            ledger.quarantine(
+                broken,
+                column,
+                data[column],
+                'value spans several lines: a stray quote (") may have merged this row with the rows after it',
+            )
 
 
 def _text(data: pd.DataFrame, columns: dict[str, str], name: str) -> np.ndarray:
@@ -467,7 +555,9 @@ def _text(data: pd.DataFrame, columns: dict[str, str], name: str) -> np.ndarray:
     return values.where(values != "", None).to_numpy()
 
 
-def _resolve_geography(data, columns, ledger: _Ledger, resolver: AliasResolver, reference: Reference) -> dict[str, pd.Series]:
+def _resolve_geography(
+    data, columns, ledger: _Ledger, resolver: AliasResolver, reference: Reference
+) -> dict[str, pd.Series]:
     """org_id, sector, borough, BCU and ICB codes per row; unresolvable or contradictory -> quarantine.
 
     Rules: a council respondent's borough is the council's own area; police respondents give a
@@ -517,8 +607,12 @@ def _resolve_geography(data, columns, ledger: _Ledger, resolver: AliasResolver, 
     clash = police & bcu.notna().to_numpy() & borough_bcu.notna().to_numpy() & (bcu != borough_bcu).to_numpy()
     ledger.quarantine(clash, columns.get("bcu"), bcu_raw, "BCU does not contain the borough given: " + borough_raw)
     city = police & (borough == "E09000001").to_numpy()
-    ledger.quarantine(city, columns.get("borough"), borough_raw, "the City of London is policed by the City of London "
-                      "Police, not the Metropolitan Police")
+    ledger.quarantine(
+        city,
+        columns.get("borough"),
+        borough_raw,
+        "the City of London is policed by the City of London Police, not the Metropolitan Police",
+    )
     bcu = bcu.where(~police | bcu.notna(), borough_bcu).where(police, None)
     icb = borough_icb.where(~health, org)
     wrong_icb = health & borough.notna().to_numpy() & (borough_icb != org).to_numpy()
@@ -542,8 +636,12 @@ def _item_values(data, columns, ledger: _Ledger, codebook: Codebook) -> dict[str
         value, missing, invalid = scale_values(raw_values, scale)
         if invalid.any():
             allowed = f"{scale.minimum:g}-{scale.maximum:g}"
-            ledger.quarantine(invalid.to_numpy(), columns[item.id], raw_values,
-                              f"{item.id}: answer is not on the {item.scale} scale ({allowed}, its labels or missing codes)")
+            ledger.quarantine(
+                invalid.to_numpy(),
+                columns[item.id],
+                raw_values,
+                f"{item.id}: answer is not on the {item.scale} scale ({allowed}, its labels or missing codes)",
+            )
         out[item.id] = (value, missing)
     return out
 
@@ -563,11 +661,15 @@ def _yes_no(data, columns, ledger: _Ledger, codebook: Codebook, name: str) -> pd
     scale = codebook.scales[spec.scale]
     value, _, invalid = scale_values(raw_values, scale)
     if invalid.any():
-        ledger.quarantine(invalid.to_numpy(), columns[name], raw_values, f"{name}: answer is not on the {spec.scale} scale")
+        ledger.quarantine(
+            invalid.to_numpy(), columns[name], raw_values, f"{name}: answer is not on the {spec.scale} scale"
+        )
     return (value == scale.positive_value).where(value.notna(), pd.NA).astype("boolean")
 
 
-def _answers_wide(item_values, respondent_id: pd.Series, accepted: np.ndarray, wave: str, codebook: Codebook) -> pd.DataFrame:
+def _answers_wide(
+    item_values, respondent_id: pd.Series, accepted: np.ndarray, wave: str, codebook: Codebook
+) -> pd.DataFrame:
     """Accepted respondents' answers, wide: `v__<item>` value and `m__<item>` missing-reason code."""
     table = missing_codes(codebook)
     codes = dict(zip(table["missing_reason"], table["code"]))
@@ -586,8 +688,16 @@ def _free_text(data, columns, codebook: Codebook, respondent_id, accepted, wave)
         if spec.free_text and name in columns:
             text = data[columns[name]].fillna("").astype(str).str.strip()
             keep = accepted & (text != "").to_numpy()
-            rows.append(pd.DataFrame({"wave": wave, "respondent_id": respondent_id[keep].to_numpy(), "field": name,
-                                      "text": text[keep].to_numpy()}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "wave": wave,
+                        "respondent_id": respondent_id[keep].to_numpy(),
+                        "field": name,
+                        "text": text[keep].to_numpy(),
+                    }
+                )
+            )
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=FREE_TEXT_COLUMNS)
 
 
@@ -614,14 +724,31 @@ def ingest_wave(paths: list[Path], codebook: Codebook, wave: str, reference: Ref
         repeated = result.respondents["respondent_id"].isin(seen).to_numpy()
         if repeated.any():
             rows = result.respondents.loc[repeated, "source_row"]
-            result.exclusions = pd.concat([result.exclusions, pd.DataFrame({
-                "wave": wave, "source_file": result.path.name, "source_row": rows.to_numpy(),
-                "rule": "duplicate_response_id", "detail": "the same response id was read from an earlier file of this wave",
-            })], ignore_index=True).sort_values("source_row", kind="stable").reset_index(drop=True)
+            result.exclusions = (
+                pd.concat(
+                    [
+                        result.exclusions,
+                        pd.DataFrame(
+                            {
+                                "wave": wave,
+                                "source_file": result.path.name,
+                                "source_row": rows.to_numpy(),
+                                "rule": "duplicate_response_id",
+                                "detail": "the same response id was read from an earlier file of this wave",
+                            }
+                        ),
+                    ],
+                    ignore_index=True,
+                )
+                .sort_values("source_row", kind="stable")
+                .reset_index(drop=True)
+            )
             dropped_ids = set(result.respondents.loc[repeated, "respondent_id"])
             result.respondents = result.respondents[~repeated].reset_index(drop=True)
             result.answers = result.answers[~result.answers["respondent_id"].isin(dropped_ids)].reset_index(drop=True)
-            result.free_text = result.free_text[~result.free_text["respondent_id"].isin(dropped_ids)].reset_index(drop=True)
+            result.free_text = result.free_text[~result.free_text["respondent_id"].isin(dropped_ids)].reset_index(
+                drop=True
+            )
         seen.update(result.respondents["respondent_id"])
 
     def combine(attribute: str, columns: list[str]) -> pd.DataFrame:

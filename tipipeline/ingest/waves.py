@@ -29,10 +29,10 @@ def wave_export_files(surveys_dir: str | Path, wave: str) -> list[Path]:
     if not folder.is_dir():
         raise InputError(folder, "wave folder not found")
     files = sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES and not p.name.startswith(("~$", "."))
     )
     if not files:
         raise InputError(folder, f"wave folder {wave!r} holds no survey export (.csv or .xlsx)")
     return files
-

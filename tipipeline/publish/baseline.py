@@ -67,11 +67,19 @@ def load_spec(path: Path = SPEC_PATH, min_cell_size: int | None = None) -> list[
         for key in ("comment", "sql", "columns"):
             if not table.get(key):
                 raise ConfigError(path, f"tables.{name}.{key}", "missing")
+
         def fill(text: str) -> str:
             return text.replace("{min_cell_size}", str(int(min_cell_size)))
 
-        specs.append(TableSpec(name, fill(table["comment"]), fill(table["sql"]), table.get("order_by", []),
-                               {column: fill(comment) for column, comment in table["columns"].items()}))
+        specs.append(
+            TableSpec(
+                name,
+                fill(table["comment"]),
+                fill(table["sql"]),
+                table.get("order_by", []),
+                {column: fill(comment) for column, comment in table["columns"].items()},
+            )
+        )
     return specs
 
 
@@ -79,7 +87,9 @@ def _quote(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def build_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, specs: list[TableSpec], provenance: dict) -> dict[str, int]:
+def build_snapshot(
+    conn: duckdb.DuckDBPyConnection, target: Path, specs: list[TableSpec], provenance: dict
+) -> dict[str, int]:
     """Write the published tables from the warehouse open in `conn` into a NEW file `target`."""
     if target.exists():
         target.unlink()
@@ -116,8 +126,13 @@ class DisclosureError(TipipelineError):
     """The snapshot failed the disclosure audit: it is not published."""
 
 
-def publish(conn: duckdb.DuckDBPyConnection, baseline_path: Path, specs: list[TableSpec], provenance: dict,
-            audit: Callable[[Path], list[str]] | None = None) -> dict[str, int]:
+def publish(
+    conn: duckdb.DuckDBPyConnection,
+    baseline_path: Path,
+    specs: list[TableSpec],
+    provenance: dict,
+    audit: Callable[[Path], list[str]] | None = None,
+) -> dict[str, int]:
     """Build the snapshot next to the published file, audit it, then swap it in atomically.
 
     `audit(snapshot_path)` returns problems; any problem stops the swap (the old baseline stays)."""
@@ -146,14 +161,21 @@ def export_tables(baseline_path: Path, export_dir: Path) -> list[Path]:
     export_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with duckdb.connect(str(baseline_path), read_only=True) as conn:
-        tables = [t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY table_name").fetchall()]
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT internal ORDER BY table_name"
+            ).fetchall()
+        ]
         for table in tables:
             described = conn.execute(f"DESCRIBE {table}").fetchall()
             selects = []
             for name, column_type, *_ in described:
                 if column_type == "VARCHAR":
-                    selects.append(f"""CASE WHEN regexp_matches("{name}", '^[=+\\-@\\t\\r]') THEN '''' || "{name}" """
-                                   f"""ELSE "{name}" END AS "{name}" """)
+                    selects.append(
+                        f"""CASE WHEN regexp_matches("{name}", '^[=+\\-@\\t\\r]') THEN '''' || "{name}" """
+                        f"""ELSE "{name}" END AS "{name}" """
+                    )
                 else:
                     selects.append(f'"{name}"')
             for suffix, query, options in (
@@ -175,10 +197,17 @@ def sha256_of(path: Path) -> str | None:
 def git_commit(directory: Path) -> str:
     """The checkout's commit (with '-dirty' when there are uncommitted changes), or 'unknown'."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True,
-                                check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=directory,
-                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -58,7 +58,9 @@ class Reference:
         lookup = self.borough_icb
         if date is not None:
             stamp = pd.Timestamp(date)
-            lookup = lookup[(lookup["valid_from"] <= stamp) & (lookup["valid_to"].isna() | (lookup["valid_to"] > stamp))]
+            lookup = lookup[
+                (lookup["valid_from"] <= stamp) & (lookup["valid_to"].isna() | (lookup["valid_to"] > stamp))
+            ]
         else:
             lookup = lookup[lookup["valid_to"].isna()]
         merged = self.boroughs.merge(lookup[["gss_code", "icb_code"]], on="gss_code", how="left", validate="one_to_one")
@@ -82,9 +84,7 @@ def load_reference(directory: str | Path = REFERENCE_DIR) -> Reference:
     aliases = _read_csv("aliases.csv", directory)
     tile_grid = _read_csv("tile_grid.csv", directory)
     tile_grid[["x", "y"]] = tile_grid[["x", "y"]].astype("int64")
-    hashes = {
-        path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(directory.glob("*.csv"))
-    }
+    hashes = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(directory.glob("*.csv"))}
     return Reference(
         boroughs=boroughs,
         icbs=icbs,

@@ -41,15 +41,19 @@ def tile_grid_table(reference: Reference) -> pd.DataFrame:
 
 def principles_table(framework: Framework) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"principle_id": p.id, "name": p.name, "description": p.description, "framework_version": framework.version}
-         for p in framework.principles]
+        [
+            {"principle_id": p.id, "name": p.name, "description": p.description, "framework_version": framework.version}
+            for p in framework.principles
+        ]
     )
 
 
 def domains_table(framework: Framework) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"domain_id": d.id, "name": d.name, "description": d.description, "framework_version": framework.version}
-         for d in framework.domains]
+        [
+            {"domain_id": d.id, "name": d.name, "description": d.description, "framework_version": framework.version}
+            for d in framework.domains
+        ]
     )
 
 

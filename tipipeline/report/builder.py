@@ -47,17 +47,22 @@ def table_html(frame: pd.DataFrame, caption: str | None = None, limit: int | Non
             text, numeric = _cell(value)
             cells.append(f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = f'<p class="small">First {limit} of {len(frame)} rows; the exports hold all of them.</p>' \
-        if limit and len(frame) > limit else ""
+    more = (
+        f'<p class="small">First {limit} of {len(frame)} rows; the exports hold all of them.</p>'
+        if limit and len(frame) > limit
+        else ""
+    )
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
 
 
 def figure_html(figure: Figure) -> str:
     data = base64.b64encode(figure.png).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(figure.alt, quote=True)}">'
-            f"<figcaption>{html.escape(figure.caption)}</figcaption>"
-            f"<details><summary>Data table for this chart</summary>{table_html(figure.table)}</details></figure>")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(figure.alt, quote=True)}">'
+        f"<figcaption>{html.escape(figure.caption)}</figcaption>"
+        f"<details><summary>Data table for this chart</summary>{table_html(figure.table)}</details></figure>"
+    )
 
 
 def paragraph(text: str) -> str:

@@ -46,8 +46,12 @@ SMALL_BCU = ("CN", 7)
 
 def small_organisations(wave_index: int) -> dict[str, int]:
     """org_id -> respondents for the organisations kept small in this wave."""
-    return {org: sizes[min(wave_index, len(sizes) - 1)] for org, sizes in SMALL_ORGANISATIONS.items()
-            if sizes[min(wave_index, len(sizes) - 1)] is not None}
+    return {
+        org: sizes[min(wave_index, len(sizes) - 1)]
+        for org, sizes in SMALL_ORGANISATIONS.items()
+        if sizes[min(wave_index, len(sizes) - 1)] is not None
+    }
+
 
 # Mean shift of each domain on the 1-5 scale: some domains are further along than others.
 DOMAIN_EFFECTS = {
@@ -74,8 +78,15 @@ ROLES = [
     ("Other", 0.04),
 ]
 SERVICE_AREAS = {
-    "council": ["Children's social care", "Adult social care", "Youth services", "Housing",
-                "Community safety", "Education", "Public health"],
+    "council": [
+        "Children's social care",
+        "Adult social care",
+        "Youth services",
+        "Housing",
+        "Community safety",
+        "Education",
+        "Public health",
+    ],
     "police": ["Response", "Neighbourhood policing", "Safeguarding", "Investigation", "Custody"],
     "health": ["Commissioning", "Mental health", "Primary care", "Urgent and emergency care", "Safeguarding"],
 }
@@ -89,10 +100,50 @@ PRACTICE_EXAMPLES = [
     "Debriefs after critical incidents with access to clinical supervision.",
     "Joint training with the local police and health partners on adverse childhood experiences.",
 ]
-FIRST_NAMES = ["Alex", "Sam", "Jordan", "Priya", "Kwame", "Aisha", "Tom", "Chloe", "Mohammed", "Grace",
-               "Oluwaseun", "Zofia", "Daniel", "Fatima", "Liam", "Mei", "Hannah", "Tariq", "Ella", "Ravi"]
-LAST_NAMES = ["Smith", "Okafor", "Patel", "Jones", "Nowak", "Ahmed", "Williams", "Chen", "Brown", "Mensah",
-              "Khan", "Taylor", "Murphy", "Singh", "Evans", "Ali", "Walker", "Hughes", "Kowalski", "Adeyemi"]
+FIRST_NAMES = [
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Priya",
+    "Kwame",
+    "Aisha",
+    "Tom",
+    "Chloe",
+    "Mohammed",
+    "Grace",
+    "Oluwaseun",
+    "Zofia",
+    "Daniel",
+    "Fatima",
+    "Liam",
+    "Mei",
+    "Hannah",
+    "Tariq",
+    "Ella",
+    "Ravi",
+]
+LAST_NAMES = [
+    "Smith",
+    "Okafor",
+    "Patel",
+    "Jones",
+    "Nowak",
+    "Ahmed",
+    "Williams",
+    "Chen",
+    "Brown",
+    "Mensah",
+    "Khan",
+    "Taylor",
+    "Murphy",
+    "Singh",
+    "Evans",
+    "Ali",
+    "Walker",
+    "Hughes",
+    "Kowalski",
+    "Adeyemi",
+]
 
 AUDIT_COLUMNS = ["Organisation", "Document title", "Document type", "Year", "URL", "Coder"]
 PRINCIPLE_HEADERS = {
@@ -104,9 +155,20 @@ PRINCIPLE_HEADERS = {
     "cultural_consideration": "Cultural consideration",
 }
 DOCUMENT_TYPES = ["Strategy", "Policy", "Procedure", "Plan", "Guidance", "Framework"]
-DOCUMENT_TOPICS = ["Safeguarding adults", "Safeguarding children", "Workforce wellbeing", "Violence reduction",
-                   "Domestic abuse", "Mental health crisis", "Complaints", "Equality and inclusion",
-                   "Commissioning", "Youth justice", "Victim care", "Supervision"]
+DOCUMENT_TOPICS = [
+    "Safeguarding adults",
+    "Safeguarding children",
+    "Workforce wellbeing",
+    "Violence reduction",
+    "Domestic abuse",
+    "Mental health crisis",
+    "Complaints",
+    "Equality and inclusion",
+    "Commissioning",
+    "Youth justice",
+    "Victim care",
+    "Supervision",
+]
 CODERS = ["Coder A", "Coder B", "Coder C"]
 
 # A fixed instant for file metadata (XLSX properties, zip entries) so bytes never depend on "now".
@@ -198,9 +260,13 @@ def generate_sample(
     manifest["dirty_rows"].extend(audit_dirty)
     manifest["policy_audit"] = _audit_summary(audit)
 
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name not in ("README.md", "sample_manifest.json")):
+    for path in sorted(
+        p for p in out.rglob("*") if p.is_file() and p.name not in ("README.md", "sample_manifest.json")
+    ):
         manifest["files"][str(path.relative_to(out))] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (out / "sample_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "sample_manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (out / "README.md").write_text(_readme(manifest), encoding="utf-8")
     return manifest
 
@@ -341,14 +407,28 @@ def _add_dirty_rows(rng, frame: pd.DataFrame, plan: WavePlan, codebook: Codebook
     def note(rec: dict, kind: str, expected: str, detail: str, column: str | None = None) -> None:
         # Name the column as it appears in this wave's export.
         column = wave_columns.get(column, column)
-        dirty.append({"wave": plan.wave_id, "kind": kind, "expected": expected, "detail": detail,
-                      "column": column, "_key": rec["_response_id"]})
+        dirty.append(
+            {
+                "wave": plan.wave_id,
+                "kind": kind,
+                "expected": expected,
+                "detail": detail,
+                "column": column,
+                "_key": rec["_response_id"],
+            }
+        )
 
     donors = frame.sample(n=20, random_state=np.random.RandomState(int(rng.integers(2**31)))).reset_index(drop=True)
     if plan.tool == QUALTRICS:
-        for i, (status, kind) in enumerate([("Survey Preview", "survey_preview"), ("Survey Preview", "survey_preview"),
-                                            ("Survey Test", "survey_test"), ("Survey Test", "survey_test"),
-                                            ("Spam", "spam")]):
+        for i, (status, kind) in enumerate(
+            [
+                ("Survey Preview", "survey_preview"),
+                ("Survey Preview", "survey_preview"),
+                ("Survey Test", "survey_test"),
+                ("Survey Test", "survey_test"),
+                ("Spam", "spam"),
+            ]
+        ):
             rec = clone(donors.iloc[i], _status=status)
             extra.append(rec)
             note(rec, kind, "excluded", f"Status = {status}", "Status")
@@ -364,34 +444,61 @@ def _add_dirty_rows(rng, frame: pd.DataFrame, plan: WavePlan, codebook: Codebook
     # A duplicate submission: the same person (same e-mail) submits again a day later.
     original = donors.iloc[8]
     frame_index = frame.index[frame["_response_id"] == original["_response_id"]][0]
-    later = clone(original, keep_person=True, _submitted=original["_submitted"] + pd.Timedelta(days=1),
-                  _started=original["_started"] + pd.Timedelta(days=1))
+    later = clone(
+        original,
+        keep_person=True,
+        _submitted=original["_submitted"] + pd.Timedelta(days=1),
+        _started=original["_started"] + pd.Timedelta(days=1),
+    )
     extra.append(later)
-    note(frame.loc[frame_index].to_dict(), "duplicate_submission", "excluded",
-         "earlier of two submissions with the same e-mail address; the later one is kept", "duplicate_key")
+    note(
+        frame.loc[frame_index].to_dict(),
+        "duplicate_submission",
+        "excluded",
+        "earlier of two submissions with the same e-mail address; the later one is kept",
+        "duplicate_key",
+    )
     note(later, "duplicate_submission_kept", "accepted", "later of two submissions with the same e-mail address")
 
-    aliases = [("E09000012", "LB Hackney"), ("E09000020", "Kensington & Chelsea"), ("E23000001", "Met Police"),
-               ("E54000029", "NHS North East London"), ("E09000027", "Richmond")]
+    aliases = [
+        ("E09000012", "LB Hackney"),
+        ("E09000020", "Kensington & Chelsea"),
+        ("E23000001", "Met Police"),
+        ("E54000029", "NHS North East London"),
+        ("E09000027", "Richmond"),
+    ]
     for i, (org_id, alias) in enumerate(aliases):
         rec = clone(donors.iloc[9 + i], organisation=alias, _org_id=org_id)
         if org_id == "E23000001":
             rec["bcu"], rec["borough"] = "Central East", "Hackney"
         elif org_id.startswith("E09"):
             rec["bcu"] = ""
-            rec["borough"] = {"E09000012": "Hackney", "E09000020": "Kensington & Chelsea", "E09000027": "Richmond"}[org_id]
+            rec["borough"] = {"E09000012": "Hackney", "E09000020": "Kensington & Chelsea", "E09000027": "Richmond"}[
+                org_id
+            ]
         else:
             rec["bcu"], rec["borough"] = "", "Newham"
         extra.append(rec)
-        note(rec, "alias_organisation", "accepted", f"organisation typed as {alias!r}, resolves through the alias table",
-             "organisation")
+        note(
+            rec,
+            "alias_organisation",
+            "accepted",
+            f"organisation typed as {alias!r}, resolves through the alias table",
+            "organisation",
+        )
     for i, misspelt in enumerate(["Hackny Council", "Lamberth"]):
         rec = clone(donors.iloc[14 + i], organisation=misspelt)
         extra.append(rec)
         note(rec, "misspelt_organisation", "quarantined", f"organisation {misspelt!r} does not resolve", "organisation")
     rec = clone(donors.iloc[16], organisation="Transport for London")
     extra.append(rec)
-    note(rec, "unknown_organisation", "quarantined", "organisation 'Transport for London' is not a Serious Violence Duty partner in scope", "organisation")
+    note(
+        rec,
+        "unknown_organisation",
+        "quarantined",
+        "organisation 'Transport for London' is not a Serious Violence Duty partner in scope",
+        "organisation",
+    )
     item = codebook.items[int(rng.integers(len(codebook.items)))]
     rec = clone(donors.iloc[17], **{item.id: "7"})
     extra.append(rec)
@@ -425,8 +532,17 @@ QUALTRICS_META = [
     ("DistributionChannel", "Distribution Channel", '{"ImportId":"distributionChannel"}'),
     ("UserLanguage", "User Language", '{"ImportId":"userLanguage"}'),
 ]
-SURVEY_FIELDS = ["consent", "organisation", "borough", "bcu", "role", "service_area",
-                 "ti_training_12m", "willing_to_share", "practice_example"]
+SURVEY_FIELDS = [
+    "consent",
+    "organisation",
+    "borough",
+    "bcu",
+    "role",
+    "service_area",
+    "ti_training_12m",
+    "willing_to_share",
+    "practice_example",
+]
 
 
 def _qid(column: str, free_text: bool) -> str:
@@ -541,7 +657,11 @@ def _normalise_zip(data: bytes) -> bytes:
         for info in source.infolist():
             content = source.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + FIXED_TIMESTAMP.encode() + rb"\g<2>", content)
+                content = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
+                    rb"\g<1>" + FIXED_TIMESTAMP.encode() + rb"\g<2>",
+                    content,
+                )
             entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
@@ -580,9 +700,13 @@ def _simulate_policy_audit(rng, reference: Reference, org_effect) -> tuple[pd.Da
             first, second = rng.choice(len(CODERS), size=2, replace=False)
             rows.append({**doc, "Coder": CODERS[int(first)], **{PRINCIPLE_HEADERS[p]: scores[p] for p in principles}})
             if rng.random() < 0.2:
-                other = {p: (scores[p] if rng.random() > 0.15 else int(np.clip(scores[p] + rng.choice([-1, 1]), 0, 2)))
-                         for p in principles}
-                rows.append({**doc, "Coder": CODERS[int(second)], **{PRINCIPLE_HEADERS[p]: other[p] for p in principles}})
+                other = {
+                    p: (scores[p] if rng.random() > 0.15 else int(np.clip(scores[p] + rng.choice([-1, 1]), 0, 2)))
+                    for p in principles
+                }
+                rows.append(
+                    {**doc, "Coder": CODERS[int(second)], **{PRINCIPLE_HEADERS[p]: other[p] for p in principles}}
+                )
                 if other != scores and rng.random() < 0.6:
                     settled = {p: (scores[p] if rng.random() < 0.5 else other[p]) for p in principles}
                     rows.append({**doc, "Coder": "consensus", **{PRINCIPLE_HEADERS[p]: settled[p] for p in principles}})
@@ -590,21 +714,51 @@ def _simulate_policy_audit(rng, reference: Reference, org_effect) -> tuple[pd.Da
     dirty = []
     # Deliberate dirty rows, appended so their row numbers are easy to find.
     bad_score = audit.iloc[3].to_dict() | {"Coder": "Coder C", "Choice": 3}
-    unknown = audit.iloc[10].to_dict() | {"Organisation": "Transport for London", "Document title": "Customer safety policy 2023"}
+    unknown = audit.iloc[10].to_dict() | {
+        "Organisation": "Transport for London",
+        "Document title": "Customer safety policy 2023",
+    }
     repeated = audit.iloc[20].to_dict()
     alias = audit[audit["Organisation"] == "Metropolitan Police Service"].iloc[0].to_dict() | {
-        "Organisation": "Met Police", "Document title": "Stop and search community engagement plan 2023", "Year": 2023}
+        "Organisation": "Met Police",
+        "Document title": "Stop and search community engagement plan 2023",
+        "Year": 2023,
+    }
     audit = pd.concat([audit, pd.DataFrame([bad_score, unknown, repeated, alias])], ignore_index=True)
     last = len(audit) + 1  # spreadsheet row of the last data row (row 1 is the header)
     dirty += [
-        {"wave": None, "kind": "audit_score_out_of_range", "expected": "quarantined", "row": last - 3,
-         "column": "Choice", "detail": "score 3 where only 0, 1 or 2 are allowed"},
-        {"wave": None, "kind": "audit_unknown_organisation", "expected": "quarantined", "row": last - 2,
-         "column": "Organisation", "detail": "organisation 'Transport for London' does not resolve"},
-        {"wave": None, "kind": "audit_repeated_coder_row", "expected": "quarantined", "row": last - 1,
-         "column": "Coder", "detail": f"second row for the same document and coder as row {20 + 2}"},
-        {"wave": None, "kind": "audit_alias_organisation", "expected": "accepted", "row": last,
-         "column": "Organisation", "detail": "organisation typed as 'Met Police', resolves through the alias table"},
+        {
+            "wave": None,
+            "kind": "audit_score_out_of_range",
+            "expected": "quarantined",
+            "row": last - 3,
+            "column": "Choice",
+            "detail": "score 3 where only 0, 1 or 2 are allowed",
+        },
+        {
+            "wave": None,
+            "kind": "audit_unknown_organisation",
+            "expected": "quarantined",
+            "row": last - 2,
+            "column": "Organisation",
+            "detail": "organisation 'Transport for London' does not resolve",
+        },
+        {
+            "wave": None,
+            "kind": "audit_repeated_coder_row",
+            "expected": "quarantined",
+            "row": last - 1,
+            "column": "Coder",
+            "detail": f"second row for the same document and coder as row {20 + 2}",
+        },
+        {
+            "wave": None,
+            "kind": "audit_alias_organisation",
+            "expected": "accepted",
+            "row": last,
+            "column": "Organisation",
+            "detail": "organisation typed as 'Met Police', resolves through the alias table",
+        },
     ]
     return audit, dirty
 
@@ -645,8 +799,11 @@ def _readme(manifest: dict) -> str:
         "|---|---|---|",
     ]
     for wave in manifest["waves"]:
-        kind = "Qualtrics modern CSV export, choice text, UTF-8 with BOM, CRLF" if wave["tool"] == QUALTRICS else \
-            "Microsoft Forms-style XLSX export, one column per question"
+        kind = (
+            "Qualtrics modern CSV export, choice text, UTF-8 with BOM, CRLF"
+            if wave["tool"] == QUALTRICS
+            else "Microsoft Forms-style XLSX export, one column per question"
+        )
         lines.append(f"| `{wave['file']}` | wave {wave['wave']}: {kind} | {wave['rows']} |")
     audit = manifest["policy_audit"]
     lines.append(

@@ -30,8 +30,14 @@ class Indicators(StrictModel):
     @pa.dataframe_check
     def suppressed_cells_show_nothing(cls, df):
         hidden = df["suppressed"]
-        return ~hidden | (df["value"].isna() & df["lower_ci"].isna() & df["upper_ci"].isna() & df["n"].isna()
-                          & df["numerator"].isna() & df["suppression_reason"].notna())
+        return ~hidden | (
+            df["value"].isna()
+            & df["lower_ci"].isna()
+            & df["upper_ci"].isna()
+            & df["n"].isna()
+            & df["numerator"].isna()
+            & df["suppression_reason"].notna()
+        )
 
     @pa.dataframe_check
     def published_cells_have_a_value(cls, df):
@@ -112,8 +118,9 @@ class IndicatorChanges(StrictModel):
     change: Series[float] = pa.Field(nullable=True)
     lower_ci: Series[float] = pa.Field(nullable=True)
     upper_ci: Series[float] = pa.Field(nullable=True)
-    significance: Series[str] = pa.Field(isin=["significant increase", "significant decrease", "no significant change",
-                                               "not tested"])
+    significance: Series[str] = pa.Field(
+        isin=["significant increase", "significant decrease", "no significant change", "not tested"]
+    )
     suppressed: Series[bool]
     suppression_reason: Series[object] = pa.Field(nullable=True)
 

@@ -76,8 +76,10 @@ def answers_schema(codebook) -> pa.DataFrameSchema:
         columns[f"v__{item.id}"] = pa.Column(float, pa.Check.in_range(scale.minimum, scale.maximum), nullable=True)
         columns[f"m__{item.id}"] = pa.Column("int8", pa.Check.isin(codes))
     checks = [
-        pa.Check(lambda df, i=item.id: df[f"v__{i}"].isna() == (df[f"m__{i}"] != ANSWERED_CODE),
-                 name=f"{item.id}_missing_code_iff_no_value")
+        pa.Check(
+            lambda df, i=item.id: df[f"v__{i}"].isna() == (df[f"m__{i}"] != ANSWERED_CODE),
+            name=f"{item.id}_missing_code_iff_no_value",
+        )
         for item in codebook.items
     ]
     return pa.DataFrameSchema(columns, checks=checks, strict=True, name="StgAnswersWide")

@@ -49,8 +49,11 @@ def validate(model: type[pa.DataFrameModel] | pa.DataFrameSchema, frame: pd.Data
     """Validate all checks (lazy), never raising for data problems. `model` None: a table made by
     DuckDB from validated inputs (nothing to validate in pandas); reported as such."""
     if model is None or not isinstance(frame, pd.DataFrame):
-        return ValidationOutcome("validated at its inputs (made in DuckDB)", True, pd.DataFrame(
-            columns=["schema_context", "column", "check", "failure_case", "index"]))
+        return ValidationOutcome(
+            "validated at its inputs (made in DuckDB)",
+            True,
+            pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"]),
+        )
     name = model.name if isinstance(model, pa.DataFrameSchema) else model.__name__
     try:
         model.validate(frame, lazy=True)
@@ -58,7 +61,9 @@ def validate(model: type[pa.DataFrameModel] | pa.DataFrameSchema, frame: pd.Data
         cases = exc.failure_cases[["schema_context", "column", "check", "failure_case", "index"]].copy()
         cases["failure_case"] = cases["failure_case"].astype(str)
         return ValidationOutcome(name, False, cases.reset_index(drop=True))
-    return ValidationOutcome(name, True, pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"]))
+    return ValidationOutcome(
+        name, True, pd.DataFrame(columns=["schema_context", "column", "check", "failure_case", "index"])
+    )
 
 
 def conform_empty(model: type[pa.DataFrameModel] | pa.DataFrameSchema | None, frame: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def cohen_kappa(rater1: Sequence, rater2: Sequence, labels: Sequence | None = None, weights: str | None = None) -> float:
+def cohen_kappa(
+    rater1: Sequence, rater2: Sequence, labels: Sequence | None = None, weights: str | None = None
+) -> float:
     """Cohen's kappa for two raters' ratings of the same items.
 
     weights: None (unweighted), "linear" or "quadratic" (for ordered categories, such as the

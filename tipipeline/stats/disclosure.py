@@ -70,15 +70,16 @@ def groups(cells: pd.DataFrame, numerator_columns: list[str] | None = None) -> l
                 children = children[children["sector"] == child_sector]
             if children.empty:
                 continue
-            remainders = tuple(int(parent[c]) - int(children[c].fillna(0).sum())
-                               for c in numerator_columns if pd.notna(parent.get(c)))
-            found.append(Group(parent_index, tuple(children.index), int(parent["n"]) - int(children["n"].sum()),
-                               remainders))
+            remainders = tuple(
+                int(parent[c]) - int(children[c].fillna(0).sum()) for c in numerator_columns if pd.notna(parent.get(c))
+            )
+            found.append(
+                Group(parent_index, tuple(children.index), int(parent["n"]) - int(children["n"].sum()), remainders)
+            )
     return found
 
 
-def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int,
-            numerator_columns: list[str]) -> bool:
+def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int, numerator_columns: list[str]) -> bool:
     hidden_children = [c for c in group.children if c in hidden]
     has_remainder = group.remainder_n > 0
     if group.parent in hidden:
@@ -134,14 +135,17 @@ def _suppress_family(block: pd.DataFrame, threshold: int) -> dict[int, str]:
     geographies = block.drop_duplicates(GEOGRAPHY)[[*GEOGRAPHY, "geography_name", "sector", "n"]].reset_index(drop=True)
     shared = block.groupby(GEOGRAPHY)["n"].nunique()
     if (shared > 1).any():
-        raise ValueError(f"a family's indicators disagree on n for {list(shared[shared > 1].index)}: "
-                         "they cannot be suppressed together")
+        raise ValueError(
+            f"a family's indicators disagree on n for {list(shared[shared > 1].index)}: "
+            "they cannot be suppressed together"
+        )
     numerator_columns = []
     if "numerator" in block:
         for indicator, rows in block[block["numerator"].notna()].groupby("indicator_id"):
             column = f"numerator:{indicator}"
-            geographies = geographies.merge(rows[[*GEOGRAPHY, "numerator"]].rename(columns={"numerator": column}),
-                                            on=GEOGRAPHY, how="left")
+            geographies = geographies.merge(
+                rows[[*GEOGRAPHY, "numerator"]].rename(columns={"numerator": column}), on=GEOGRAPHY, how="left"
+            )
             numerator_columns.append(column)
     decided = _suppress_block(geographies, threshold, numerator_columns)
     by_geography = {tuple(geographies.loc[i, GEOGRAPHY]): reason for i, reason in decided.items()}
@@ -163,10 +167,13 @@ def _suppress_block(block: pd.DataFrame, threshold: int, numerator_columns: list
             if not published:
                 victim = group.parent
             else:
+
                 def order(c):
                     return (int(block.loc[c, "n"]), str(block.loc[c, "geography_code"]))
-                fixes = [c for c in published
-                         if not _unsafe(group, set(reasons) | {c}, block, threshold, numerator_columns)]
+
+                fixes = [
+                    c for c in published if not _unsafe(group, set(reasons) | {c}, block, threshold, numerator_columns)
+                ]
                 # The smallest child that makes the group safe; failing that the largest, which
                 # adds most to the hidden part; ties broken by code, for determinism.
                 victim = min(fixes, key=order) if fixes else max(published, key=order)

@@ -79,8 +79,11 @@ class _System:
                 for column, value in coefs.items():
                     matrix[r, column] = value
                 low[r], high[r] = lo, hi
-            self._frozen = ((size, len(self.rows)), LinearConstraint(matrix.tocsr(), low, high),
-                            Bounds(np.array(self.lower), np.array(self.upper)))
+            self._frozen = (
+                (size, len(self.rows)),
+                LinearConstraint(matrix.tocsr(), low, high),
+                Bounds(np.array(self.lower), np.array(self.upper)),
+            )
         _, constraint, bounds = self._frozen
         objective = np.zeros(size)
         for column, value in (coefficients or {index: 1.0}).items():
@@ -107,8 +110,9 @@ class _System:
                 raise AuditModelError(f"the true counts break the audit's structure for {names}")
 
 
-def audit(cells: pd.DataFrame, threshold: int, families: dict[str, str] | None = None,
-          min_values: int | None = None) -> pd.DataFrame:
+def audit(
+    cells: pd.DataFrame, threshold: int, families: dict[str, str] | None = None, min_values: int | None = None
+) -> pd.DataFrame:
     """One row per problem (empty: every suppressed cell is protected).
 
     `cells`: one row per indicator x wave x geography with the TRUE `n` and `numerator` (NaN for
@@ -120,8 +124,16 @@ def audit(cells: pd.DataFrame, threshold: int, families: dict[str, str] | None =
     if "numerator" not in cells:
         cells = cells.assign(numerator=np.nan)
     problems = [
-        (row.indicator_id, row.wave, row.geography_level, row.geography_code, "n", row.n, row.n,
-         f"a cell of {row.n} (< {threshold}) is published")
+        (
+            row.indicator_id,
+            row.wave,
+            row.geography_level,
+            row.geography_code,
+            "n",
+            row.n,
+            row.n,
+            f"a cell of {row.n} (< {threshold}) is published",
+        )
         for row in cells[(cells["n"] < threshold) & ~cells["suppressed"]].itertuples()
     ]
     family = cells["indicator_id"].map(families or {}).fillna(cells["indicator_id"])
@@ -131,12 +143,51 @@ def audit(cells: pd.DataFrame, threshold: int, families: dict[str, str] | None =
 
 
 def _audit_family(block: pd.DataFrame, wave: str, min_values: int) -> list[tuple]:
+    system, n_var, x_var = _family_system(block)
+    system.check_truth()
+    problems = []
+    first_indicator = sorted(block["indicator_id"].unique())[0]
+    for key, index in n_var.items():
+        if system.lower[index] == system.upper[index]:
+            continue  # published
+        low, high = system.solve_range(index)
+        if high - low + 1 < min_values:
+            problems.append(
+                (
+                    first_indicator,
+                    wave,
+                    *key,
+                    "n",
+                    low,
+                    high,
+                    f"n can be narrowed to {low:g}-{high:g} (fewer than {min_values} values)",
+                )
+            )
+    for (indicator, *key), index in x_var.items():
+        if system.lower[index] == system.upper[index]:
+            continue
+        low, high = system.solve_range(index)
+        if low == high:
+            problems.append((indicator, wave, *key, "numerator", low, high, f"the numerator is revealed: {low:g}"))
+        low, high = system.solve_range(index, {n_var[tuple(key)]: 1.0, index: -1.0})
+        if low == high:
+            problems.append(
+                (indicator, wave, *key, "n - numerator", low, high, f"the count not agreeing is revealed: {low:g}")
+            )
+    return problems
+
+
+def _family_system(block: pd.DataFrame) -> tuple[_System, dict[tuple, int], dict[tuple, int]]:
+    """The linear system a reader knows for one family and wave: variables n (per geography) and x
+    (per percentage indicator and geography), with their bounds, sums and equalities."""
     system = _System()
     geographies = block.drop_duplicates(["geography_level", "geography_code"])
     n_var: dict[tuple, int] = {}
     for geo in geographies.itertuples():
         key = (geo.geography_level, geo.geography_code)
-        rows = block[(block["geography_level"] == geo.geography_level) & (block["geography_code"] == geo.geography_code)]
+        rows = block[
+            (block["geography_level"] == geo.geography_level) & (block["geography_code"] == geo.geography_code)
+        ]
         true_n = int(rows["n"].iloc[0])
         published = not rows["suppressed"].all()
         n_var[key] = system.variable(("n", *key), true_n if published else 1, true_n if published else np.inf, true_n)
@@ -145,64 +196,51 @@ def _audit_family(block: pd.DataFrame, wave: str, min_values: int) -> list[tuple
     for indicator in percentages:
         for row in block[block["indicator_id"] == indicator].itertuples():
             key = (row.geography_level, row.geography_code)
-            true_x = int(row.numerator)
-            fixed = not row.suppressed
-            x_var[(indicator, *key)] = system.variable(("x", indicator, *key), true_x if fixed else 0,
-                                                       true_x if fixed else np.inf, true_x)
+            true_x, fixed = int(row.numerator), not row.suppressed
+            x_var[(indicator, *key)] = system.variable(
+                ("x", indicator, *key), true_x if fixed else 0, true_x if fixed else np.inf, true_x
+            )
             system.row({x_var[(indicator, *key)]: 1, n_var[key]: -1}, -np.inf, 0)  # x <= n
     sectors = dict(zip(zip(geographies["geography_level"], geographies["geography_code"]), geographies["sector"]))
     for parent_level, parent_code, child_level, child_sector, remainder in STRUCTURE:
         for parent in [k for k in n_var if k[0] == parent_level and (parent_code is None or k[1] == parent_code)]:
-            children = [k for k in n_var if k[0] == child_level and (child_sector is None or sectors[k] == child_sector)]
-            if not children:
-                continue
-            quantities = [(n_var, ())] + [(x_var, (i,)) for i in percentages]
-            for variables, prefix in quantities:
-                if (*prefix, *parent) not in variables:
-                    continue
-                coefs = {variables[(*prefix, *parent)]: 1.0}
-                for child in children:
-                    coefs[variables[(*prefix, *child)]] = coefs.get(variables[(*prefix, *child)], 0) - 1.0
-                # parent - sum(children) = 0, or >= 0 when some respondents belong to no child.
-                system.row(coefs, 0, np.inf if remainder else 0)
-            if remainder:
-                # The remainder's numerator cannot exceed the remainder's n.
-                for indicator in percentages:
-                    coefs = {n_var[parent]: -1.0, x_var[(indicator, *parent)]: 1.0}
-                    for child in children:
-                        coefs[n_var[child]] = coefs.get(n_var[child], 0) + 1.0
-                        coefs[x_var[(indicator, *child)]] = coefs.get(x_var[(indicator, *child)], 0) - 1.0
-                    system.row(coefs, -np.inf, 0)
+            children = [
+                k for k in n_var if k[0] == child_level and (child_sector is None or sectors[k] == child_sector)
+            ]
+            if children:
+                _add_sum(system, n_var, x_var, percentages, parent, children, remainder)
     for level_a, level_b in SAME_RESPONDENTS:
-        for key in [k for k in n_var if k[0] == level_a]:
+        for key in [k for k in n_var if k[0] == level_a and (level_b, k[1]) in n_var]:
             twin = (level_b, key[1])
-            if twin in n_var:
-                system.row({n_var[key]: 1.0, n_var[twin]: -1.0}, 0, 0)
-                for indicator in percentages:
-                    system.row({x_var[(indicator, *key)]: 1.0, x_var[(indicator, *twin)]: -1.0}, 0, 0)
-    system.check_truth()
+            system.row({n_var[key]: 1.0, n_var[twin]: -1.0}, 0, 0)
+            for indicator in percentages:
+                system.row({x_var[(indicator, *key)]: 1.0, x_var[(indicator, *twin)]: -1.0}, 0, 0)
+    return system, n_var, x_var
 
-    problems = []
-    first_indicator = sorted(block["indicator_id"].unique())[0]
-    for key, index in n_var.items():
-        if system.lower[index] == system.upper[index]:
-            continue  # published
-        low, high = system.solve_range(index)
-        if high - low + 1 < min_values:
-            problems.append((first_indicator, wave, *key, "n", low, high,
-                             f"n can be narrowed to {low:g}-{high:g} (fewer than {min_values} values)"))
-    for (indicator, *key), index in x_var.items():
-        if system.lower[index] == system.upper[index]:
-            continue
-        low, high = system.solve_range(index)
-        if low == high:
-            problems.append((indicator, wave, *key, "numerator", low, high, f"the numerator is revealed: {low:g}"))
-        not_agreeing = {n_var[tuple(key)]: 1.0, index: -1.0}
-        low, high = system.solve_range(index, not_agreeing)
-        if low == high:
-            problems.append((indicator, wave, *key, "n - numerator", low, high,
-                             f"the count not agreeing is revealed: {low:g}"))
-    return problems
+
+def _add_sum(
+    system: _System,
+    n_var: dict,
+    x_var: dict,
+    percentages: list[str],
+    parent: tuple,
+    children: list[tuple],
+    remainder: bool,
+) -> None:
+    """parent - sum(children) = 0, or >= 0 when some respondents belong to no child; likewise for
+    each numerator, whose remainder cannot exceed the remainder's n."""
+    for variables, prefix in [(n_var, ())] + [(x_var, (i,)) for i in percentages]:
+        coefs = {variables[(*prefix, *parent)]: 1.0}
+        for child in children:
+            coefs[variables[(*prefix, *child)]] = coefs.get(variables[(*prefix, *child)], 0) - 1.0
+        system.row(coefs, 0, np.inf if remainder else 0)
+    if remainder:
+        for indicator in percentages:
+            coefs = {n_var[parent]: -1.0, x_var[(indicator, *parent)]: 1.0}
+            for child in children:
+                coefs[n_var[child]] = coefs.get(n_var[child], 0) + 1.0
+                coefs[x_var[(indicator, *child)]] = coefs.get(x_var[(indicator, *child)], 0) - 1.0
+            system.row(coefs, -np.inf, 0)
 
 
 def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -214,6 +252,7 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
     `file_organisations` (wave, source_file, org_id): which organisations' respondents each survey
     file holds, from the working warehouse.
     """
+
     def frame(sql: str) -> pd.DataFrame:
         return conn.execute(sql).df()
 
@@ -221,16 +260,31 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
 
     def add(rows: pd.DataFrame, table: str, problem: str, code: str = "geography_code", wave: str = "wave"):
         for row in rows.itertuples(index=False):
-            problems.append((getattr(row, "indicator_id", table), getattr(row, wave, None), table,
-                             str(getattr(row, code)), "published table", np.nan, np.nan, problem))
+            problems.append(
+                (
+                    getattr(row, "indicator_id", table),
+                    getattr(row, wave, None),
+                    table,
+                    str(getattr(row, code)),
+                    "published table",
+                    np.nan,
+                    np.nan,
+                    problem,
+                )
+            )
 
-    add(frame("""SELECT c.* FROM indicator_changes c JOIN indicators a ON a.indicator_id = c.indicator_id
+    add(
+        frame("""SELECT c.* FROM indicator_changes c JOIN indicators a ON a.indicator_id = c.indicator_id
                  AND a.wave = c.from_wave AND a.geography_level = c.geography_level AND a.geography_code = c.geography_code
                  JOIN indicators b ON b.indicator_id = c.indicator_id AND b.wave = c.to_wave
                  AND b.geography_level = c.geography_level AND b.geography_code = c.geography_code
                  WHERE NOT c.suppressed AND (a.suppressed OR b.suppressed)"""),
-        "indicator_changes", "a change is published although one of its waves is suppressed", wave="to_wave")
-    add(frame("""SELECT j.*, 'journey' AS indicator_id FROM journey j
+        "indicator_changes",
+        "a change is published although one of its waves is suppressed",
+        wave="to_wave",
+    )
+    add(
+        frame("""SELECT j.*, 'journey' AS indicator_id FROM journey j
                  LEFT JOIN indicators m ON m.indicator_id = 'domain_mean_' || j.domain AND m.wave = j.wave
                       AND m.geography_level = 'organisation' AND m.geography_code = j.org_id
                  LEFT JOIN indicators a ON a.indicator_id = 'domain_agree_' || j.domain AND a.wave = j.wave
@@ -238,36 +292,57 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
                  WHERE (j.n IS NOT NULL OR j.score IS NOT NULL OR j.percent_agree IS NOT NULL)
                    AND (m.n IS DISTINCT FROM j.n OR a.n IS DISTINCT FROM j.n OR m.suppressed OR a.suppressed
                         OR m.indicator_id IS NULL OR a.indicator_id IS NULL)"""),
-        "journey", "journey evidence shows a score or n that the indicators suppress", code="org_id")
-    for side, level, column in (("council", "borough", "borough_code"), ("police", "bcu", "bcu_code"),
-                                ("health", "icb", "icb_code")):
-        add(frame(f"""SELECT p.* FROM borough_partnership p LEFT JOIN indicators i ON i.indicator_id = p.indicator_id
+        "journey",
+        "journey evidence shows a score or n that the indicators suppress",
+        code="org_id",
+    )
+    for side, level, column in (
+        ("council", "borough", "borough_code"),
+        ("police", "bcu", "bcu_code"),
+        ("health", "icb", "icb_code"),
+    ):
+        add(
+            frame(f"""SELECT p.* FROM borough_partnership p LEFT JOIN indicators i ON i.indicator_id = p.indicator_id
                       AND i.wave = p.wave AND i.geography_level = '{level}' AND i.geography_code = p.{column}
                       WHERE (p.{side}_value IS NOT NULL AND NOT isnan(p.{side}_value) OR p.{side}_n IS NOT NULL)
                         AND (i.suppressed IS DISTINCT FROM false OR i.n IS DISTINCT FROM p.{side}_n)"""),
-            "borough_partnership", f"the {side} value or n is not the published cell's", code="borough_code")
-    add(frame("""SELECT p.*, 'willing_to_share' AS indicator_id FROM promising_practice p
+            "borough_partnership",
+            f"the {side} value or n is not the published cell's",
+            code="borough_code",
+        )
+    add(
+        frame("""SELECT p.*, 'willing_to_share' AS indicator_id FROM promising_practice p
                  LEFT JOIN indicators i ON i.indicator_id = 'willing_to_share' AND i.wave = p.wave
                       AND i.geography_level = 'organisation' AND i.geography_code = p.org_id
                  WHERE p.percent_willing_to_share IS NOT NULL AND NOT isnan(p.percent_willing_to_share)
                    AND (i.suppressed IS DISTINCT FROM false)"""),
-        "promising_practice", "willingness to share is shown although its cell is suppressed", code="org_id")
-    add(frame(f"""SELECT *, 'data_quality' AS indicator_id FROM data_quality
+        "promising_practice",
+        "willingness to share is shown although its cell is suppressed",
+        code="org_id",
+    )
+    add(
+        frame(f"""SELECT *, 'data_quality' AS indicator_id FROM data_quality
                   WHERE source = 'survey' AND rows_accepted < {int(threshold)}"""),
-        "data_quality", f"a survey file's counts are published although it holds fewer than {threshold} respondents",
-        code="source_file")
+        "data_quality",
+        f"a survey file's counts are published although it holds fewer than {threshold} respondents",
+        code="source_file",
+    )
     if file_organisations is not None and len(file_organisations):
         single = file_organisations.groupby(["wave", "source_file"])["org_id"].agg(["nunique", "first"]).reset_index()
         single = single[single["nunique"] == 1].rename(columns={"first": "org_id"})
         conn.register("_single_organisation_files", single[["wave", "source_file", "org_id"]])
         try:
-            add(frame("""SELECT d.*, 'data_quality' AS indicator_id FROM data_quality d
+            add(
+                frame("""SELECT d.*, 'data_quality' AS indicator_id FROM data_quality d
                          JOIN _single_organisation_files f USING (wave, source_file)
                          WHERE d.source = 'survey' AND d.rows_accepted IS NOT NULL AND EXISTS (
                              SELECT 1 FROM indicators i WHERE i.suppressed AND i.wave = d.wave
                              AND i.geography_level = 'organisation' AND i.geography_code = f.org_id)"""),
-                "data_quality", "a file of one organisation's respondents publishes their number although the "
-                "organisation's cells are suppressed", code="source_file")
+                "data_quality",
+                "a file of one organisation's respondents publishes their number although the "
+                "organisation's cells are suppressed",
+                code="source_file",
+            )
         finally:
             conn.unregister("_single_organisation_files")
     return pd.DataFrame(problems, columns=PROBLEM_COLUMNS)

@@ -30,7 +30,7 @@ class Moments:
     total: Fraction = field(default_factory=Fraction)
     sum_of_squares: Fraction = field(default_factory=Fraction)
 
-    def add(self, n: int, numerator_sum: int, square_sum: int, denominator: int = 1) -> "Moments":
+    def add(self, n: int, numerator_sum: int, square_sum: int, denominator: int = 1) -> Moments:
         self.n += int(n)
         self.total += Fraction(int(numerator_sum), int(denominator))
         self.sum_of_squares += Fraction(int(square_sum), int(denominator) ** 2)

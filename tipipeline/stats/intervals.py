@@ -27,7 +27,9 @@ def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tup
 
 def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
     """(mean, lower, upper) by Student's t; the interval is (nan, nan) with fewer than 2 values."""
-    data = np.asarray([v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], dtype=float)
+    data = np.asarray(
+        [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))], dtype=float
+    )
     if data.size == 0:
         return (math.nan, math.nan, math.nan)
     mean = float(data.mean())

@@ -56,24 +56,38 @@ def _describe(areas: dict[str, Area], names: dict[str, str]) -> str:
 
 def _table(cells: pd.DataFrame, level: str, sector_label: str) -> pd.DataFrame:
     chosen = cells[cells["geography_level"] == level]
-    return pd.DataFrame({
-        "Sector": sector_label, "Area": chosen["geography_name"].to_numpy(),
-        "Mean score": chosen["value"].round(2).to_numpy(), "Lower CI": chosen["lower_ci"].round(2).to_numpy(),
-        "Upper CI": chosen["upper_ci"].round(2).to_numpy(), "Respondents": chosen["n"].to_numpy(),
-        "Compared with London": chosen["comparison"].to_numpy(),
-        "Suppressed": chosen["suppression_reason"].fillna("").to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "Sector": sector_label,
+            "Area": chosen["geography_name"].to_numpy(),
+            "Mean score": chosen["value"].round(2).to_numpy(),
+            "Lower CI": chosen["lower_ci"].round(2).to_numpy(),
+            "Upper CI": chosen["upper_ci"].round(2).to_numpy(),
+            "Respondents": chosen["n"].to_numpy(),
+            "Compared with London": chosen["comparison"].to_numpy(),
+            "Suppressed": chosen["suppression_reason"].fillna("").to_numpy(),
+        }
+    )
 
 
 ALL_LAYERS = (*LAYERS, "partnership")
 
 
-def build_maps(cells: pd.DataFrame, catalogue: pd.DataFrame, boundaries, reference, out_dir: Path | None,
-               indicator_ids: list[str], layers: tuple[str, ...] = ALL_LAYERS) -> list[MapRecord]:
+def build_maps(
+    cells: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    boundaries,
+    reference,
+    out_dir: Path | None,
+    indicator_ids: list[str],
+    layers: tuple[str, ...] = ALL_LAYERS,
+) -> list[MapRecord]:
     """Draw the maps of `layers`; with `out_dir`, also write them as out_dir/<wave>/<indicator>_<layer>.png."""
-    names = {**dict(zip(reference.boroughs["gss_code"], reference.boroughs["name"])),
-             **dict(zip(reference.bcus["bcu_code"], reference.bcus["name"])),
-             **dict(zip(reference.icbs["icb_code"], reference.icbs["name"]))}
+    names = {
+        **dict(zip(reference.boroughs["gss_code"], reference.boroughs["name"])),
+        **dict(zip(reference.bcus["bcu_code"], reference.bcus["name"])),
+        **dict(zip(reference.icbs["icb_code"], reference.icbs["name"])),
+    }
     # Primary (fewer than the threshold) and secondary (protecting those) suppression look alike.
     suppressed_label = "Suppressed: small numbers"
     attribution = boundaries.attribution
@@ -88,21 +102,36 @@ def build_maps(cells: pd.DataFrame, catalogue: pd.DataFrame, boundaries, referen
             if block.empty:
                 continue
             london = block[block["geography_level"] == "london"]
-            london_text = f"London: {london['value'].iloc[0]:.2f}" if len(london) and pd.notna(london["value"].iloc[0]) else ""
+            london_text = (
+                f"London: {london['value'].iloc[0]:.2f}" if len(london) and pd.notna(london["value"].iloc[0]) else ""
+            )
             title = f"{indicator_names[indicator]}, wave {wave}"
             panels = {}
             for layer, (level, sector, label) in LAYERS.items():
                 sector_cell = block[(block["geography_level"] == "sector") & (block["geography_code"] == sector)]
                 n = sector_cell["n"].iloc[0] if len(sector_cell) else None
-                base = f"{label}. Base: {sector} respondents with a score (n = {int(n) if pd.notna(n) else 'suppressed'})."
-                panel = Panel(label, shapes[level], areas_from_cells(block, level), _labels(boundaries, level, reference))
+                base = (
+                    f"{label}. Base: {sector} respondents with a score (n = {int(n) if pd.notna(n) else 'suppressed'})."
+                )
+                panel = Panel(
+                    label, shapes[level], areas_from_cells(block, level), _labels(boundaries, level, reference)
+                )
                 panels[layer] = (panel, base, _table(block, level, label))
-            drawn = [(layer, [panels[layer][0]], f"{panels[layer][1]} {london_text}.{mode_note}".strip(), panels[layer][2])
-                     for layer in LAYERS]
-            partnership_subtitle = (f"Each borough's council, its police BCU and its ICB side by side. {london_text}."
-                                    f"{mode_note}")
-            drawn.append(("partnership", [p[0] for p in panels.values()], partnership_subtitle,
-                          pd.concat([p[2] for p in panels.values()], ignore_index=True)))
+            drawn = [
+                (layer, [panels[layer][0]], f"{panels[layer][1]} {london_text}.{mode_note}".strip(), panels[layer][2])
+                for layer in LAYERS
+            ]
+            partnership_subtitle = (
+                f"Each borough's council, its police BCU and its ICB side by side. {london_text}.{mode_note}"
+            )
+            drawn.append(
+                (
+                    "partnership",
+                    [p[0] for p in panels.values()],
+                    partnership_subtitle,
+                    pd.concat([p[2] for p in panels.values()], ignore_index=True),
+                )
+            )
             for layer, layer_panels, subtitle, table in drawn:
                 if layer not in layers:
                     continue
@@ -112,7 +141,9 @@ def build_maps(cells: pd.DataFrame, catalogue: pd.DataFrame, boundaries, referen
                 if path is not None:
                     write_atomically(path, full)
                 described = " ".join(f"{p.title}: {_describe(p.areas, names)}" for p in layer_panels)
-                alt = (f"Map of London: {indicator_names[indicator].lower()}, wave {wave}. {described} "
-                       f"The table below gives every value.")
+                alt = (
+                    f"Map of London: {indicator_names[indicator].lower()}, wave {wave}. {described} "
+                    f"The table below gives every value."
+                )
                 records.append(MapRecord(path, indicator, wave, layer, title, alt, full, small, table))
     return records

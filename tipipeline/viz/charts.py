@@ -29,15 +29,32 @@ def journey_chart(summary: pd.DataFrame, wave: str, stages: pd.DataFrame, domain
         block = data[data["sector"] == sector]
         left = np.zeros(len(domains))
         for level in levels:
-            counts = np.array([block[(block["domain"] == d) & ((block["stage_level"] == level) if level is not None
-                                                               else block["stage_level"].isna())]["organisations"].sum()
-                               for d in domains], dtype=float)
+            counts = np.array(
+                [
+                    block[
+                        (block["domain"] == d)
+                        & ((block["stage_level"] == level) if level is not None else block["stage_level"].isna())
+                    ]["organisations"].sum()
+                    for d in domains
+                ],
+                dtype=float,
+            )
             total = np.array([block[block["domain"] == d]["organisations"].sum() for d in domains], dtype=float)
             share = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0) * 100
-            style = {"color": STAGE_COLOURS[level], "edgecolor": "white"} if level is not None else \
-                {"facecolor": NO_DATA_STYLE["facecolor"], "hatch": NO_DATA_STYLE["hatch"], "edgecolor": "#707070"}
-            ax.barh(range(len(domains)), share, left=left, height=0.7,
-                    label=names.get(level, "Insufficient evidence") if ax is axes[0] else None, linewidth=0.5, **style)
+            style = (
+                {"color": STAGE_COLOURS[level], "edgecolor": "white"}
+                if level is not None
+                else {"facecolor": NO_DATA_STYLE["facecolor"], "hatch": NO_DATA_STYLE["hatch"], "edgecolor": "#707070"}
+            )
+            ax.barh(
+                range(len(domains)),
+                share,
+                left=left,
+                height=0.7,
+                label=names.get(level, "Insufficient evidence") if ax is axes[0] else None,
+                linewidth=0.5,
+                **style,
+            )
             left += share
         ax.set_title(sector_names[sector], fontsize=10, color=TEXT)
         ax.set_xlim(0, 100)
@@ -47,12 +64,15 @@ def journey_chart(summary: pd.DataFrame, wave: str, stages: pd.DataFrame, domain
     fig.legend(loc="lower center", ncol=6, frameon=False, fontsize=8)
     fig.suptitle(f"Journey stage by domain and sector, wave {wave}", x=0.01, ha="left", fontsize=12, fontweight="bold")
     fig.subplots_adjust(left=0.22, right=0.98, top=0.88, bottom=0.17, wspace=0.08)
-    table = data.pivot_table(index=["sector", "domain"], columns="stage", values="organisations", aggfunc="sum",
-                             fill_value=0).reset_index()
+    table = data.pivot_table(
+        index=["sector", "domain"], columns="stage", values="organisations", aggfunc="sum", fill_value=0
+    ).reset_index()
     table["domain"] = table["domain"].map(domain_names)
     furthest = data.dropna(subset=["stage_level"]).sort_values("stage_level")
-    alt = (f"Stacked bar chart of the share of organisations at each journey stage, for each of the "
-           f"{len(domains)} domains, in {len(sectors)} panels by sector, wave {wave}. The full counts are in the table below.")
+    alt = (
+        f"Stacked bar chart of the share of organisations at each journey stage, for each of the "
+        f"{len(domains)} domains, in {len(sectors)} panels by sector, wave {wave}. The full counts are in the table below."
+    )
     if len(furthest):
         top = furthest.iloc[-1]
         alt += f" The furthest stage reached is {names[int(top['stage_level'])]}."
@@ -61,8 +81,11 @@ def journey_chart(summary: pd.DataFrame, wave: str, stages: pd.DataFrame, domain
 
 def change_chart(changes: pd.DataFrame, indicators: pd.DataFrame, domain_names: dict[str, str]):
     """London's domain mean scores in each wave, with 95% CIs, and whether the change is significant."""
-    london = indicators[(indicators["geography_level"] == "london") & indicators["indicator_id"].str.startswith("domain_mean_")
-                        & (indicators["wave"] != "policy_audit")].copy()
+    london = indicators[
+        (indicators["geography_level"] == "london")
+        & indicators["indicator_id"].str.startswith("domain_mean_")
+        & (indicators["wave"] != "policy_audit")
+    ].copy()
     london["domain"] = london["indicator_id"].str.removeprefix("domain_mean_")
     waves = sorted(set(london["wave"]))
     domains = sorted(set(london["domain"]), key=lambda d: domain_names.get(d, d))
@@ -73,15 +96,29 @@ def change_chart(changes: pd.DataFrame, indicators: pd.DataFrame, domain_names: 
         rows = london[london["wave"] == wave].set_index("domain").reindex(domains)
         offset = (index - (len(waves) - 1) / 2) * 0.22
         y = np.arange(len(domains)) + offset
-        ax.errorbar(rows["value"], y, xerr=[rows["value"] - rows["lower_ci"], rows["upper_ci"] - rows["value"]],
-                    fmt=markers[index % len(markers)], color=CATEGORICAL[index % len(CATEGORICAL)], capsize=2,
-                    label=f"Wave {wave}", markersize=5)
-    significance = changes[(changes["geography_level"] == "london") & changes["indicator_id"].str.startswith("domain_mean_")]
+        ax.errorbar(
+            rows["value"],
+            y,
+            xerr=[rows["value"] - rows["lower_ci"], rows["upper_ci"] - rows["value"]],
+            fmt=markers[index % len(markers)],
+            color=CATEGORICAL[index % len(CATEGORICAL)],
+            capsize=2,
+            label=f"Wave {wave}",
+            markersize=5,
+        )
+    significance = changes[
+        (changes["geography_level"] == "london") & changes["indicator_id"].str.startswith("domain_mean_")
+    ]
     labels = []
     for domain in domains:
         rows = significance[significance["indicator_id"] == f"domain_mean_{domain}"]
-        note = "" if rows.empty else {"significant increase": " (up*)", "significant decrease": " (down*)"}.get(
-            rows["significance"].iloc[-1], "")
+        note = (
+            ""
+            if rows.empty
+            else {"significant increase": " (up*)", "significant decrease": " (down*)"}.get(
+                rows["significance"].iloc[-1], ""
+            )
+        )
         labels.append(domain_names.get(domain, domain) + note)
     ax.set_yticks(range(len(domains)), labels)
     ax.invert_yaxis()
@@ -97,28 +134,46 @@ def change_chart(changes: pd.DataFrame, indicators: pd.DataFrame, domain_names: 
     if len(significance):
         last = significance.sort_values("to_wave").drop_duplicates("indicator_id", keep="last")
         last = last.assign(domain=last["indicator_id"].str.removeprefix("domain_mean_").map(domain_names))
-        table = table.merge(last[["domain", "change", "lower_ci", "upper_ci", "significance"]].round(3), on="domain", how="left")
+        table = table.merge(
+            last[["domain", "change", "lower_ci", "upper_ci", "significance"]].round(3), on="domain", how="left"
+        )
     ups = sum("(up*)" in label for label in labels)
-    alt = (f"Dot plot of London's mean score in each of the {len(domains)} domains for waves {', '.join(waves)}, "
-           f"with 95% confidence intervals. {ups} domain(s) increased significantly. The table below gives the values.")
+    alt = (
+        f"Dot plot of London's mean score in each of the {len(domains)} domains for waves {', '.join(waves)}, "
+        f"with 95% confidence intervals. {ups} domain(s) increased significantly. The table below gives the values."
+    )
     return fig, alt, table
 
 
 def funnel_chart(quality: pd.DataFrame):
     """Rows read, then excluded, quarantined and accepted, per survey wave."""
-    survey = quality[quality["source"] == "survey"].groupby("wave")[["rows_read", "rows_excluded", "rows_quarantined",
-                                                                     "rows_accepted"]].sum()
+    survey = (
+        quality[quality["source"] == "survey"]
+        .groupby("wave")[["rows_read", "rows_excluded", "rows_quarantined", "rows_accepted"]]
+        .sum()
+    )
     fig = figure(9.0, 1.4 + 1.1 * len(survey))
     ax = fig.subplots()
-    steps = [("rows_read", "Read", SEQUENTIAL[4]), ("rows_excluded", "Excluded by rule", CATEGORICAL[3]),
-             ("rows_quarantined", "Quarantined", CATEGORICAL[2]), ("rows_accepted", "Accepted", CATEGORICAL[1])]
+    steps = [
+        ("rows_read", "Read", SEQUENTIAL[4]),
+        ("rows_excluded", "Excluded by rule", CATEGORICAL[3]),
+        ("rows_quarantined", "Quarantined", CATEGORICAL[2]),
+        ("rows_accepted", "Accepted", CATEGORICAL[1]),
+    ]
     height = 0.18
-    for w, (wave, row) in enumerate(survey.iterrows()):
+    for w, (_, row) in enumerate(survey.iterrows()):
         for s, (column, label, colour) in enumerate(steps):
             y = w + (s - 1.5) * height
             ax.barh(y, row[column], height=height * 0.9, color=colour, label=label if w == 0 else None)
-            ax.annotate(f"{label}: {int(row[column]):,}", (row[column], y), xytext=(4, 0), textcoords="offset points",
-                        va="center", fontsize=7.5, color=TEXT)
+            ax.annotate(
+                f"{label}: {int(row[column]):,}",
+                (row[column], y),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7.5,
+                color=TEXT,
+            )
     ax.set_yticks(range(len(survey)), [f"Wave {w}" for w in survey.index])
     ax.invert_yaxis()
     ax.set_xlim(0, survey["rows_read"].max() * 1.35)
@@ -126,9 +181,21 @@ def funnel_chart(quality: pd.DataFrame):
     fig.legend(loc="lower center", ncol=4, frameon=False, fontsize=7.5)
     fig.suptitle("From rows read to rows accepted", x=0.01, ha="left", fontsize=12, fontweight="bold")
     fig.subplots_adjust(left=0.14, right=0.97, top=0.85, bottom=0.3)
-    table = survey.reset_index().rename(columns={"wave": "Wave", "rows_read": "Read", "rows_excluded": "Excluded",
-                                                 "rows_quarantined": "Quarantined", "rows_accepted": "Accepted"})
-    alt = "Bar chart of survey rows read, excluded, quarantined and accepted per wave: " + "; ".join(
-        f"wave {r.Wave}: {r.Read:,} read, {r.Excluded:,} excluded, {r.Quarantined:,} quarantined, {r.Accepted:,} accepted"
-        for r in table.itertuples()) + "."
+    table = survey.reset_index().rename(
+        columns={
+            "wave": "Wave",
+            "rows_read": "Read",
+            "rows_excluded": "Excluded",
+            "rows_quarantined": "Quarantined",
+            "rows_accepted": "Accepted",
+        }
+    )
+    alt = (
+        "Bar chart of survey rows read, excluded, quarantined and accepted per wave: "
+        + "; ".join(
+            f"wave {r.Wave}: {r.Read:,} read, {r.Excluded:,} excluded, {r.Quarantined:,} quarantined, {r.Accepted:,} accepted"
+            for r in table.itertuples()
+        )
+        + "."
+    )
     return fig, alt, table

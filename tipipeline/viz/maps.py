@@ -91,15 +91,26 @@ def _draw_panel(ax, panel: Panel, show_title: bool = True) -> None:
             if row.code in panel.labels:
                 point = row.geometry.representative_point()
                 dark = isinstance(style, int) and style >= 2
-                ax.annotate(panel.labels[row.code], (point.x, point.y), ha="center", va="center", fontsize=6.5,
-                            color="white" if dark else TEXT)
+                ax.annotate(
+                    panel.labels[row.code],
+                    (point.x, point.y),
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color="white" if dark else TEXT,
+                )
     if show_title:
         ax.set_title(panel.title, fontsize=10, color=TEXT)
     ax.set_aspect("equal")
 
 
-def draw_map(title: str, subtitle: str, panels: list[Panel], attribution: str | None,
-             suppressed_label: str = "Suppressed: small numbers"):
+def draw_map(
+    title: str,
+    subtitle: str,
+    panels: list[Panel],
+    attribution: str | None,
+    suppressed_label: str = "Suppressed: small numbers",
+):
     """A figure of one or more panels with a shared legend, title, subtitle and attribution."""
     single = len(panels) == 1
     width = 5.2 * len(panels) + (1.8 if single else 1.0)
@@ -107,11 +118,20 @@ def draw_map(title: str, subtitle: str, panels: list[Panel], attribution: str | 
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, panel in zip(axes, panels):
         _draw_panel(ax, panel, show_title=not single)  # a single map's subtitle already names it
-    handles = [Patch(facecolor=SEQUENTIAL[i], edgecolor="#707070", label=CLASS_LABELS[i]) for i in range(len(CLASS_LABELS))]
+    handles = [
+        Patch(facecolor=SEQUENTIAL[i], edgecolor="#707070", label=CLASS_LABELS[i]) for i in range(len(CLASS_LABELS))
+    ]
     handles.append(Patch(label=suppressed_label, **SUPPRESSED_STYLE))
     handles.append(Patch(label="No data", **NO_DATA_STYLE))
-    fig.legend(handles=handles, loc="lower center", ncol=3 if single else 7, frameon=False,
-               fontsize=8, title="Mean score (1 = strongly disagree, 5 = strongly agree)", title_fontsize=8)
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=3 if single else 7,
+        frameon=False,
+        fontsize=8,
+        title="Mean score (1 = strongly disagree, 5 = strongly agree)",
+        title_fontsize=8,
+    )
     fig.suptitle(title, x=0.02, ha="left", fontsize=12, fontweight="bold", color=TEXT)
     fig.text(0.02, 0.905, subtitle, ha="left", fontsize=8.5, color=TEXT)
     if attribution:
@@ -130,6 +150,7 @@ def shapes_for(boundaries, level: str) -> gpd.GeoDataFrame:
 def areas_from_cells(cells, level: str) -> dict[str, Area]:
     """Map areas from published indicator cells of one indicator and wave."""
     chosen = cells[cells["geography_level"] == level]
-    return {row.geography_code: Area(None if row.suppressed else float(row.value), bool(row.suppressed))
-            for row in chosen.itertuples()}
-
+    return {
+        row.geography_code: Area(None if row.suppressed else float(row.value), bool(row.suppressed))
+        for row in chosen.itertuples()
+    }

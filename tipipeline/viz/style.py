@@ -43,8 +43,7 @@ def png_bytes(fig, dpi: int = 100, close: bool = True) -> bytes:
     """PNG bytes that depend only on the drawing: no timestamps, a fixed software tag."""
     buffer = io.BytesIO()
     with plt.rc_context(RC):
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": "tipipeline (matplotlib)"},
-                    facecolor="white")
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": "tipipeline (matplotlib)"}, facecolor="white")
     if close:
         fig.clear()
     return buffer.getvalue()
