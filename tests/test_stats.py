@@ -112,3 +112,16 @@ def test_change_significance():
     assert change_significance(-0.5, -0.1) == "significant decrease"
     assert change_significance(-0.1, 0.5) == "no significant change"
     assert change_significance(float("nan"), 1) == "not tested"
+
+
+def test_welch_without_variation_is_not_tested():
+    # Every respondent answered 3 in one wave and 4 in the next: Welch's df is 0/0, so no interval
+    # (a zero-width one would call any change significant).
+    diff, low, high = welch_difference(3.0, 0.0, 12, 4.0, 0.0, 15)
+    assert diff == 1.0 and math.isnan(low) and math.isnan(high)
+    assert change_significance(low, high) == "not tested"
+    # One wave varying is enough for an interval (scipy agrees).
+    b = np.array([3, 4, 5, 4, 4, 3, 5, 4])
+    diff, low, high = welch_difference(3.0, 0.0, 12, b.mean(), b.std(ddof=1), len(b))
+    expected = scipy_stats.ttest_ind(b, np.full(12, 3.0), equal_var=False).confidence_interval(0.95)
+    assert (low, high) == pytest.approx((expected.low, expected.high), abs=1e-12)

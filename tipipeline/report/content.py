@@ -66,7 +66,7 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
         if row.suppressed:
             key.append(
                 f"<li>Index, London, wave {html.escape(row.wave)}<strong>suppressed</strong>"
-                f"fewer than {threshold} respondents</li>"
+                f"{html.escape(str(row.suppression_reason))}</li>"
             )
         else:
             key.append(
@@ -191,8 +191,11 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
                 )
                 + paragraph(
                     f"Disclosure control: no value is shown for a group of fewer than {threshold} respondents, and "
-                    "further values are withheld where they would let a withheld value be worked out from totals. "
-                    "Withheld values are marked as suppressed, never shown as zero."
+                    "further values are withheld where they would let a withheld value be worked out from totals "
+                    "(a domain's mean score and its % agreeing are withheld together, as they share respondents). "
+                    "An independent audit checks, by integer programming over everything published, that no "
+                    "withheld count can be narrowed down. Withheld values are marked as suppressed, never shown as "
+                    "zero."
                 )
                 + paragraph(
                     f"Journey stages: an organisation reaches the highest stage whose thresholds it meets, and every "
