@@ -75,8 +75,9 @@ DISCLOSURE_CHECK = "indicators_disclosure_control"
             DISCLOSURE_CHECK,
             asset="indicators",
             blocking=True,
-            description="No published cell below the threshold is unsuppressed, and no suppressed "
-            "cell can be worked out from published totals and siblings.",
+            description="Integer-programming audit of everything published: no cell below the threshold is "
+            "shown, and no suppressed cell's n, numerator or count not agreeing can be narrowed down from published "
+            "totals, siblings and the indicators sharing its n.",
         ),
     ],
     pool="duckdb_write",
