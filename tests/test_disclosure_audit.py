@@ -288,3 +288,15 @@ def test_an_unsafe_snapshot_is_never_swapped_in(tmp_path):
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("SELECT v FROM marker").fetchone() == ("old",)
     assert [p.name for p in tmp_path.iterdir()] == ["baseline.duckdb"]
+
+
+def test_a_suppressed_london_leaves_the_counts_unbounded_not_an_error():
+    # A pilot wave of 6: London, both sectors and their organisations are all suppressed.
+    rows = [
+        _cell("m", "london", "L", None, 6, suppressed=True),
+        _cell("m", "sector", "council", "council", 4, suppressed=True),
+        _cell("m", "sector", "health", "health", 2, suppressed=True),
+        _cell("m", "organisation", "E1", "council", 4, suppressed=True),
+        _cell("m", "organisation", "E54", "health", 2, suppressed=True),
+    ]
+    assert audit(pd.DataFrame(rows), THRESHOLD).empty

@@ -16,7 +16,7 @@ from dagster import (
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
 from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
-from tipipeline.indicators.build import build_indicator_tables
+from tipipeline.indicators.build import SCORES_SCRATCH, build_indicator_tables
 from tipipeline.indicators.cells import POLICY_WAVE
 from tipipeline.indicators.derived import borough_partnership, journey, journey_summary, promising_practice
 from tipipeline.ingest.codebook import load_codebook
@@ -87,13 +87,14 @@ def indicator_build(context: AssetExecutionContext, paths: PathsResource, wareho
     codebook = load_codebook(paths.settings.codebook_path, framework)
     catalogue = load_indicator_catalogue(framework)
     threshold = framework.disclosure.min_cell_size
-    with warehouse.get_connection() as conn:
-        built = build_indicator_tables(conn, framework, codebook, catalogue, load_reference())
     try:
+        with warehouse.get_connection() as conn:
+            built = build_indicator_tables(conn, framework, codebook, catalogue, load_reference())
         yield from _write_indicators(warehouse, built, catalogue, threshold)
     finally:
+        # Row-level scores never stay in the scratch table, whether the build succeeded or not.
         with warehouse.get_connection() as conn:
-            conn.execute(f"DROP TABLE IF EXISTS {built.scores_table}")
+            conn.execute(f"DROP TABLE IF EXISTS {SCORES_SCRATCH}")
 
 
 def _write_indicators(warehouse: WarehouseResource, built, catalogue: pd.DataFrame, threshold: int):

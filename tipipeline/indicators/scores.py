@@ -67,14 +67,14 @@ def respondent_scores_sql(
     ), domains_per_wave AS (
         SELECT wave, count(DISTINCT domain) AS domains FROM {responses} GROUP BY wave
     ), common AS (
-        -- One denominator for every domain score of a wave (the least common multiple of the
-        -- answered-item counts), so a respondent's domain scores add as whole numbers.
-        SELECT wave, list_reduce(list(DISTINCT answered), lambda a, b: lcm(a, b)) AS multiple
-        FROM domain GROUP BY wave
+        -- One denominator for all of a respondent's domain scores (the least common multiple of
+        -- their answered-item counts), so that they add as whole numbers.
+        SELECT wave, respondent_id, list_reduce(list(DISTINCT answered), lambda a, b: lcm(a, b)) AS multiple
+        FROM domain GROUP BY wave, respondent_id
     ), idx AS (
         SELECT d.wave, d.respondent_id, 'index' AS measure_type, 'index' AS measure_id,
                sum(d.numerator * (c.multiple // d.answered)) AS numerator, count(*) * c.multiple AS answered
-        FROM domain AS d JOIN domains_per_wave AS w USING (wave) JOIN common AS c USING (wave)
+        FROM domain AS d JOIN domains_per_wave AS w USING (wave) JOIN common AS c USING (wave, respondent_id)
         GROUP BY d.wave, d.respondent_id, w.domains, c.multiple
         HAVING count(*) >= {float(min_share_of_domains)} * w.domains
     ), scored AS (

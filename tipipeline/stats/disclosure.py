@@ -52,7 +52,7 @@ class Group:
     parent: int  # row index
     children: tuple[int, ...]
     remainder_n: int  # parent n minus the children's n
-    remainder_numerators: tuple[int, ...]  # likewise for each percentage's numerator
+    remainder_numerators: tuple[int | None, ...]  # likewise for each percentage's numerator
 
 
 def groups(cells: pd.DataFrame, numerator_columns: list[str] | None = None) -> list[Group]:
@@ -70,8 +70,10 @@ def groups(cells: pd.DataFrame, numerator_columns: list[str] | None = None) -> l
                 children = children[children["sector"] == child_sector]
             if children.empty:
                 continue
+            # One entry per numerator column, in order (None where the parent has no numerator).
             remainders = tuple(
-                int(parent[c]) - int(children[c].fillna(0).sum()) for c in numerator_columns if pd.notna(parent.get(c))
+                int(parent[c]) - int(children[c].fillna(0).sum()) if pd.notna(parent.get(c)) else None
+                for c in numerator_columns
             )
             found.append(
                 Group(parent_index, tuple(children.index), int(parent["n"]) - int(children["n"].sum()), remainders)
@@ -93,7 +95,9 @@ def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int,
     # and the hidden part less one per other hidden child: that range must hold `threshold` values.
     if n - max(len(hidden_children) - 1, 0) < threshold:
         return True
-    for column, remainder in zip(numerator_columns, group.remainder_numerators):
+    for column, remainder in zip(numerator_columns, group.remainder_numerators, strict=True):
+        if remainder is None:
+            continue
         numerator = remainder + int(cells.loc[hidden_children, column].fillna(0).sum())
         if numerator == 0 or numerator == n:
             return True

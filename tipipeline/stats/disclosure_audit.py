@@ -91,10 +91,12 @@ class _System:
         ends = []
         for sign in (1, -1):
             result = milp(sign * objective, constraints=constraint, integrality=np.ones(size), bounds=bounds)
-            if result.status == 3:  # unbounded
+            # The true counts are a solution (check_truth), so "infeasible or unbounded" (HiGHS does
+            # not always tell them apart, e.g. when London itself is suppressed) means unbounded.
+            if result.status in (2, 3) or "unbounded" in str(result.message):
                 ends.append(-sign * np.inf)
             elif not result.success:
-                raise AuditModelError(f"the audit's system has no solution ({result.message})")
+                raise RuntimeError(f"the disclosure audit's solver stopped: {result.message}")
             else:
                 ends.append(round(sign * result.fun))
         return ends[0], ends[1]
