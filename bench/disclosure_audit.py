@@ -61,9 +61,14 @@ def measure(data_dir: Path) -> dict:
         cells = conn.execute("SELECT * FROM indicator_cells WHERE wave <> 'policy_audit'").df()
         files = conn.execute("SELECT DISTINCT wave, source_file, org_id FROM stg_respondents").df()
     result = {"threshold": threshold}
-    for name, grouping in (("each_indicator_alone", None), ("families_together", families)):
+    rules = (
+        ("each_indicator_alone", {"families": None, "link_equal_n": False}),
+        ("families_together", {"families": families, "link_equal_n": False}),
+        ("families_and_equal_n_linked", {"families": families, "link_equal_n": True}),
+    )
+    for name, rule in rules:
         started = time.perf_counter()
-        controlled = suppress(cells, threshold, grouping)
+        controlled = suppress(cells, threshold, **rule)
         suppress_seconds = time.perf_counter() - started
         started = time.perf_counter()
         problems = audit(cells.assign(suppressed=controlled["suppressed"].to_numpy()), threshold, families)
@@ -71,7 +76,8 @@ def measure(data_dir: Path) -> dict:
             **_counts(controlled),
             "suppress_seconds": round(suppress_seconds, 2),
             "audit_seconds": round(time.perf_counter() - started, 2),
-            "audit_problems": len(problems),
+            "audit_problem_rows": len(problems),
+            "audit_problem_family_waves": int(problems.groupby([problems["indicator_id"], "wave"]).ngroups),
         }
     started = time.perf_counter()
     with duckdb.connect(str(warehouse / "baseline.duckdb"), read_only=True) as conn:

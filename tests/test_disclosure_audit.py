@@ -112,7 +112,8 @@ def test_a_mean_and_its_percentage_share_one_n():
         "domain_agree_policy", bcus, hidden={"CN", "SE"}, numerators={"CN": 3, "NE": 10, "SE": 20, "SW": 25}
     )
     cells = pd.concat([mean, agree], ignore_index=True)
-    assert audit(cells, THRESHOLD).empty  # seen one indicator at a time, each looks safe
+    # The audit links them even without being told they are a family: their n agree everywhere.
+    assert len(audit(cells, THRESHOLD)) > 0
     problems = audit(cells, THRESHOLD, FAMILIES)
     cn = problems[(problems["geography_code"] == "CN") & (problems["quantity"] == "n")]
     assert cn[["lower", "upper"]].values.tolist() == [[1, 7]]  # police may include people with no BCU
@@ -167,6 +168,7 @@ def test_the_audit_catches_leaks_made_in_the_sample(sample_cells):
     alone = suppress(
         sample_cells.drop(columns=["suppressed", "suppression_reason"]).assign(value=1.0, lower_ci=0.0, upper_ci=2.0),
         THRESHOLD,
+        link_equal_n=False,
     )
     leaky = audit(sample_cells.assign(suppressed=alone["suppressed"].to_numpy()), THRESHOLD, FAMILIES)
     assert len(leaky) > 0 and (leaky["upper"] - leaky["lower"] + 1 < THRESHOLD).all()
@@ -300,3 +302,56 @@ def test_a_suppressed_london_leaves_the_counts_unbounded_not_an_error():
         _cell("m", "organisation", "E54", "health", 2, suppressed=True),
     ]
     assert audit(pd.DataFrame(rows), THRESHOLD).empty
+
+
+def _frame(rows):
+    cells = pd.DataFrame(rows)
+    cells["geography_name"] = cells["geography_code"]
+    return cells.assign(value=1.0, lower_ci=0.0, upper_ci=2.0, numerator=cells["numerator"].astype("Int64"))
+
+
+def test_families_with_the_same_n_everywhere_are_suppressed_together():
+    # Two domains every respondent answered: the same n in each council. Hidden apart (d1 hides
+    # 3 and 25, d2 hides 3 and 20), a reader takes 20 from d1 and 25 from d2 and subtracts.
+    orgs = {"E1": (3, 3, 1), "E2": (20, 20, 5), "E3": (25, 10, 10), "E4": (60, 30, 30)}  # n, agree in d1, in d2
+    rows = []
+    for column, family in ((1, "domain_agree_one"), (2, "domain_agree_two")):
+        hidden = {"E1", "E3"} if column == 1 else {"E1", "E2"}
+        for code, values in orgs.items():
+            for level in ("organisation", "borough"):
+                rows.append(_cell(family, level, code, "council", values[0], values[column], code in hidden))
+        n, x = sum(v[0] for v in orgs.values()), sum(v[column] for v in orgs.values())
+        rows += [_cell(family, "sector", "council", "council", n, x), _cell(family, "london", "L", None, n, x)]
+    cells = _frame(rows)
+    problems = audit(cells, THRESHOLD)
+    assert "E1" in set(problems["geography_code"])
+    # The suppression links them: one pattern for both, and the audit is clean.
+    linked = suppress(cells.drop(columns="suppressed"), THRESHOLD)
+    by_geography = linked.groupby(["geography_level", "geography_code"])["suppressed"].nunique()
+    assert (by_geography == 1).all()
+    assert audit(cells.assign(suppressed=linked["suppressed"].to_numpy()), THRESHOLD).empty
+
+
+def test_a_hidden_total_is_known_to_be_at_least_its_published_parts():
+    # Health is small (8, every ICB primary): London needs a second hidden sector. Police would
+    # not do: its 12 published BCUs prove it holds at least 144, so health would still be pinned.
+    rows = []
+    for i in range(3):
+        for level in ("organisation", "borough"):
+            rows.append(_cell("x_agree", level, f"E0{i}", "council", 60, 30))
+    for i in range(12):
+        rows.append(_cell("x_agree", "bcu", f"B{i:02d}", "police", 12, 10))
+    for i, n in enumerate([2, 2, 1, 2, 1]):
+        for level in ("organisation", "icb"):
+            rows.append(_cell("x_agree", level, f"E54{i}", "health", n, 1))
+    rows += [
+        _cell("x_agree", "organisation", "MPS", "police", 147, 121),
+        _cell("x_agree", "sector", "council", "council", 180, 90),
+        _cell("x_agree", "sector", "police", "police", 147, 121),
+        _cell("x_agree", "sector", "health", "health", 8, 5),
+        _cell("x_agree", "london", "L", None, 335, 216),
+    ]
+    cells = _frame(rows)
+    controlled = suppress(cells.drop(columns="suppressed"), THRESHOLD).set_index(["geography_level", "geography_code"])
+    assert not controlled.loc[("sector", "police"), "suppressed"]
+    assert audit(cells.assign(suppressed=controlled["suppressed"].to_numpy()), THRESHOLD).empty

@@ -9,13 +9,13 @@ import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from tipipeline.framework import FRAMEWORK_PATH, load_framework
-from tipipeline.framework.catalogue import CATALOGUE_PATH
+from tipipeline.framework.catalogue import CATALOGUE_PATH, indicator_families, load_indicator_catalogue
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.metadata import markdown_preview
 from tipipeline.publish.baseline import export_tables, git_commit, input_files, load_spec, publish, sha256_of
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
-from tipipeline.stats.disclosure_audit import audit_published
+from tipipeline.stats.disclosure_audit import audit_snapshot
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,11 +79,16 @@ def published_baseline(
         threshold = load_framework().disclosure.min_cell_size
         file_organisations = conn.execute("SELECT DISTINCT wave, source_file, org_id FROM stg_respondents").df()
 
+        families = indicator_families(load_indicator_catalogue(load_framework()))
+
         def audit(snapshot: Path) -> list[str]:
             # The published tables as a reader gets them, audited before they replace the old ones.
             with duckdb.connect(str(snapshot), read_only=True) as published:
-                problems = audit_published(published, threshold, file_organisations)
-            return [f"{p.problem} ({p.geography_level}, {p.geography_code}, {p.wave})" for p in problems.itertuples()]
+                problems = audit_snapshot(conn, published, threshold, families, file_organisations)
+            return [
+                f"{p.problem} ({p.indicator_id}, {p.geography_level}, {p.geography_code}, {p.wave})"
+                for p in problems.itertuples()
+            ]
 
         rows = publish(conn, settings.baseline_path, load_spec(min_cell_size=threshold), provenance, audit)
     exports = export_tables(settings.baseline_path, settings.output_dir / "exports")

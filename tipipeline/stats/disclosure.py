@@ -10,8 +10,9 @@ In a group (a parent and its children), the *hidden part* is the suppressed chil
 unpublished remainder (parent n minus the children's n, e.g. police respondents with no BCU).
 Subtracting the published children from a published parent reveals the hidden part's combined n,
 numerator and mean. A group is safe when, with the parent published, its hidden part is empty, or
-  - holds at least `threshold` respondents plus one for each hidden child after the first (so
-    that each hidden child's n could be any of at least `threshold` values),
+  - holds at least `threshold` - 1 respondents more than the least n a reader can prove for its
+    hidden children together (1 each, or for a hidden total the sum of its published parts plus one
+    per hidden part), so that each hidden child's n could be any of at least `threshold` values,
   - is not a single suppressed child alone (which subtraction would reveal exactly), and
   - for percentages, has a combined numerator that is neither 0 nor all of it (otherwise every
     hidden respondent is known to have answered the same way);
@@ -81,7 +82,14 @@ def groups(cells: pd.DataFrame, numerator_columns: list[str] | None = None) -> l
     return found
 
 
-def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int, numerator_columns: list[str]) -> bool:
+def _unsafe(
+    group: Group,
+    hidden: set[int],
+    cells: pd.DataFrame,
+    threshold: int,
+    numerator_columns: list[str],
+    lower_bound=lambda cell, hidden: 1,
+) -> bool:
     hidden_children = [c for c in group.children if c in hidden]
     has_remainder = group.remainder_n > 0
     if group.parent in hidden:
@@ -91,9 +99,11 @@ def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int,
     if len(hidden_children) == 1 and not has_remainder:
         return True
     n = group.remainder_n + int(cells.loc[hidden_children, "n"].sum())
-    # Each hidden child has at least one respondent, so a reader knows a child's n lies between 1
-    # and the hidden part less one per other hidden child: that range must hold `threshold` values.
-    if n - max(len(hidden_children) - 1, 0) < threshold:
+    # A reader knows each hidden child's least possible n (1, or more for a hidden total whose
+    # published parts add up to more), so a child's n lies between its own least value and the
+    # hidden part less the others' least values: that range must hold `threshold` values.
+    least = sum(lower_bound(c, hidden) for c in hidden_children)
+    if n - max(least - 1, 0) < threshold:
         return True
     for column, remainder in zip(numerator_columns, group.remainder_numerators, strict=True):
         if remainder is None:
@@ -104,16 +114,23 @@ def _unsafe(group: Group, hidden: set[int], cells: pd.DataFrame, threshold: int,
     return False
 
 
-def suppress(cells: pd.DataFrame, threshold: int, families: dict[str, str] | None = None) -> pd.DataFrame:
+def suppress(
+    cells: pd.DataFrame, threshold: int, families: dict[str, str] | None = None, link_equal_n: bool = True
+) -> pd.DataFrame:
     """Add `suppressed` and `suppression_reason`; blank the values of suppressed cells.
 
     `cells` are survey cells with at least indicator_id, wave, geography_level, geography_code,
     sector, n (and numerator for percentages). `families` maps indicator_id -> family (indicators
-    sharing one n; default: each indicator alone). Decided per family and wave; the result keeps
-    the input's row order.
+    sharing one n; default: each indicator alone). Decided per family and wave, families with the
+    same n at every geography of a wave together (`link_equal_n`, off only to measure the old rule);
+    the result keeps the input's row order.
     """
     cells = cells.copy()
-    family = cells["indicator_id"].map(families or {}).fillna(cells["indicator_id"])
+    family = (
+        shared_n_blocks(cells, families or {})
+        if link_equal_n
+        else (cells["indicator_id"].map(families or {}).fillna(cells["indicator_id"]))
+    )
     reasons: dict[int, str] = {}
     for _, block in cells.groupby([family, cells["wave"]], sort=False):
         reasons.update(_suppress_family(block, threshold))
@@ -132,6 +149,20 @@ def suppress(cells: pd.DataFrame, threshold: int, families: dict[str, str] | Non
 
 
 GEOGRAPHY = ["geography_level", "geography_code"]
+
+
+def shared_n_blocks(cells: pd.DataFrame, families: dict[str, str]) -> pd.Series:
+    """Per row, the block suppressed together: its family, merged within a wave with every other
+    family that has the same n at every geography (as when every item must be answered). A reader
+    who sees equal n's wherever both are published would take a hidden n from the other family."""
+    family = cells["indicator_id"].map(families).fillna(cells["indicator_id"])
+    block = family.copy()
+    for _, rows in cells.groupby("wave", sort=False):
+        signatures: dict[tuple, str] = {}
+        for name, members in rows.groupby(family[rows.index], sort=True):
+            signature = tuple(sorted(members.drop_duplicates(GEOGRAPHY)[[*GEOGRAPHY, "n"]].itertuples(index=False)))
+            block[members.index] = signatures.setdefault(signature, name)
+    return block
 
 
 def _suppress_family(block: pd.DataFrame, threshold: int) -> dict[int, str]:
@@ -160,11 +191,26 @@ def _suppress_family(block: pd.DataFrame, threshold: int) -> dict[int, str]:
 def _suppress_block(block: pd.DataFrame, threshold: int, numerator_columns: list[str]) -> dict[int, str]:
     reasons = {i: PRIMARY.format(threshold=threshold) for i in block.index[block["n"] < threshold]}
     block_groups = groups(block, numerator_columns)
+    as_parent: dict[int, list[Group]] = {}
+    for group in block_groups:
+        as_parent.setdefault(group.parent, []).append(group)
+
+    def lower_bound(cell: int, hidden) -> int:
+        """The least n a reader can prove for a hidden cell: its published parts plus one per hidden part."""
+        least = 1
+        for group in as_parent.get(cell, []):
+            parts = [int(block.loc[c, "n"]) if c not in hidden else 1 for c in group.children]
+            least = max(least, sum(parts))
+        return least
+
+    def unsafe(group: Group, hidden) -> bool:
+        return _unsafe(group, hidden, block, threshold, numerator_columns, lower_bound)
+
     changed = True
     while changed:
         changed = False
         for group in block_groups:
-            if not _unsafe(group, set(reasons), block, threshold, numerator_columns):
+            if not unsafe(group, set(reasons)):
                 continue
             parent_name = block.loc[group.parent, "geography_name"] or block.loc[group.parent, "geography_code"]
             published = [c for c in group.children if c not in reasons]
@@ -175,9 +221,7 @@ def _suppress_block(block: pd.DataFrame, threshold: int, numerator_columns: list
                 def order(c):
                     return (int(block.loc[c, "n"]), str(block.loc[c, "geography_code"]))
 
-                fixes = [
-                    c for c in published if not _unsafe(group, set(reasons) | {c}, block, threshold, numerator_columns)
-                ]
+                fixes = [c for c in published if not unsafe(group, set(reasons) | {c})]
                 # The smallest child that makes the group safe; failing that the largest, which
                 # adds most to the hidden part; ties broken by code, for determinism.
                 victim = min(fixes, key=order) if fixes else max(published, key=order)
