@@ -355,3 +355,25 @@ def test_a_hidden_total_is_known_to_be_at_least_its_published_parts():
     controlled = suppress(cells.drop(columns="suppressed"), THRESHOLD).set_index(["geography_level", "geography_code"])
     assert not controlled.loc[("sector", "police"), "suppressed"]
     assert audit(cells.assign(suppressed=controlled["suppressed"].to_numpy()), THRESHOLD).empty
+
+
+def test_the_publish_gate_audits_the_snapshot_indicators(built_sample, snapshot, tmp_path):
+    from tipipeline.stats.disclosure_audit import audit_snapshot
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(built_sample.warehouse_path, warehouse)
+    with duckdb.connect(str(warehouse)) as work:
+        recorded = work.execute("SELECT count(*) FROM disclosure_audits WHERE passed").fetchone()[0]
+        assert recorded >= 1  # the indicators check recorded its passed audit
+        with duckdb.connect(str(snapshot), read_only=True) as published:
+            assert audit_snapshot(work, published, THRESHOLD, FAMILIES).empty
+        # Publish one secondary cell (as a run that ignored a failed check would): the gate, finding
+        # no passed audit of these flags, runs the integer programme and names the cell.
+        with duckdb.connect(str(snapshot)) as leaky:
+            leaky.execute(
+                "UPDATE indicators SET suppressed = false WHERE rowid = (SELECT min(rowid) FROM indicators "
+                "WHERE suppression_reason LIKE 'secondary%')"
+            )
+        with duckdb.connect(str(snapshot), read_only=True) as published:
+            problems = audit_snapshot(work, published, THRESHOLD, FAMILIES)
+    assert len(problems) > 0 and problems["quantity"].eq("n").any()

@@ -11,29 +11,14 @@ import pandas as pd
 
 from tipipeline.framework import Framework
 from tipipeline.framework.catalogue import indicator_families
-from tipipeline.indicators.cells import POLICY_WAVE, aggregate_cells, policy_cells, survey_cells
+from tipipeline.indicators.cells import CELL_COLUMNS, POLICY_WAVE, aggregate_cells, policy_cells, survey_cells
 from tipipeline.indicators.derived import indicator_changes, reliability
 from tipipeline.indicators.scores import respondent_scores_sql
 from tipipeline.ingest.codebook import Codebook
 from tipipeline.reference import Reference
 from tipipeline.stats.disclosure import suppress
 
-PUBLISHED_CELL_COLUMNS = [
-    "indicator_id",
-    "wave",
-    "geography_level",
-    "geography_code",
-    "geography_name",
-    "sector",
-    "value",
-    "lower_ci",
-    "upper_ci",
-    "n",
-    "numerator",
-    "comparison",
-    "suppressed",
-    "suppression_reason",
-]
+PUBLISHED_CELL_COLUMNS = [*CELL_COLUMNS, "suppressed", "suppression_reason"]
 # Respondents' scores are computed once into this scratch table; the asset copies it into
 # `respondent_measures` with its other tables in one transaction, then drops it.
 SCORES_SCRATCH = "_respondent_measures_build"
