@@ -231,24 +231,38 @@ def test_each_published_table_leak_is_caught(snapshot, table):
     assert len(problems) == 1 and problems["geography_level"].iloc[0] == table
 
 
-def test_a_file_of_one_hidden_organisation_must_not_publish_its_counts(snapshot):
+def test_a_file_of_part_of_a_wave_with_a_hidden_organisation_must_not_publish_its_counts(snapshot):
     with duckdb.connect(str(snapshot), read_only=True) as conn:
         hidden_org = conn.execute(
             "SELECT geography_code, wave FROM indicators WHERE suppressed AND "
             "geography_level = 'organisation' ORDER BY ALL LIMIT 1"
         ).fetchone()
         survey_file = conn.execute("SELECT source_file FROM data_quality WHERE wave = ?", [hidden_org[1]]).fetchone()[0]
-    files = pd.DataFrame({"wave": [hidden_org[1]], "source_file": [survey_file], "org_id": [hidden_org[0]]})
+    # The file holds the hidden organisation and another one, but not the whole wave.
+    files = pd.DataFrame(
+        {
+            "wave": [hidden_org[1]] * 3,
+            "source_file": [survey_file, survey_file, "other.csv"],
+            "org_id": [hidden_org[0], "E09000033", "E09000032"],
+        }
+    )
     problems = _problems(snapshot, files=files)
-    assert problems["problem"].str.contains("one organisation").tolist() == [True]
+    assert problems["problem"].str.contains("part of the wave's organisations").tolist() == [True]
+    # A file holding every organisation of the wave is the London total, published anyway.
+    whole = pd.DataFrame(
+        {"wave": [hidden_org[1]] * 2, "source_file": [survey_file] * 2, "org_id": [hidden_org[0], "E09000033"]}
+    )
+    assert _problems(snapshot, files=whole).empty
 
 
-def test_data_quality_withholds_small_and_single_organisation_files():
+def test_data_quality_withholds_small_files_and_partial_files_with_a_hidden_organisation():
     spec = next(s for s in load_spec(min_cell_size=10) if s.name == "data_quality")
     with duckdb.connect() as conn:
         conn.execute(
             "CREATE TABLE stg_respondents AS SELECT * FROM (VALUES ('w', 'big.csv', 'A'), ('w', 'big.csv', 'B'), "
-            "('w', 'small.csv', 'A'), ('w', 'hidden.csv', 'H'), ('w', 'shown.csv', 'S')) v(wave, source_file, org_id)"
+            "('w', 'small.csv', 'A'), ('w', 'hidden.csv', 'H'), ('w', 'shown.csv', 'S'), ('w', 'mixed.csv', 'H'), "
+            "('w', 'mixed.csv', 'B'), ('w', 'all.csv', 'A'), ('w', 'all.csv', 'B'), ('w', 'all.csv', 'H'), "
+            "('w', 'all.csv', 'S')) v(wave, source_file, org_id)"
         )
         conn.execute(
             "CREATE TABLE indicators AS SELECT * FROM (VALUES ('w', 'organisation', 'H', true), "
@@ -256,7 +270,8 @@ def test_data_quality_withholds_small_and_single_organisation_files():
         )
         conn.execute(
             "CREATE TABLE survey_data_quality AS SELECT * FROM (VALUES ('w', 'big.csv', 120), ('w', 'small.csv', 9), "
-            "('w', 'hidden.csv', 40), ('w', 'shown.csv', 40)) v(wave, source_file, rows_accepted)"
+            "('w', 'hidden.csv', 40), ('w', 'shown.csv', 40), ('w', 'mixed.csv', 80), ('w', 'all.csv', 400)) "
+            "v(wave, source_file, rows_accepted)"
         )
         conn.execute("ALTER TABLE survey_data_quality ADD COLUMN sha256 VARCHAR DEFAULT 'x'")
         for column in ("file_format", "excluded_by_rule"):
@@ -270,6 +285,8 @@ def test_data_quality_withholds_small_and_single_organisation_files():
         "small.csv": True,
         "hidden.csv": True,
         "shown.csv": False,
+        "mixed.csv": True,  # part of the wave, holding the hidden organisation H
+        "all.csv": False,  # every organisation of the wave: London's total, published anyway
     }
     assert table.loc[["small.csv", "hidden.csv"], ["rows_read", "rows_accepted"]].isna().all().all()
     assert table.loc["big.csv", "rows_accepted"] == 120

@@ -345,23 +345,27 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
         code="source_file",
     )
     if file_organisations is not None and len(file_organisations):
-        single = file_organisations.groupby(["wave", "source_file"])["org_id"].agg(["nunique", "first"]).reset_index()
-        single = single[single["nunique"] == 1].rename(columns={"first": "org_id"})
-        conn.register("_single_organisation_files", single[["wave", "source_file", "org_id"]])
+        # A file with some (not all) of a wave's organisations is a new total: published, it would let
+        # a reader subtract the published organisations and find a suppressed one's respondents.
+        per_file = file_organisations.groupby(["wave", "source_file"])["org_id"].nunique().rename("organisations")
+        per_wave = file_organisations.groupby("wave")["org_id"].nunique().rename("wave_organisations")
+        partial = per_file.reset_index().merge(per_wave.reset_index(), on="wave")
+        partial = partial[partial["organisations"] < partial["wave_organisations"]]
+        members = file_organisations.merge(partial[["wave", "source_file"]], on=["wave", "source_file"])
+        conn.register("_partial_file_organisations", members[["wave", "source_file", "org_id"]])
         try:
             add(
-                frame("""SELECT d.*, 'data_quality' AS indicator_id FROM data_quality d
-                         JOIN _single_organisation_files f USING (wave, source_file)
-                         WHERE d.source = 'survey' AND d.rows_accepted IS NOT NULL AND EXISTS (
-                             SELECT 1 FROM indicators i WHERE i.suppressed AND i.wave = d.wave
-                             AND i.geography_level = 'organisation' AND i.geography_code = f.org_id)"""),
+                frame("""SELECT DISTINCT d.*, 'data_quality' AS indicator_id FROM data_quality d
+                         JOIN _partial_file_organisations f USING (wave, source_file)
+                         JOIN indicators i ON i.suppressed AND i.wave = d.wave
+                              AND i.geography_level = 'organisation' AND i.geography_code = f.org_id
+                         WHERE d.source = 'survey' AND d.rows_accepted IS NOT NULL"""),
                 "data_quality",
-                "a file of one organisation's respondents publishes their number although the "
-                "organisation's cells are suppressed",
+                "a file of part of the wave's organisations publishes its count although one of them is suppressed",
                 code="source_file",
             )
         finally:
-            conn.unregister("_single_organisation_files")
+            conn.unregister("_partial_file_organisations")
     return pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
 
 
