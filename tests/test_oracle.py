@@ -14,6 +14,7 @@ import math
 import statistics
 from collections import defaultdict
 from fractions import Fraction
+from functools import cache
 
 import duckdb
 import pandas as pd
@@ -147,11 +148,23 @@ def _geographies(person) -> list[tuple[str, str]]:
     return found
 
 
-def oracle_cells(wave: str) -> dict[tuple, dict]:
-    """(indicator_id, geography_level, geography_code) -> n, numerator, value, lower_ci, upper_ci."""
+@cache
+def _sample(wave: str) -> tuple[dict, pd.DataFrame]:
+    """The codebook and the accepted respondents of `wave`, read once per test session."""
     codebook = yaml.safe_load((SAMPLE_RAW / "surveys" / "codebook.yaml").read_text(encoding="utf-8"))
     manifest = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text(encoding="utf-8"))
-    people = _respondents(wave, codebook, manifest, Names())
+    return codebook, _respondents(wave, codebook, manifest, Names())
+
+
+def _proportion_cell(numerator: int, n: int) -> dict:
+    low, high = proportion_confint(numerator, n, alpha=0.05, method="wilson")
+    return {"n": n, "numerator": numerator, "value": 100 * numerator / n, "lower_ci": 100 * low, "upper_ci": 100 * high}
+
+
+@cache
+def oracle_cells(wave: str) -> dict[tuple, dict]:
+    """(indicator_id, geography_level, geography_code) -> n, numerator, value, lower_ci, upper_ci."""
+    codebook, people = _sample(wave)
     scores = _scores(people, codebook)
     members: dict[tuple, list[int]] = defaultdict(list)
     for i, person in people.iterrows():
@@ -181,36 +194,18 @@ def oracle_cells(wave: str) -> dict[tuple, dict]:
                 "upper_ci": float(mean) + half,
                 "sd": sd if n >= 2 else math.nan,
             }
-            agree = sum(v >= 4 for v in mine)
-            low, high = proportion_confint(agree, n, alpha=0.05, method="wilson")
             agree_id = f"{prefix}_agree" if kind == "index" else prefix.format("agree")
-            cells[(agree_id, *geography)] = {
-                "n": n,
-                "numerator": agree,
-                "value": 100 * agree / n,
-                "lower_ci": 100 * low,
-                "upper_ci": 100 * high,
-            }
+            cells[(agree_id, *geography)] = _proportion_cell(sum(v >= 4 for v in mine), n)
     for flag in ("ti_training_12m", "willing_to_share"):
         for geography, who in members.items():
             answers = [people.loc[i, flag] for i in who if pd.notna(people.loc[i, flag])]
             if answers:
-                yes, n = int(sum(answers)), len(answers)
-                low, high = proportion_confint(yes, n, alpha=0.05, method="wilson")
-                cells[(flag, *geography)] = {
-                    "n": n,
-                    "numerator": yes,
-                    "value": 100 * yes / n,
-                    "lower_ci": 100 * low,
-                    "upper_ci": 100 * high,
-                }
+                cells[(flag, *geography)] = _proportion_cell(int(sum(answers)), len(answers))
     return cells
 
 
 def oracle_alpha(wave: str) -> dict[str, float]:
-    codebook = yaml.safe_load((SAMPLE_RAW / "surveys" / "codebook.yaml").read_text(encoding="utf-8"))
-    manifest = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text(encoding="utf-8"))
-    people = _respondents(wave, codebook, manifest, Names())
+    codebook, people = _sample(wave)
     alphas = {}
     for domain in sorted({item["domain"] for item in codebook["items"]}):
         items = [item["id"] for item in codebook["items"] if item["domain"] == domain]
@@ -269,9 +264,7 @@ def test_every_alpha_equals_the_oracle(published, wave):
 
 def test_the_oracle_counts_an_index_of_exactly_four_as_agreeing(published):
     """The sample has respondents whose index is exactly 4; each counts as agreeing."""
-    codebook = yaml.safe_load((SAMPLE_RAW / "surveys" / "codebook.yaml").read_text(encoding="utf-8"))
-    manifest = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text(encoding="utf-8"))
-    people = _respondents("2024-w1", codebook, manifest, Names())
+    codebook, people = _sample("2024-w1")
     index = _scores(people, codebook)["index:index"]
     assert sum(v == 4 for v in index if v is not None) > 0
     indicators, *_ = published

@@ -76,8 +76,8 @@ DISCLOSURE_CHECK = "indicators_disclosure_control"
             asset="indicators",
             blocking=True,
             description="Integer-programming audit of everything published: no cell below the threshold is "
-            "shown, and no suppressed cell's n, numerator or count not agreeing can be narrowed down from published "
-            "totals, siblings and the indicators sharing its n.",
+            "shown; from published totals, siblings and the indicators sharing its n, no suppressed cell's n can be "
+            "narrowed to fewer than threshold possible values, nor its numerator or count not agreeing to one.",
         ),
     ],
     pool="duckdb_write",
@@ -106,7 +106,7 @@ def _write_indicators(warehouse: WarehouseResource, built, catalogue: pd.DataFra
         "indicator_changes": built.changes,
         "reliability": built.reliability,
     }
-    check = _disclosure_check(built.survey_cells, threshold, built.families)
+    check, problems = _disclosure_check(built.survey_cells, threshold, built.families)
     checks = {"indicators": [check]}
     published = built.indicators
     extra = {
@@ -121,22 +121,18 @@ def _write_indicators(warehouse: WarehouseResource, built, catalogue: pd.DataFra
     yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks)
     # The publishing step trusts a passed audit of exactly these counts and flags, else repeats it.
     with warehouse.get_connection() as conn:
-        record_audit(
-            conn,
-            audit_fingerprint(built.survey_cells),
-            check.passed,
-            int(getattr(check.metadata["problems"], "value", check.metadata["problems"])),
-        )
+        record_audit(conn, audit_fingerprint(built.survey_cells), check.passed, problems)
 
 
-def _disclosure_check(cells: pd.DataFrame, threshold: int, families: dict[str, str]) -> AssetCheckResult:
+def _disclosure_check(cells: pd.DataFrame, threshold: int, families: dict[str, str]) -> tuple[AssetCheckResult, int]:
     """The independent audit (stats/disclosure_audit.py: integer programming over everything
-    published) of what the published cells reveal. `cells`: true counts with the flags to publish."""
+    published) of what the published cells reveal, and how many problems it found. `cells`: true
+    counts with the flags to publish."""
     started = time.monotonic()
     problems = audit(cells, threshold, families)
     passed = problems.empty
     reasons = cells["suppression_reason"].dropna()
-    return AssetCheckResult(
+    result = AssetCheckResult(
         check_name=DISCLOSURE_CHECK,
         asset_key="indicators",
         passed=passed,
@@ -155,6 +151,7 @@ def _disclosure_check(cells: pd.DataFrame, threshold: int, families: dict[str, s
         else f"{len(problems)} disclosure problems, e.g. {problems.iloc[0]['problem']} ({problems.iloc[0]['indicator_id']}, "
         f"{problems.iloc[0]['wave']}, {problems.iloc[0]['geography_code']})",
     )
+    return result, len(problems)
 
 
 JOURNEY_TABLES = [

@@ -76,10 +76,10 @@ def published_baseline(
             "run_id": context.run.run_id,
             "published_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        threshold = load_framework().disclosure.min_cell_size
+        framework = load_framework()
+        threshold = framework.disclosure.min_cell_size
+        families = indicator_families(load_indicator_catalogue(framework))
         file_organisations = conn.execute("SELECT DISTINCT wave, source_file, org_id FROM stg_respondents").df()
-
-        families = indicator_families(load_indicator_catalogue(load_framework()))
 
         def audit(snapshot: Path) -> list[str]:
             # The published tables as a reader gets them, audited before they replace the old ones.

@@ -194,8 +194,9 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
                     "further values are withheld where they would let a withheld value be worked out from totals "
                     "(a domain's mean score and its % agreeing are withheld together, as they share respondents). "
                     "An independent audit checks, by integer programming over everything published, that no "
-                    "withheld count can be narrowed down. Withheld values are marked as suppressed, never shown as "
-                    "zero."
+                    f"withheld group size can be narrowed to fewer than {threshold} possible values, nor a withheld "
+                    "count of people agreeing to a single value. Withheld values are marked as suppressed, never "
+                    "shown as zero."
                 )
                 + paragraph(
                     f"Journey stages: an organisation reaches the highest stage whose thresholds it meets, and every "

@@ -29,6 +29,7 @@ take a BCU's n from whichever table shows it and subtract.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -88,7 +89,7 @@ def _unsafe(
     cells: pd.DataFrame,
     threshold: int,
     numerator_columns: list[str],
-    lower_bound=lambda cell, hidden: 1,
+    lower_bound: Callable[[int, set[int]], int],
 ) -> bool:
     hidden_children = [c for c in group.children if c in hidden]
     has_remainder = group.remainder_n > 0

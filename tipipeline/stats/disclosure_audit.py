@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import lil_matrix
 
 PROBLEM_COLUMNS = ["indicator_id", "wave", "geography_level", "geography_code", "quantity", "lower", "upper", "problem"]
 
@@ -72,6 +70,10 @@ class _System:
 
     def solve_range(self, index: int, coefficients: dict[int, float] | None = None) -> tuple[float, float]:
         """Min and max of variable `index` (or of a linear combination) over the integer solutions."""
+        # scipy is imported here, not at module load, so loading the Dagster definitions stays light.
+        from scipy.optimize import Bounds, LinearConstraint, milp
+        from scipy.sparse import lil_matrix
+
         size = len(self.names)
         if self._frozen is None or self._frozen[0] != (size, len(self.rows)):
             matrix = lil_matrix((len(self.rows), size))
