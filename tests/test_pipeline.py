@@ -27,23 +27,31 @@ def test_definitions_load_and_every_job_resolves():
     graph = defs.resolve_asset_graph()
     assert len(graph.get_all_asset_keys()) >= 11
     jobs = {job.name: set(job.asset_layer.executable_asset_keys) for job in defs.resolve_all_job_defs()}
-    all_keys = set(graph.get_all_asset_keys())
-    assert {"baseline_job", "survey_wave_job"} <= set(jobs)
-    assert jobs["baseline_job"] and jobs["survey_wave_job"] and jobs["survey_wave_job"].isdisjoint(jobs["baseline_job"])
-    assert all(keys <= all_keys for keys in jobs.values())
+    materialisable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    declared = ["reference_job", "survey_wave_job", "baseline_job"]
+    assert set(declared) <= set(jobs)
+    # One job model: the three declared jobs split every materialisable asset between them.
+    assert set().union(*(jobs[j] for j in declared)) == materialisable
+    assert sum(len(jobs[j]) for j in declared) == len(materialisable)
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         spec = node.assets_def.specs_by_key[key]
-        assert spec.group_name in {"reference", "ingest", "indicators", "outputs"}, key
         assert spec.description, key
+        if not node.is_materializable:
+            assert spec.group_name == "inputs", key
+            continue
+        assert spec.group_name in {"reference", "ingest", "indicators", "outputs"}, key
         assert spec.kinds, key
         assert spec.owners, key
         assert node.code_version, key
+        assert node.automation_condition is not None, key
 
 
 def test_reference_assets_have_blocking_checks():
     graph = defs.resolve_asset_graph()
-    checked = {spec.asset_key.to_user_string() for a in defs.assets for spec in a.check_specs if spec.blocking}
+    checked = {
+        spec.asset_key.to_user_string() for a in defs.assets for spec in getattr(a, "check_specs", []) if spec.blocking
+    }
     wave_tables = {
         "stg_respondents",
         "stg_responses",
@@ -53,7 +61,7 @@ def test_reference_assets_have_blocking_checks():
         "survey_data_quality",
     }
     assert set(REFERENCE_COUNTS) | {"organisation_aliases", "survey_codebook"} | wave_tables <= checked
-    assert {"indicators", "respondent_measures"} <= checked
+    assert {"indicators", "survey_indicators", "respondent_measures"} <= checked
     assert checked <= {k.to_user_string() for k in graph.get_all_asset_keys()}
 
 
@@ -139,18 +147,57 @@ def test_cli_run_exit_codes(settings, tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and err[0].startswith("tipipeline: error: wave 2025-w2 failed")
 
 
-def test_sensor_registers_new_wave_folders(settings, instance, monkeypatch):
-    from tipipeline.automation import new_survey_wave_sensor
+def test_sensor_registers_waves_and_observes_changed_inputs(settings, instance, monkeypatch):
+    import json
+
+    from tipipeline.automation import survey_inputs_sensor
 
     monkeypatch.setenv("TIPIPELINE_DATA_DIR", str(settings.data_dir))
-    result = new_survey_wave_sensor(build_sensor_context(instance=instance))
-    assert sorted(r.partition_key for r in result.run_requests) == ["2024-w1", "2025-w2"]
-    assert result.dynamic_partitions_requests[0].partition_keys == ["2024-w1", "2025-w2"]
+
+    def tick(cursor=None):
+        return survey_inputs_sensor(build_sensor_context(instance=instance, cursor=cursor))
+
+    def observed(result):
+        return sorted(
+            e.asset_key.to_user_string() + (f"[{e.partition}]" if e.partition else "") for e in result.asset_events
+        )
+
+    first = tick()
+    assert first.dynamic_partitions_requests[0].partition_keys == ["2024-w1", "2025-w2"]
+    assert not first.run_requests  # declarative automation runs what is stale, not the sensor
+    # Unpartitioned inputs are observed at once; a new wave once its partition exists.
+    assert observed(first) == sorted(
+        [
+            "raw_survey_folders",
+            "raw_codebook",
+            "raw_policy_audits",
+            "raw_boundaries",
+            "framework_files",
+            "reference_files",
+        ]
+    )
     instance.add_dynamic_partitions("survey_waves", ["2024-w1", "2025-w2"])
-    (settings.surveys_dir / "2026-w3").mkdir()
-    result = new_survey_wave_sensor(build_sensor_context(instance=instance))
-    assert [r.partition_key for r in result.run_requests] == ["2026-w3"]
-    assert result.run_requests[0].run_key == "wave-2026-w3"
+    second = tick(first.cursor)
+    assert observed(second) == ["raw_survey_wave[2024-w1]", "raw_survey_wave[2025-w2]"]
+    versions = {e.partition: e.tags["dagster/data_version"] for e in second.asset_events}
+    assert versions["2024-w1"] != versions["2025-w2"]
+    assert observed(tick(second.cursor)) == []  # nothing changed, nothing reported
+
+    # A corrected export (one row removed) changes that wave's version and nothing else.
+    [export] = sorted((settings.surveys_dir / "2025-w2").iterdir())
+    lines = export.read_bytes().splitlines(keepends=True)
+    export.write_bytes(b"".join(lines[:-1]))
+    corrected = tick(second.cursor)
+    assert observed(corrected) == ["raw_survey_wave[2025-w2]"]
+    assert corrected.asset_events[0].tags["dagster/data_version"] != versions["2025-w2"]
+
+    # A removed wave folder: its partition is deleted and the folder list's version changes.
+    shutil.rmtree(settings.surveys_dir / "2024-w1")
+    removed = tick(corrected.cursor)
+    assert removed.dynamic_partitions_requests[0].partition_keys == ["2024-w1"]
+    assert type(removed.dynamic_partitions_requests[0]).__name__ == "DeleteDynamicPartitionsRequest"
+    assert observed(removed) == ["raw_survey_folders"]
+    assert "raw_survey_wave[2024-w1]" not in json.loads(removed.cursor)["versions"]
 
 
 def test_definitions_follow_settings(settings):

@@ -1,53 +1,123 @@
-"""Jobs, the new-wave sensor and the nightly schedule."""
+"""Jobs, the input-watching sensor, declarative automation and the nightly schedule.
+
+Zero clicks from a new or corrected file to a refreshed baseline:
+1. `survey_inputs_sensor` (every 30 s) registers new wave folders as partitions, deletes the
+   partitions of removed ones, and reports a new observation of every input whose content hash
+   changed (a wave's exports, the codebook, the audits, the boundary file, framework, reference);
+2. the automation condition sensor then runs, once per change, exactly what depends on that input,
+   ending with the published baseline, the maps and the report.
+"""
 
 from __future__ import annotations
 
+import json
+
 from dagster import (
     AssetSelection,
+    AssetSpec,
+    AutomationCondition,
+    AutomationConditionSensorDefinition,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
     define_asset_job,
+    map_asset_specs,
     schedule,
     sensor,
 )
 
+from tipipeline.assets.indicators import wave_indicator_assets
 from tipipeline.assets.ingest import wave_assets
+from tipipeline.assets.sources import observations
 from tipipeline.ingest.waves import discover_waves
 from tipipeline.partitions import survey_waves
-from tipipeline.settings import get_settings
+from tipipeline.settings import get_settings, watch_seconds
 
-WAVE_SELECTION = AssetSelection.assets(*wave_assets)
+PER_WAVE_ASSETS = [*wave_assets, *wave_indicator_assets]
+WAVE_SELECTION = AssetSelection.assets(*PER_WAVE_ASSETS)
+# Unpartitioned assets the waves read (reference data, the codebook, the policy audit that journey
+# stages use): built before any wave.
+REFERENCE_SELECTION = (WAVE_SELECTION.upstream() - WAVE_SELECTION).materializable().required_multi_asset_neighbors()
 
+reference_job = define_asset_job(
+    "reference_job",
+    selection=REFERENCE_SELECTION,
+    description="Reference data, the framework tables, the codebook and the policy audit: what every wave is read "
+    "against.",
+)
 wave_job = define_asset_job(
     "survey_wave_job",
     selection=WAVE_SELECTION,
-    description="Ingest one survey wave (a partition) into the staging tables.",
+    description="One survey wave (a partition): staging tables, scores, disclosure-controlled cells, journey.",
 )
 baseline_job = define_asset_job(
     "baseline_job",
-    selection=AssetSelection.all() - WAVE_SELECTION,
-    description="Everything that is not per-wave: reference data, the codebook, indicators, outputs.",
+    selection=AssetSelection.all() - WAVE_SELECTION - REFERENCE_SELECTION,
+    description="London-wide: boundaries, the wave register, indicators of every wave, change "
+    "between waves, the published baseline, maps and report.",
 )
+JOBS = [reference_job, wave_job, baseline_job]
+
+
+def with_automation(assets: list, partitioned_keys: set[str]) -> list:
+    """Every materialisable asset re-runs when something it depends on changes (`eager`).
+
+    A London-wide asset reading every wave runs even when one wave is missing (its last run failed):
+    a failed wave never stops the others from publishing.
+    """
+    eager = AutomationCondition.eager()
+    london = eager.without(~AutomationCondition.any_deps_missing())
+
+    def condition(spec: AssetSpec) -> AssetSpec:
+        reads_every_wave = spec.partitions_def is None and any(
+            dep.asset_key.to_user_string() in partitioned_keys for dep in spec.deps
+        )
+        return spec.replace_attributes(automation_condition=london if reads_every_wave else eager)
+
+    return map_asset_specs(condition, assets)
+
+
+automation_sensor = AutomationConditionSensorDefinition(
+    "automation_sensor",
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=watch_seconds(),
+    description="Declarative automation: runs what an input change, a new wave or a refreshed wave makes stale.",
+)
+
+CURSOR_VERSIONS = "versions"
 
 
 @sensor(
-    job=wave_job,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=watch_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
-    description="Registers each new wave folder under data/raw/surveys/ as a partition and runs it.",
+    description="Watches data/raw and data/boundaries: registers new wave folders as partitions, retires removed "
+    "ones, and records a new data version (content hash) of every input that changed.",
 )
-def new_survey_wave_sensor(context: SensorEvaluationContext) -> SensorResult:
-    on_disk = discover_waves(get_settings().surveys_dir)
+def survey_inputs_sensor(context: SensorEvaluationContext) -> SensorResult:
+    settings = get_settings()
+    on_disk = discover_waves(settings.surveys_dir)
     known = set(context.instance.get_dynamic_partitions(survey_waves.name))
-    new = [wave for wave in on_disk if wave not in known]
-    if not new:
-        return SensorResult(skip_reason=f"No new wave folders ({len(on_disk)} known).")
+    new = [w for w in on_disk if w not in known]
+    gone = sorted(known - set(on_disk))
+    last = json.loads(context.cursor)[CURSOR_VERSIONS] if context.cursor else {}
+    events, versions = observations(settings, known - set(gone), last)
+    requests = []
+    if new:
+        requests.append(survey_waves.build_add_request(new))
+    if gone:
+        requests.append(survey_waves.build_delete_request(gone))
+    changed = [e.asset_key.to_user_string() + (f"[{e.partition}]" if e.partition else "") for e in events]
+    context.log.info(
+        f"{len(on_disk)} wave folder(s); new: {', '.join(new) or 'none'}; removed: {', '.join(gone) or 'none'}; "
+        f"changed inputs: {', '.join(changed) or 'none'}"
+    )
     return SensorResult(
-        run_requests=[RunRequest(partition_key=wave, run_key=f"wave-{wave}") for wave in new],
-        dynamic_partitions_requests=[survey_waves.build_add_request(new)],
+        asset_events=events,
+        dynamic_partitions_requests=requests,
+        cursor=json.dumps({CURSOR_VERSIONS: versions}, sort_keys=True),
     )
 
 
@@ -56,7 +126,7 @@ def new_survey_wave_sensor(context: SensorEvaluationContext) -> SensorResult:
     cron_schedule="0 6 * * *",
     execution_timezone="Europe/London",
     default_status=DefaultScheduleStatus.STOPPED,
-    description="Rebuild the non-wave assets every morning (turn on in the UI for a shared deployment).",
+    description="Rebuild the London-wide assets every morning (turn on in the UI for a shared deployment).",
 )
 def nightly_baseline_schedule(_context):
     return RunRequest()

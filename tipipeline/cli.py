@@ -1,4 +1,4 @@
-"""The `tipipeline` command line: run, sample.
+"""The `tipipeline` command line: run, check, verify, wave remove, sample.
 
 Every failure ends with one line on stderr, `tipipeline: error: <reason>`, and exit status 1.
 """
@@ -63,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR or ./outputs)")
     verify.set_defaults(handler=_verify)
 
+    wave = sub.add_parser("wave", help="manage survey waves")
+    wave_sub = wave.add_subparsers(dest="wave_command", required=True)
+    remove = wave_sub.add_parser(
+        "remove", help="retire a wave whose folder was taken away: its partition, its rows, then republish"
+    )
+    remove.add_argument("wave_id", metavar="ID", help="the wave's folder name, e.g. 2024-w1")
+    remove.add_argument("--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR or ./data)")
+    remove.add_argument("--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR or ./outputs)")
+    remove.set_defaults(handler=_wave_remove)
+
     sample = sub.add_parser("sample", help="write the synthetic sample data (seeded, byte-identical)")
     sample.add_argument("--out", default="data/raw", help="folder to write (default: data/raw)")
     sample.add_argument("--seed", type=int, default=None, help="random seed (default: the bundled sample's)")
@@ -126,10 +136,21 @@ def _verify(args) -> int:
     return 0
 
 
-def _run(args) -> int:
-    # Dagster warns about beta parameters on every load; users need the pipeline's messages only.
+def _wave_remove(args) -> int:
     warnings.filterwarnings("ignore")
-    from tipipeline.pipeline import run_pipeline
+    from tipipeline.pipeline import remove_wave
+
+    settings = _pipeline_settings(args)
+    started = time.monotonic()
+    summary = remove_wave(settings, args.wave_id, progress=print)
+    print(
+        f"Done in {time.monotonic() - started:.1f} s: wave {args.wave_id} removed; {summary.materialised} assets rebuilt."
+    )
+    return 0
+
+
+def _pipeline_settings(args):
+    """Settings from the arguments, exported for sensors and code servers, and a DAGSTER_HOME."""
     from tipipeline.settings import ensure_dagster_home, get_settings
 
     settings = get_settings(args.data_dir, args.output_dir)
@@ -137,6 +158,15 @@ def _run(args) -> int:
     os.environ["TIPIPELINE_DATA_DIR"] = str(settings.data_dir)
     os.environ["TIPIPELINE_OUTPUT_DIR"] = str(settings.output_dir)
     ensure_dagster_home()
+    return settings
+
+
+def _run(args) -> int:
+    # Dagster warns about beta parameters on every load; users need the pipeline's messages only.
+    warnings.filterwarnings("ignore")
+    from tipipeline.pipeline import run_pipeline
+
+    settings = _pipeline_settings(args)
     started = time.monotonic()
     summary = run_pipeline(settings, selection=args.select, progress=print, only_waves=args.waves)
     print(f"Done in {time.monotonic() - started:.1f} s: {summary.materialised} asset materialisations.")

@@ -1,34 +1,51 @@
-"""The Dagster Definitions: assets, checks, jobs, sensor, schedule and resources."""
+"""The Dagster Definitions: inputs, assets, checks, jobs, sensors, schedule and resources."""
 
 from __future__ import annotations
 
 from dagster import Definitions, in_process_executor
 
+from tipipeline.alerts import run_failure_alert
 from tipipeline.assets.geography import geography_assets
 from tipipeline.assets.indicators import indicator_assets
 from tipipeline.assets.ingest import ingest_assets
 from tipipeline.assets.outputs import output_assets
 from tipipeline.assets.reference import reference_assets
 from tipipeline.assets.reports import report_assets
-from tipipeline.automation import baseline_job, new_survey_wave_sensor, nightly_baseline_schedule, wave_job
+from tipipeline.assets.sources import source_assets
+from tipipeline.assets.waves import wave_register_assets
+from tipipeline.automation import (
+    JOBS,
+    automation_sensor,
+    nightly_baseline_schedule,
+    survey_inputs_sensor,
+    with_automation,
+)
+from tipipeline.partitions import survey_waves
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.settings import Settings, get_settings
+
+ASSETS = [
+    *reference_assets,
+    *geography_assets,
+    *ingest_assets,
+    *wave_register_assets,
+    *indicator_assets,
+    *output_assets,
+    *report_assets,
+]
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
     """Definitions bound to `settings` (default: from the environment)."""
     settings = settings or get_settings()
+    partitioned = {asset.key.to_user_string() for asset in source_assets if asset.partitions_def == survey_waves}
+    partitioned |= {
+        key.to_user_string() for asset in ASSETS if asset.partitions_def == survey_waves for key in asset.keys
+    }
     return Definitions(
-        assets=[
-            *reference_assets,
-            *geography_assets,
-            *ingest_assets,
-            *indicator_assets,
-            *output_assets,
-            *report_assets,
-        ],
-        jobs=[wave_job, baseline_job],
-        sensors=[new_survey_wave_sensor],
+        assets=[*source_assets, *with_automation(ASSETS, partitioned)],
+        jobs=JOBS,
+        sensors=[survey_inputs_sensor, automation_sensor, run_failure_alert],
         schedules=[nightly_baseline_schedule],
         resources={
             "warehouse": WarehouseResource(database=str(settings.warehouse_path)),

@@ -1,9 +1,17 @@
-"""Dagster metadata for tables: row count, column schema and a markdown preview."""
+"""Dagster metadata for tables and maps: row count, column schema with descriptions, a markdown
+preview rounded for reading, and map images for the UI."""
 
 from __future__ import annotations
 
+import base64
+import functools
+import io
+import math
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from dagster import MetadataValue, TableColumn, TableSchema
 
@@ -12,24 +20,89 @@ if TYPE_CHECKING:
 
 PREVIEW_ROWS = 10
 
-
-def column_schema(frame: pd.DataFrame) -> TableSchema:
-    """The frame's columns and dtypes as a Dagster TableSchema."""
-    return TableSchema(columns=[TableColumn(name=str(c), type=str(t)) for c, t in frame.dtypes.items()])
+# `SELECT * FROM t` or `SELECT * EXCLUDE (...) FROM t`: a published table that is warehouse table t.
+_WHOLE_TABLE = re.compile(r"\s*SELECT\s+\*(?:\s+EXCLUDE\s*\([^)]*\))?\s+FROM\s+([a-z_][a-z0-9_]*)\s*", re.IGNORECASE)
 
 
-def markdown_preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> str:
-    """The first rows as a markdown table (cells escaped, long text shortened)."""
+@functools.cache
+def _described_columns() -> dict[str, dict[str, str]]:
+    """Warehouse table -> {column: description}, from the published-table list (loaded once).
+
+    A published table that is a whole warehouse table (`SELECT * FROM t`) lends its column comments
+    to t, whatever its published name (`policy_audit` is `policy_documents`); a table published
+    from a query of several tables (`data_quality`) describes no warehouse table."""
+    from tipipeline.publish.baseline import load_spec
+
+    described: dict[str, dict[str, str]] = {}
+    for spec in load_spec():
+        match = _WHOLE_TABLE.fullmatch(spec.sql)
+        if match:
+            described.setdefault(match.group(1), {}).update(spec.columns)
+    return described
+
+
+def column_descriptions(table: str) -> dict[str, str]:
+    """The description of each of the table's columns that has one (empty for undescribed tables).
+
+    From `published_tables.yaml`, the one place column descriptions are written. pandera field
+    descriptions (`Field(description=...)`) would be the fallback for working tables, but no schema
+    declares any yet."""
+    return dict(_described_columns().get(table, {}))
+
+
+def column_schema(frame: pd.DataFrame, table: str | None = None) -> TableSchema:
+    """The frame's columns and dtypes as a Dagster TableSchema, described where `table` is."""
+    descriptions = column_descriptions(table) if table else {}
+    return TableSchema(
+        columns=[
+            TableColumn(name=str(c), type=str(t), description=descriptions.get(str(c))) for c, t in frame.dtypes.items()
+        ]
+    )
+
+
+def format_number(value: float) -> str:
+    """A float for reading: 3 decimal places, or 4 significant figures below 1; trailing zeros
+    dropped (2.9411764705882355 -> 2.941, 0.000123456 -> 0.0001235, 12.0 -> 12)."""
+    if math.isnan(value):
+        return ""
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if value == 0:
+        return "0"
+    if abs(value) >= 1:
+        text = f"{value:.3f}"
+    else:
+        text = f"{value:.4g}"
+        if "e" in text:
+            return text
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text in ("-0", "") else text
+
+
+def _cell(value, round_floats: bool) -> str:
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        text = str(bool(value))
+    elif isinstance(value, int | np.integer):
+        text = str(int(value))
+    elif round_floats and isinstance(value, float | np.floating):
+        text = format_number(float(value))
+    else:
+        text = str(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def markdown_preview(frame: pd.DataFrame, rows: int = PREVIEW_ROWS, round_floats: bool = True) -> str:
+    """The first rows as a markdown table (cells escaped, long text shortened, floats rounded for
+    reading unless `round_floats` is false, empty for missing values)."""
     head = frame.head(rows)
-
-    def cell(value) -> str:
-        if value is None or (isinstance(value, float) and pd.isna(value)):
-            return ""
-        text = str(value).replace("|", "\\|").replace("\n", " ")
-        return text if len(text) <= 60 else text[:57] + "..."
-
-    lines = ["| " + " | ".join(cell(c) for c in head.columns) + " |", "|" + "---|" * len(head.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(index=False)]
+    lines = [
+        "| " + " | ".join(_cell(c, False) for c in head.columns) + " |",
+        "|" + "---|" * len(head.columns),
+    ]
+    lines += ["| " + " | ".join(_cell(v, round_floats) for v in row) + " |" for row in head.itertuples(index=False)]
     return "\n".join(lines)
 
 
@@ -37,7 +110,7 @@ def table_metadata(frame: pd.DataFrame, table: str) -> dict:
     """Standard metadata for a table asset written to the warehouse."""
     return {
         "dagster/row_count": len(frame),
-        "dagster/column_schema": column_schema(frame),
+        "dagster/column_schema": column_schema(frame, table),
         "dagster/table_name": f"tipipeline.main.{table}",
         "preview": MetadataValue.md(markdown_preview(frame)),
     }
@@ -63,9 +136,62 @@ def warehouse_table_metadata(conn, table: str, wave: str | None = None) -> dict:
     where, params = ("WHERE wave = ?", [wave]) if wave is not None else ("", [])
     rows = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchall()[0][0]
     preview = conn.execute(f"SELECT * FROM {table} {where} LIMIT {PREVIEW_ROWS}", params).df()
+    descriptions = column_descriptions(table)
     return {
         "dagster/row_count": int(rows),
-        "dagster/column_schema": TableSchema(columns=[TableColumn(name=r[0], type=r[1]) for r in described]),
+        "dagster/column_schema": TableSchema(
+            columns=[TableColumn(name=r[0], type=r[1], description=descriptions.get(r[0])) for r in described]
+        ),
         "dagster/table_name": f"tipipeline.main.{table}",
         "preview": MetadataValue.md(markdown_preview(preview)),
     }
+
+
+def published_columns_markdown(baseline_path: Path) -> str:
+    """Every published table's columns with type and description, as the published file holds
+    them (its table and column comments), as markdown."""
+    import duckdb
+
+    with duckdb.connect(str(baseline_path), read_only=True) as conn:
+        tables = conn.execute(
+            "SELECT table_name, coalesce(comment, '') FROM duckdb_tables() WHERE NOT internal ORDER BY table_name"
+        ).fetchall()
+        columns = conn.execute(
+            "SELECT table_name, column_name, data_type, coalesce(comment, '') FROM duckdb_columns() "
+            "WHERE NOT internal ORDER BY table_name, column_index"
+        ).df()
+    sections = []
+    for table, comment in tables:
+        rows = columns[columns["table_name"] == table].drop(columns="table_name")
+        rows.columns = ["column", "type", "description"]
+        sections.append(f"**{table}**: {comment.strip()}\n\n{markdown_preview(rows, rows=len(rows))}")
+    return "\n\n".join(sections)
+
+
+# Dagster 1.13 shows a markdown metadata value inline on the asset page only when it is shorter than
+# 1,000 characters (MetadataEntry.tsx, `expandSmallValues`); an image as a data URI never is, so the
+# maps open from a "[Show Markdown]" link in a dialog (up to 80% of the window wide). An asset's
+# description is markdown too but fixed when the definitions load, so it cannot carry a new map.
+def _display_png(png: bytes) -> bytes:
+    """The PNG at full size in at most 64 colours: a quarter of the bytes, the same to the eye, and
+    the same bytes for the same input."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        reduced = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    reduced.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def maps_markdown(records) -> str:
+    """Map images (atlas MapRecords) one after another, each under its heading, as one markdown value."""
+    from tipipeline.viz.atlas import LAYERS
+
+    headings = {layer: label for layer, (_, _, label) in LAYERS.items()} | {"partnership": "Borough partnership"}
+    parts = []
+    for record in records:
+        data = base64.b64encode(_display_png(record.png)).decode("ascii")
+        alt = re.sub(r"[\[\]]", "", record.alt_text.replace(" The table below gives every value.", ""))
+        parts.append(f"**{headings.get(record.layer, record.layer)}**\n\n![{alt}](data:image/png;base64,{data})")
+    return "\n\n".join(parts)

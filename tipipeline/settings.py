@@ -64,6 +64,11 @@ def get_settings(data_dir: str | Path | None = None, output_dir: str | Path | No
     return Settings(data_dir=data.resolve(), output_dir=out.resolve())
 
 
+def watch_seconds() -> int:
+    """How often the sensors look at the data folder and for stale assets (TIPIPELINE_WATCH_SECONDS, default 30)."""
+    return max(5, int(os.environ.get("TIPIPELINE_WATCH_SECONDS") or 30))
+
+
 def ensure_dagster_home() -> Path:
     """Default DAGSTER_HOME to ./.dagster_home (git-ignored) and give it a dagster.yaml."""
     home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()

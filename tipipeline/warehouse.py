@@ -119,3 +119,38 @@ def replace_partitions(
     except Exception:
         conn.execute("ROLLBACK")
         raise
+
+
+def retire_waves(conn: duckdb.DuckDBPyConnection, tables: list[str], keep: list[str]) -> dict[str, int]:
+    """Delete, in one transaction, every row of a wave not in `keep` from the per-wave `tables`
+    (those that exist). Returns the rows removed per retired wave (counted in the first table)."""
+    existing = {
+        name
+        for (name,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
+    present = [_check_identifier(t) for t in tables if t in existing]
+    if not present:
+        return {}
+    kept = pd.DataFrame({"wave": pd.Series(keep, dtype="object")})
+    conn.register("_kept_waves", kept)
+    try:
+        retired = {
+            wave: rows
+            for wave, rows in conn.execute(
+                f"SELECT wave, count(*) FROM {present[0]} WHERE wave NOT IN (SELECT wave FROM _kept_waves) "
+                "GROUP BY wave ORDER BY wave"
+            ).fetchall()
+        }
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for table in present:
+                conn.execute(f"DELETE FROM {table} WHERE wave NOT IN (SELECT wave FROM _kept_waves)")
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.unregister("_kept_waves")
+    return retired

@@ -4,7 +4,9 @@ dissolved from them. Geometry is stored as WKB (the DuckDB spatial extension is 
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, multi_asset
 
+from tipipeline.assets.failures import readable_failures
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
+from tipipeline.inputs import RAW_BOUNDARIES
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import boundaries as schemas
@@ -52,7 +54,7 @@ def _source_metadata(result) -> dict:
 
 @multi_asset(
     name="boundaries",
-    specs=asset_specs(BOUNDARY_TABLES, "reference", ["boroughs", "bcus", "icbs", "tile_grid"]),
+    specs=asset_specs(BOUNDARY_TABLES, "reference", [RAW_BOUNDARIES, "boroughs", "bcus", "icbs", "tile_grid"]),
     check_specs=check_specs(BOUNDARY_TABLES),
     pool="duckdb_write",
 )
@@ -61,7 +63,8 @@ def boundaries(context: AssetExecutionContext, paths: PathsResource, warehouse: 
     # geopandas is imported when the asset runs, not when the definitions load.
     from tipipeline.ingest.boundaries import load_boundaries
 
-    result = load_boundaries(paths.settings.boundaries_dir, load_reference())
+    with readable_failures():
+        result = load_boundaries(paths.settings.boundaries_dir, load_reference())
     frames = {
         "borough_boundaries": boundary_table(result.boroughs, result.mode),
         "bcu_boundaries": boundary_table(result.bcus, result.mode),

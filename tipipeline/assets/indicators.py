@@ -1,5 +1,9 @@
 """Indicator assets: scores, disclosure-controlled indicators, change, reliability, journey,
-borough partnership and promising practice. Read from the warehouse, write back to it."""
+borough partnership and promising practice. Read from the warehouse, write back to it.
+
+Per-wave work is partitioned by wave (`wave_indicators`, `wave_journey`): adding or correcting a
+wave recomputes that wave only. `london_indicators` puts every wave together with the policy audit
+and measures change between waves."""
 
 import time
 
@@ -16,34 +20,118 @@ from dagster import (
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
 from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
-from tipipeline.indicators.build import SCORES_SCRATCH, build_indicator_tables
-from tipipeline.indicators.cells import POLICY_WAVE
+from tipipeline.indicators.build import SCORES_SCRATCH, assemble_indicators, build_wave_indicators
 from tipipeline.indicators.derived import borough_partnership, journey, journey_summary, promising_practice
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.metadata import markdown_preview
+from tipipeline.partitions import survey_waves
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import indicators as schemas
 from tipipeline.stats.disclosure_audit import audit, audit_fingerprint, record_audit
 from tipipeline.warehouse import SqlSource
 
-INDICATOR_TABLES = [
+WAVE_INDICATOR_TABLES = [
     TableAsset(
         "respondent_measures",
         "Each respondent's domain, principle and index scores (and yes/no answers as "
-        "1/0): the input to the indicators. Pseudonymous, row-level: never published.",
+        "1/0): the input to the indicators. Pseudonymous, row-level: never published. One partition per wave.",
         None,
     ),
     TableAsset(
         "indicator_cells",
-        "Every indicator cell before disclosure control, with the true n and standard "
-        "deviation. Working table only: never published.",
+        "Every survey indicator cell of the wave with the true n and standard deviation, and the "
+        "disclosure decision (suppressed, reason). Working table only: never published.",
         schemas.IndicatorCells,
     ),
     TableAsset(
+        "survey_indicators",
+        "The wave's survey indicators, disclosure-controlled: value, 95% CI, n and numerator per "
+        "indicator and geography, compared with London (suppressed cells flagged with a reason).",
+        schemas.Indicators,
+    ),
+    TableAsset(
+        "reliability",
+        "Cronbach's alpha per domain per wave (all respondents with every item of the domain answered).",
+        schemas.Reliability,
+    ),
+]
+DISCLOSURE_CHECK = "survey_indicators_disclosure_control"
+
+
+@multi_asset(
+    name="wave_indicators",
+    partitions_def=survey_waves,
+    specs=asset_specs(
+        WAVE_INDICATOR_TABLES, "indicators", ["stg_respondents", "stg_responses", "survey_codebook", "organisations"]
+    ),
+    check_specs=[
+        *check_specs(WAVE_INDICATOR_TABLES),
+        AssetCheckSpec(
+            DISCLOSURE_CHECK,
+            asset="survey_indicators",
+            blocking=True,
+            description="Integer-programming audit of the wave's published cells: no cell below the threshold is "
+            "shown; from published totals, siblings and the indicators sharing its n, no suppressed cell's n can be "
+            "narrowed to fewer than threshold possible values, nor its numerator or count not agreeing to one.",
+        ),
+    ],
+    pool="duckdb_write",
+)
+def wave_indicators(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
+    """One wave's scores, cells, disclosure control and reliability, from that wave's staged rows."""
+    wave = context.partition_key
+    framework = load_framework()
+    codebook = load_codebook(paths.settings.codebook_path, framework)
+    catalogue = load_indicator_catalogue(framework)
+    threshold = framework.disclosure.min_cell_size
+    try:
+        with warehouse.get_connection() as conn:
+            built = build_wave_indicators(conn, wave, framework, codebook, catalogue, load_reference())
+        yield from _write_wave_indicators(warehouse, wave, built, threshold)
+    finally:
+        # Row-level scores never stay in the scratch table, whether the build succeeded or not.
+        with warehouse.get_connection() as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {SCORES_SCRATCH}")
+
+
+def _write_wave_indicators(warehouse: WarehouseResource, wave: str, built, threshold: int):
+    frames = {
+        "respondent_measures": SqlSource(f"SELECT * FROM {built.scores_table}", {}),
+        "indicator_cells": built.cells,
+        "survey_indicators": built.indicators,
+        "reliability": built.reliability,
+    }
+    check, problems = _disclosure_check(built.cells, threshold, built.families)
+    published = built.indicators
+    extra = {
+        "survey_indicators": {
+            "suppressed_cells": int(published["suppressed"].sum()),
+            "suppressed_by_reason": MetadataValue.md(
+                markdown_preview(published["suppression_reason"].value_counts().rename_axis("reason").reset_index())
+            ),
+        },
+        "reliability": {"alpha": MetadataValue.md(markdown_preview(built.reliability.round(3), rows=40))},
+    }
+    yield from write_tables(
+        warehouse,
+        WAVE_INDICATOR_TABLES,
+        frames,
+        partition=("wave", wave),
+        extra_metadata=extra,
+        extra_checks={"survey_indicators": [check]},
+    )
+    # The publishing step trusts a passed audit of exactly these counts and flags, else repeats it.
+    with warehouse.get_connection() as conn:
+        record_audit(conn, audit_fingerprint(built.cells), check.passed, problems)
+
+
+LONDON_INDICATOR_TABLES = [
+    TableAsset(
         "indicators",
         "The baseline indicators: value, 95% CI, n and numerator per indicator, wave and "
-        "geography, compared with London, disclosure-controlled (suppressed cells flagged with a reason).",
+        "geography, compared with London, disclosure-controlled (suppressed cells flagged with a reason): every "
+        "wave's survey indicators and the policy audit's.",
         schemas.Indicators,
     ),
     TableAsset(
@@ -55,73 +143,33 @@ INDICATOR_TABLES = [
         "of the change and whether it is significant.",
         schemas.IndicatorChanges,
     ),
-    TableAsset(
-        "reliability",
-        "Cronbach's alpha per domain per wave (all respondents with every item of the domain answered).",
-        schemas.Reliability,
-    ),
 ]
-DISCLOSURE_CHECK = "indicators_disclosure_control"
 
 
 @multi_asset(
-    name="indicator_build",
+    name="london_indicators",
     specs=asset_specs(
-        INDICATOR_TABLES, "indicators", ["stg_respondents", "stg_responses", "policy_organisations", "survey_codebook"]
+        LONDON_INDICATOR_TABLES, "indicators", ["survey_wave_register", "indicator_cells", "policy_organisations"]
     ),
-    check_specs=[
-        *check_specs(INDICATOR_TABLES),
-        AssetCheckSpec(
-            DISCLOSURE_CHECK,
-            asset="indicators",
-            blocking=True,
-            description="Integer-programming audit of everything published: no cell below the threshold is "
-            "shown; from published totals, siblings and the indicators sharing its n, no suppressed cell's n can be "
-            "narrowed to fewer than threshold possible values, nor its numerator or count not agreeing to one.",
-        ),
-    ],
+    check_specs=check_specs(LONDON_INDICATOR_TABLES),
     pool="duckdb_write",
 )
-def indicator_build(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
+def london_indicators(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """Every wave's disclosure-controlled cells with the policy audit's, and change between waves."""
     framework = load_framework()
-    codebook = load_codebook(paths.settings.codebook_path, framework)
     catalogue = load_indicator_catalogue(framework)
-    threshold = framework.disclosure.min_cell_size
-    try:
-        with warehouse.get_connection() as conn:
-            built = build_indicator_tables(conn, framework, codebook, catalogue, load_reference())
-        yield from _write_indicators(warehouse, built, catalogue, threshold)
-    finally:
-        # Row-level scores never stay in the scratch table, whether the build succeeded or not.
-        with warehouse.get_connection() as conn:
-            conn.execute(f"DROP TABLE IF EXISTS {SCORES_SCRATCH}")
-
-
-def _write_indicators(warehouse: WarehouseResource, built, catalogue: pd.DataFrame, threshold: int):
-    frames = {
-        "respondent_measures": SqlSource(f"SELECT * FROM {built.scores_table}", {}),
-        "indicator_cells": built.cells,
-        "indicators": built.indicators,
-        "indicator_catalogue": catalogue,
-        "indicator_changes": built.changes,
-        "reliability": built.reliability,
-    }
-    check, problems = _disclosure_check(built.survey_cells, threshold, built.families)
-    checks = {"indicators": [check]}
-    published = built.indicators
+    with warehouse.get_connection() as conn:
+        cells = conn.execute("SELECT * FROM indicator_cells").df()
+        policy_orgs = conn.execute("SELECT * FROM policy_organisations ORDER BY org_id").df()
+    indicators, changes = assemble_indicators(cells, policy_orgs, catalogue, load_reference())
+    frames = {"indicators": indicators, "indicator_catalogue": catalogue, "indicator_changes": changes}
     extra = {
         "indicators": {
-            "suppressed_cells": int(published["suppressed"].sum()),
-            "suppressed_by_reason": MetadataValue.md(
-                markdown_preview(published["suppression_reason"].value_counts().rename_axis("reason").reset_index())
-            ),
-        },
-        "reliability": {"alpha": MetadataValue.md(markdown_preview(built.reliability.round(3), rows=40))},
+            "waves": ", ".join(sorted(set(cells["wave"]))) or "none",
+            "suppressed_cells": int(indicators["suppressed"].sum()),
+        }
     }
-    yield from write_tables(warehouse, INDICATOR_TABLES, frames, extra_metadata=extra, extra_checks=checks)
-    # The publishing step trusts a passed audit of exactly these counts and flags, else repeats it.
-    with warehouse.get_connection() as conn:
-        record_audit(conn, audit_fingerprint(built.survey_cells), check.passed, problems)
+    yield from write_tables(warehouse, LONDON_INDICATOR_TABLES, frames, extra_metadata=extra)
 
 
 def _disclosure_check(cells: pd.DataFrame, threshold: int, families: dict[str, str]) -> tuple[AssetCheckResult, int]:
@@ -134,7 +182,7 @@ def _disclosure_check(cells: pd.DataFrame, threshold: int, families: dict[str, s
     reasons = cells["suppression_reason"].dropna()
     result = AssetCheckResult(
         check_name=DISCLOSURE_CHECK,
-        asset_key="indicators",
+        asset_key="survey_indicators",
         passed=passed,
         severity=AssetCheckSeverity.ERROR,
         metadata={
@@ -183,19 +231,23 @@ JOURNEY_TABLES = [
 
 
 @multi_asset(
-    name="journey_build",
-    specs=asset_specs(JOURNEY_TABLES, "indicators", ["indicators", "policy_documents", "policy_organisations"]),
+    name="wave_journey",
+    partitions_def=survey_waves,
+    specs=asset_specs(JOURNEY_TABLES, "indicators", ["survey_indicators", "policy_documents", "policy_organisations"]),
     check_specs=check_specs(JOURNEY_TABLES),
     pool="duckdb_write",
 )
-def journey_build(context: AssetExecutionContext, warehouse: WarehouseResource):
+def wave_journey(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """One wave's journey stages, London's distribution of them, the borough partnership view and
+    promising practice, from the wave's disclosure-controlled cells and the policy audit."""
+    wave = context.partition_key
     framework = load_framework()
     reference = load_reference()
     with warehouse.get_connection() as conn:
-        cells = conn.execute("SELECT * FROM indicators").df()
+        cells = conn.execute("SELECT * FROM survey_indicators WHERE wave = ?", [wave]).df()
         policy_orgs = conn.execute("SELECT * FROM policy_organisations").df()
         documents = conn.execute("SELECT * FROM policy_documents").df()
-    waves = sorted(set(cells["wave"]) - {POLICY_WAVE})
+    waves = [wave]
     stages = journey(cells, policy_orgs, framework, reference, waves)
     frames = {
         "journey": stages,
@@ -211,7 +263,8 @@ def journey_build(context: AssetExecutionContext, warehouse: WarehouseResource):
             ),
         }
     }
-    yield from write_tables(warehouse, JOURNEY_TABLES, frames, extra_metadata=extra)
+    yield from write_tables(warehouse, JOURNEY_TABLES, frames, partition=("wave", wave), extra_metadata=extra)
 
 
-indicator_assets = [indicator_build, journey_build]
+indicator_assets = [wave_indicators, london_indicators, wave_journey]
+wave_indicator_assets = [wave_indicators, wave_journey]

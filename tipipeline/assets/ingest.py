@@ -11,6 +11,7 @@ from dagster import (
     multi_asset,
 )
 
+from tipipeline.assets.failures import readable_failures
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
 from tipipeline.ingest.codebook import load_codebook
@@ -19,6 +20,7 @@ from tipipeline.ingest.long_form import items_frame, long_responses_sql, missing
 from tipipeline.ingest.policy_audit import audit_files, read_audits
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.ingest.waves import wave_export_files
+from tipipeline.inputs import RAW_CODEBOOK, RAW_POLICY_AUDITS, RAW_SURVEY_WAVE
 from tipipeline.metadata import markdown_preview, schema_check_result, table_metadata
 from tipipeline.partitions import survey_waves
 from tipipeline.reference import AliasResolver, load_reference
@@ -40,7 +42,7 @@ OWNERS = ["team:tipipeline"]
     code_version="1",
     pool="duckdb_write",
     tags={"layer": "ingest"},
-    deps=["framework_domains", "framework_principles"],
+    deps=[RAW_CODEBOOK, "framework_domains", "framework_principles"],
     check_specs=[
         AssetCheckSpec(
             "codebook_items_schema", asset="survey_codebook", blocking=True, description="pandera schema CodebookItems"
@@ -48,7 +50,8 @@ OWNERS = ["team:tipipeline"]
     ],
 )
 def survey_codebook(paths: PathsResource, warehouse: WarehouseResource) -> MaterializeResult:
-    codebook = load_codebook(paths.settings.codebook_path, load_framework())
+    with readable_failures():
+        codebook = load_codebook(paths.settings.codebook_path, load_framework())
     items = codebook.item_frame().rename(columns={"id": "item_id"})
     items["text"] = items["text"].fillna("")
     outcome = validate(schemas.CodebookItems, items)
@@ -112,7 +115,9 @@ WAVE_TABLES = [
 @multi_asset(
     name="survey_wave",
     partitions_def=survey_waves,
-    specs=asset_specs(WAVE_TABLES, "ingest", ["survey_codebook", "organisations", "organisation_aliases", "boroughs"]),
+    specs=asset_specs(
+        WAVE_TABLES, "ingest", [RAW_SURVEY_WAVE, "survey_codebook", "organisations", "organisation_aliases", "boroughs"]
+    ),
     check_specs=check_specs(WAVE_TABLES),
     pool="duckdb_write",
 )
@@ -120,9 +125,10 @@ def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse:
     """Read every export in the wave folder, write the wave's rows of each staging table."""
     wave = context.partition_key
     settings = paths.settings
-    codebook = load_codebook(settings.codebook_path, load_framework())
-    files = wave_export_files(settings.surveys_dir, wave)
-    result = ingest_wave(files, codebook, wave, load_reference(), pseudonym_key(codebook.synthetic))
+    with readable_failures():
+        codebook = load_codebook(settings.codebook_path, load_framework())
+        files = wave_export_files(settings.surveys_dir, wave)
+        result = ingest_wave(files, codebook, wave, load_reference(), pseudonym_key(codebook.synthetic))
     items = items_frame(codebook)
     frames = {
         "stg_respondents": result.respondents,
@@ -227,14 +233,17 @@ POLICY_TABLES = [
 
 @multi_asset(
     name="policy_audit",
-    specs=asset_specs(POLICY_TABLES, "ingest", ["organisations", "organisation_aliases", "framework_principles"]),
+    specs=asset_specs(
+        POLICY_TABLES, "ingest", [RAW_POLICY_AUDITS, "organisations", "organisation_aliases", "framework_principles"]
+    ),
     check_specs=check_specs(POLICY_TABLES),
     pool="duckdb_write",
 )
 def policy_audit(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
     """Read every audit file, reconcile coders, score documents and organisations, measure agreement."""
     reference = load_reference()
-    result = read_audits(audit_files(paths.settings.policy_audit_dir), load_framework(), AliasResolver(reference))
+    with readable_failures():
+        result = read_audits(audit_files(paths.settings.policy_audit_dir), load_framework(), AliasResolver(reference))
     frames = {
         "audit_codings": result.codings,
         "policy_documents": result.documents,

@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from tipipeline.framework import FRAMEWORK_PATH, load_framework
 from tipipeline.framework.catalogue import CATALOGUE_PATH, indicator_families, load_indicator_catalogue
 from tipipeline.ingest.codebook import load_codebook
-from tipipeline.metadata import markdown_preview
+from tipipeline.metadata import markdown_preview, published_columns_markdown
 from tipipeline.publish.baseline import export_tables, git_commit, input_files, load_spec, publish, sha256_of
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
@@ -62,7 +62,9 @@ def published_baseline(
     reference = load_reference()
     lock = PROJECT_ROOT / "requirements.lock"
     with warehouse.get_connection() as conn:
+        waves = [w for (w,) in conn.execute("SELECT DISTINCT wave FROM indicator_cells ORDER BY wave").fetchall()]
         provenance = {
+            "survey_waves": ", ".join(waves),
             "input_files": input_files(conn),
             "codebook_sha256": load_codebook(settings.codebook_path).sha256,
             "framework_sha256": sha256_of(FRAMEWORK_PATH),
@@ -97,8 +99,10 @@ def published_baseline(
         metadata={
             "path": MetadataValue.path(str(settings.baseline_path)),
             "tables": MetadataValue.md(markdown_preview(summary, rows=50)),
+            "columns": MetadataValue.md(published_columns_markdown(settings.baseline_path)),
             "exports": MetadataValue.path(str(settings.output_dir / "exports")),
             "export_files": len(exports),
+            "survey_waves": provenance["survey_waves"] or "none",
             "git_commit": provenance["git_commit"],
         }
     )

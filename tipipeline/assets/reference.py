@@ -9,6 +9,7 @@ import pandera.pandas as pa
 from dagster import AssetCheckSpec, AssetsDefinition, MaterializeResult, asset
 
 from tipipeline.framework import load_framework
+from tipipeline.inputs import FRAMEWORK_FILES, REFERENCE_FILES
 from tipipeline.metadata import schema_check_result, table_metadata
 from tipipeline.reference import load_reference
 from tipipeline.reference import tables as t
@@ -140,6 +141,7 @@ def build_reference_asset(spec: ReferenceTable) -> AssetsDefinition:
         code_version=_code_version(spec.source),
         pool="duckdb_write",
         tags={"layer": "reference"},
+        deps=[FRAMEWORK_FILES if spec.source == "framework" else REFERENCE_FILES],
         check_specs=[
             AssetCheckSpec(
                 check_name, asset=spec.name, blocking=True, description=f"pandera schema {spec.schema.__name__}"

@@ -1,12 +1,11 @@
 """Maps and the report: drawn from the published baseline, so they show only what may be shown."""
 
-import base64
-
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from tipipeline.framework import load_framework
 from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
 from tipipeline.ingest.codebook import load_codebook
+from tipipeline.metadata import maps_markdown
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource
 from tipipeline.warehouse import connection
@@ -17,16 +16,12 @@ from tipipeline.warehouse import connection
 MAPPED_INDICATORS = "ti_index_mean"
 
 
-def _thumbnail_md(record) -> str:
-    data = base64.b64encode(record.thumbnail).decode("ascii")
-    return f"![{record.title}](data:image/png;base64,{data})"
-
-
 @asset(
     group_name="outputs",
     description="Choropleth maps per wave for the index and each domain's mean score: councils by borough, police by "
     "BCU, health by ICB, and the borough partnership (three panels). Geographic with a boundary file, the London tile "
-    "grid otherwise. PNGs in outputs/maps/<wave>/; identical bytes for the same inputs.",
+    "grid otherwise. PNGs in `outputs/maps/{wave}/`; identical bytes for the same inputs. The latest wave's index maps "
+    "are shown under `latest_index_maps`.",
     kinds={"matplotlib", "geopandas"},
     owners=["team:tipipeline"],
     code_version="1",
@@ -49,11 +44,14 @@ def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeRes
     )
     latest = max(r.wave for r in records)
     shown = [r for r in records if r.wave == latest and r.indicator_id == MAPPED_INDICATORS]
+    folder = (settings.output_dir / "maps").resolve()
     metadata = {
         "maps": len(records),
         "mode": boundaries.mode,
-        "folder": MetadataValue.path(str(settings.output_dir / "maps")),
-        **{f"preview_{r.layer}": MetadataValue.md(_thumbnail_md(r)) for r in shown},
+        "folder": MetadataValue.path(str(folder)),
+        "folder_link": MetadataValue.url(folder.as_uri()),
+        # One entry, the maps at full size: see tipipeline.metadata for why they are behind a link.
+        "latest_index_maps": MetadataValue.md(maps_markdown(shown)),
     }
     context.log.info(f"{len(records)} maps drawn ({boundaries.mode})")
     return MaterializeResult(metadata=metadata)
@@ -61,7 +59,7 @@ def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeRes
 
 @asset(
     group_name="outputs",
-    description="The baseline report: one self-contained HTML file (outputs/report/baseline.html) with summary, "
+    description="The baseline report: one self-contained HTML file (`outputs/report/baseline.html`) with summary, "
     "framework, data and methods, indicators by domain with maps and tables, journey and roadmap, borough partnership "
     "profiles, promising practice and caveats. Every image has alt text and its data table.",
     kinds={"html"},
@@ -102,6 +100,8 @@ def baseline_report(context: AssetExecutionContext, paths: PathsResource) -> Mat
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(path)),
+            # A file:// link: browsers may refuse to open it from the UI's http page; the path copies.
+            "link": MetadataValue.url(path.resolve().as_uri()),
             "size_bytes": len(html_text.encode("utf-8")),
             "figures": len(figures),
         }

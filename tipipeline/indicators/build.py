@@ -1,6 +1,12 @@
-"""The indicator tables from the warehouse's staged rows: scores, cells, disclosure control,
-change between waves and reliability. Pure apart from reading (and one scratch table in) the
-DuckDB connection it is given; the Dagster asset only loads configuration and writes the result."""
+"""The indicator tables from the warehouse's staged rows, in two steps:
+
+- per wave (`build_wave_indicators`): respondents' scores, cells, disclosure control and Cronbach's
+  alpha of ONE wave, from that wave's staged rows only, so adding a wave never recomputes the others;
+- London-wide (`assemble_indicators`): every wave's disclosure-controlled cells with the policy
+  audit's, and the change between consecutive waves.
+
+Pure apart from reading (and one scratch table in) the DuckDB connection it is given; the Dagster
+assets only load configuration and write the result."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import pandas as pd
 
 from tipipeline.framework import Framework
 from tipipeline.framework.catalogue import indicator_families
-from tipipeline.indicators.cells import CELL_COLUMNS, POLICY_WAVE, aggregate_cells, policy_cells, survey_cells
+from tipipeline.indicators.cells import CELL_COLUMNS, aggregate_cells, policy_cells, survey_cells
 from tipipeline.indicators.derived import indicator_changes, reliability
 from tipipeline.indicators.scores import respondent_scores_sql
 from tipipeline.ingest.codebook import Codebook
@@ -19,69 +25,98 @@ from tipipeline.reference import Reference
 from tipipeline.stats.disclosure import suppress
 
 PUBLISHED_CELL_COLUMNS = [*CELL_COLUMNS, "suppressed", "suppression_reason"]
-# Respondents' scores are computed once into this scratch table; the asset copies it into
+# The working cells keep the true n and sd next to the decision to publish them or not.
+WORKING_CELL_COLUMNS = [*CELL_COLUMNS, "sd", "suppressed", "suppression_reason"]
+CELL_ORDER = ["indicator_id", "wave", "geography_level", "geography_code"]
+# A wave's scores are computed once into this scratch table; the asset copies it into
 # `respondent_measures` with its other tables in one transaction, then drops it.
 SCORES_SCRATCH = "_respondent_measures_build"
+WAVE_RESPONSES, WAVE_RESPONDENTS = "_wave_responses", "_wave_respondents"
 
 
 @dataclass(frozen=True)
-class IndicatorTables:
-    scores_table: str  # the scratch table holding every respondent's scores
-    cells: pd.DataFrame  # every cell before disclosure control (true n, sd): working only
-    survey_cells: pd.DataFrame  # the survey part of `cells` with the flags to publish: the audit's input
+class WaveIndicators:
+    """One wave's indicator tables."""
+
+    scores_table: str  # the scratch table holding the wave's respondents' scores
+    cells: pd.DataFrame  # every survey cell with its true n, sd and the disclosure decision: working only
     indicators: pd.DataFrame  # published: disclosure-controlled
-    changes: pd.DataFrame
     reliability: pd.DataFrame
     families: dict[str, str]
 
 
-def build_indicator_tables(
+def build_wave_indicators(
     conn: duckdb.DuckDBPyConnection,
+    wave: str,
     framework: Framework,
     codebook: Codebook,
     catalogue: pd.DataFrame,
     reference: Reference,
-) -> IndicatorTables:
-    """Every indicator table from `stg_respondents`, `stg_responses` and `policy_organisations`.
+) -> WaveIndicators:
+    """The indicator tables of one wave from its rows of `stg_respondents` and `stg_responses`.
 
-    The warehouse only adds whole numbers (stats/exact.py), so the results are the same bits
-    whatever order the staged rows are stored or added in, on any number of threads.
+    Disclosure control is decided per wave (stats/disclosure.py), so a wave's cells never depend
+    on another wave's. The warehouse only adds whole numbers (stats/exact.py): the results are the
+    same bits whatever order the staged rows are stored or added in, on any number of threads.
     """
-    scores_sql = respondent_scores_sql(
-        codebook.scoring.min_share_answered,
-        framework.scoring.min_share_of_domains,
-        framework.stage_rule.agree_threshold,
-        value_denominator=codebook.value_denominator,
+    literal = "'" + wave.replace("'", "''") + "'"
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW {WAVE_RESPONSES} AS SELECT * FROM stg_responses WHERE wave = {literal}")
+    conn.execute(
+        f"CREATE OR REPLACE TEMP VIEW {WAVE_RESPONDENTS} AS SELECT * FROM stg_respondents WHERE wave = {literal}"
     )
-    conn.execute(f"CREATE OR REPLACE TABLE {SCORES_SCRATCH} AS {scores_sql}")
-    aggregates = aggregate_cells(conn, measures=SCORES_SCRATCH)
-    waves = [w for (w,) in conn.execute("SELECT DISTINCT wave FROM stg_respondents ORDER BY wave").fetchall()]
-    policy_orgs = conn.execute("SELECT * FROM policy_organisations ORDER BY org_id").df()
-    alpha = reliability(conn, codebook.value_denominator)
-
-    parts = [survey_cells(aggregates, catalogue, reference), policy_cells(policy_orgs, catalogue, reference)]
-    # An empty part (no policy audit yet) would turn typed columns into objects.
-    cells = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
-    survey = cells[cells["wave"] != POLICY_WAVE]
+    try:
+        scores_sql = respondent_scores_sql(
+            codebook.scoring.min_share_answered,
+            framework.scoring.min_share_of_domains,
+            framework.stage_rule.agree_threshold,
+            value_denominator=codebook.value_denominator,
+            responses=WAVE_RESPONSES,
+            respondents=WAVE_RESPONDENTS,
+        )
+        conn.execute(f"CREATE OR REPLACE TABLE {SCORES_SCRATCH} AS {scores_sql}")
+        aggregates = aggregate_cells(conn, measures=SCORES_SCRATCH, respondents=WAVE_RESPONDENTS)
+        alpha = reliability(conn, codebook.value_denominator, responses=WAVE_RESPONSES)
+    finally:
+        conn.execute(f"DROP VIEW IF EXISTS {WAVE_RESPONSES}")
+        conn.execute(f"DROP VIEW IF EXISTS {WAVE_RESPONDENTS}")
+    cells = survey_cells(aggregates, catalogue, reference)
     families = indicator_families(catalogue)
-    controlled = suppress(survey, framework.disclosure.min_cell_size, families)
-    # Policy audits describe organisations, not people: no small-number control.
-    policy = cells[cells["wave"] == POLICY_WAVE].assign(suppressed=False, suppression_reason=None)
-    both = pd.concat([controlled, policy], ignore_index=True)
-    published = (
-        both[PUBLISHED_CELL_COLUMNS]
-        .sort_values(["indicator_id", "wave", "geography_level", "geography_code"])
-        .reset_index(drop=True)
-    )
-    audited = survey.assign(
+    controlled = suppress(cells, framework.disclosure.min_cell_size, families)
+    working = cells.assign(
         suppressed=controlled["suppressed"].to_numpy(), suppression_reason=controlled["suppression_reason"].to_numpy()
     )
-    return IndicatorTables(
+    return WaveIndicators(
         scores_table=SCORES_SCRATCH,
-        cells=cells,
-        survey_cells=audited,
-        indicators=published,
-        changes=indicator_changes(both, catalogue, waves),
+        cells=_ordered(working[WORKING_CELL_COLUMNS]),
+        indicators=_ordered(controlled[PUBLISHED_CELL_COLUMNS]),
         reliability=alpha,
         families=families,
     )
+
+
+def assemble_indicators(
+    working_cells: pd.DataFrame, policy_organisations: pd.DataFrame, catalogue: pd.DataFrame, reference: Reference
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """London's published indicators and their change between consecutive waves.
+
+    `working_cells`: every wave's `indicator_cells` (true values, sd and the disclosure decision).
+    Returns (indicators, indicator_changes): the survey cells blanked where suppressed, with the
+    policy audit's cells (organisations, not people: no small-number control).
+    """
+    survey = working_cells.copy()
+    hidden = survey["suppressed"].astype(bool).to_numpy()
+    for column in ("value", "lower_ci", "upper_ci", "sd"):
+        survey.loc[hidden, column] = float("nan")
+    survey["n"] = survey["n"].astype("Int64")
+    survey["numerator"] = survey["numerator"].astype("Int64")
+    survey.loc[hidden, ["n", "numerator"]] = pd.NA
+    survey.loc[hidden, "comparison"] = "not compared"
+    policy = policy_cells(policy_organisations, catalogue, reference).assign(suppressed=False, suppression_reason=None)
+    parts = [p for p in (survey, policy) if len(p)]
+    both = pd.concat(parts, ignore_index=True) if parts else survey
+    waves = sorted(set(survey["wave"]))
+    return _ordered(both[PUBLISHED_CELL_COLUMNS]), indicator_changes(both, catalogue, waves)
+
+
+def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(CELL_ORDER).reset_index(drop=True)

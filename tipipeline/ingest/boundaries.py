@@ -22,10 +22,10 @@ from shapely import make_valid
 from shapely.geometry import box
 
 from tipipeline.errors import InputError
+from tipipeline.inputs import BOUNDARY_SUFFIXES
 from tipipeline.reference import Reference
 
 BRITISH_NATIONAL_GRID = CRS.from_epsg(27700)
-BOUNDARY_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
 GSS_LONDON = re.compile(r"^E09000\d{3}$")
 # Greater London in British National Grid metres, with a margin: a sanity check on coordinates.
 LONDON_BOUNDS = (490_000, 145_000, 575_000, 215_000)

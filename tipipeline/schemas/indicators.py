@@ -76,7 +76,7 @@ class Journey(StrictModel):
 
 
 class IndicatorCells(pa.DataFrameModel):
-    """Working table: all cells before disclosure control (never published)."""
+    """Working table: every survey cell with its true values and the disclosure decision (never published)."""
 
     indicator_id: Series[str]
     wave: Series[str]
@@ -84,6 +84,8 @@ class IndicatorCells(pa.DataFrameModel):
     geography_code: Series[str]
     n: Series[int] = pa.Field(ge=0)
     sd: Series[float] = pa.Field(nullable=True, ge=0)
+    suppressed: Series[bool]
+    suppression_reason: Series[str] = pa.Field(nullable=True)
 
 
 class IndicatorCatalogue(StrictModel):

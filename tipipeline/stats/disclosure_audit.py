@@ -430,18 +430,16 @@ def audit_snapshot(
         for r in unmatched.itertuples()
     ]
     cells = cells[cells["_merge"] == "both"].drop(columns="_merge")
-    recorded = False
+    # Disclosure control is decided per wave: a wave whose exact counts and flags passed the audit
+    # when it was built is not audited again.
+    passed = set()
     if warehouse_conn.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{AUDIT_LOG}'").fetchone()[0]:
-        recorded = (
-            warehouse_conn.execute(
-                f"SELECT count(*) FROM {AUDIT_LOG} WHERE fingerprint = ? AND passed", [audit_fingerprint(cells)]
-            ).fetchone()[0]
-            > 0
-        )
+        passed = {f for (f,) in warehouse_conn.execute(f"SELECT fingerprint FROM {AUDIT_LOG} WHERE passed").fetchall()}
+    unaudited = [wave for wave, group in cells.groupby("wave", sort=True) if audit_fingerprint(group) not in passed]
     found = [
         pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
         audit_published(snapshot_conn, threshold, file_organisations),
     ]
-    if not recorded:
-        found.append(audit(cells, threshold, families))
+    if unaudited:
+        found.append(audit(cells[cells["wave"].isin(unaudited)], threshold, families))
     return pd.concat([f for f in found if len(f)] or found[:1], ignore_index=True)

@@ -1,0 +1,104 @@
+"""What the pipeline reads, and a content hash of each input: the data versions Dagster compares
+to tell which input changed and what is stale.
+
+Pure functions of the files on disk. A file's hash is remembered against its size and
+modification time, so watching a folder of large exports every 30 seconds does not re-read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tipipeline.framework import FRAMEWORK_PATH
+from tipipeline.framework.catalogue import CATALOGUE_PATH
+from tipipeline.ingest.policy_audit import audit_files
+from tipipeline.ingest.waves import EXPORT_SUFFIXES, discover_waves
+from tipipeline.reference import REFERENCE_DIR
+from tipipeline.settings import Settings
+
+# The source assets (what the UI shows under the group "inputs"), one per kind of input file.
+RAW_SURVEY_WAVE = "raw_survey_wave"  # partitioned by wave: the export files in one wave folder
+RAW_SURVEY_FOLDERS = "raw_survey_folders"  # which wave folders exist
+RAW_CODEBOOK = "raw_codebook"
+RAW_POLICY_AUDITS = "raw_policy_audits"
+RAW_BOUNDARIES = "raw_boundaries"
+FRAMEWORK_FILES = "framework_files"
+REFERENCE_FILES = "reference_files"
+NO_FILES = "no files"
+# Boundary files the pipeline reads (ingest/boundaries.py), and a shapefile's sidecar files.
+BOUNDARY_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
+SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
+
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (remembered against its size and modification time)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _hash_cache:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _hash_cache[key] = digest.hexdigest()
+    return _hash_cache[key]
+
+
+@dataclass(frozen=True)
+class InputVersion:
+    """The data version of one input: a hash over its files' names and contents."""
+
+    version: str
+    files: dict[str, str]  # file name -> SHA-256
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(f"{name} ({sha[:12]})" for name, sha in self.files.items()) or NO_FILES
+
+
+def version_of(files: list[Path], root: Path | None = None) -> InputVersion:
+    """One version for a set of files: changes when a file is added, removed, renamed or edited."""
+    named = {str(p.relative_to(root)) if root else p.name: file_sha256(p) for p in sorted(files)}
+    digest = hashlib.sha256()
+    for name, sha in named.items():
+        digest.update(f"{name}\0{sha}\n".encode())
+    return InputVersion(digest.hexdigest() if named else NO_FILES, named)
+
+
+def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(("~$", "."))
+    ]
+
+
+def wave_version(settings: Settings, wave: str) -> InputVersion:
+    """The export files in one wave folder (an empty folder has the version "no files")."""
+    return version_of(_files(settings.surveys_dir / wave, EXPORT_SUFFIXES))
+
+
+def wave_versions(settings: Settings) -> dict[str, InputVersion]:
+    """Every wave folder on disk and its version."""
+    return {wave: wave_version(settings, wave) for wave in discover_waves(settings.surveys_dir)}
+
+
+def input_versions(settings: Settings) -> dict[str, InputVersion]:
+    """The version of every unpartitioned input, by source asset name."""
+    boundary_files = _files(settings.boundaries_dir, BOUNDARY_SUFFIXES + SHAPEFILE_SIDECARS)
+    waves = discover_waves(settings.surveys_dir)
+    folders = hashlib.sha256("\n".join(waves).encode()).hexdigest() if waves else NO_FILES
+    codebook = [settings.codebook_path] if settings.codebook_path.is_file() else []
+    return {
+        RAW_SURVEY_FOLDERS: InputVersion(folders, {wave: "" for wave in waves}),
+        RAW_CODEBOOK: version_of(codebook),
+        RAW_POLICY_AUDITS: version_of(audit_files(settings.policy_audit_dir)),
+        RAW_BOUNDARIES: version_of(boundary_files),
+        FRAMEWORK_FILES: version_of([FRAMEWORK_PATH, CATALOGUE_PATH]),
+        REFERENCE_FILES: version_of(sorted(Path(REFERENCE_DIR).glob("*.csv"))),
+    }
