@@ -6,7 +6,7 @@ the floor of DuckDB's bare read_csv of the same files; and the cost of adding a 
 
 Each measurement runs in a child process (wall time and peak RSS of that process). Results go to
 bench/results/end_to_end_<N>.json and bench/results/added_wave.json.
-Targets (issue #7, on 2 cores): 1M end-to-end <= 4 x the floor and <= 6 GB; an added wave <= 30%
+Targets (issue #7, on 2 cores): 1M end-to-end <= 4 x the floor and <= 6 GB; an added wave <= 25% (issue #11)
 of a full rebuild.
 """
 
@@ -138,7 +138,7 @@ def added_wave(waves: int, respondents: int) -> dict:
         "added_wave_seconds": round(added, 2),
         "full_rebuild_seconds": round(full, 2),
         "added_over_full": round(added / full, 3),
-        "target_added_over_full": 0.3,
+        "target_added_over_full": 0.25,
         "machine": machine(),
     }
 

@@ -122,7 +122,7 @@ def test_daemon_refreshes_the_baseline_with_zero_clicks(tmp_path, webhook, monke
     data = tmp_path / "data"
     shutil.copytree(SAMPLE_RAW, data / "raw")
     held = tmp_path / "held"
-    shutil.copytree(data / "raw" / "surveys" / "2025-w2", held / "2026-w3")
+    shutil.copytree(data / "raw" / "surveys" / "2024-w1", held / "2026-w3")
     settings = get_settings(data, tmp_path / "outputs")
     home = tmp_path / "dagster_home"
     home.mkdir()

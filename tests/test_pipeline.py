@@ -168,7 +168,6 @@ def test_sensor_registers_waves_and_observes_changed_inputs(settings, instance, 
     # Unpartitioned inputs are observed at once; a new wave once its partition exists.
     assert observed(first) == sorted(
         [
-            "raw_survey_folders",
             "raw_codebook",
             "raw_policy_audits",
             "raw_boundaries",
@@ -191,12 +190,15 @@ def test_sensor_registers_waves_and_observes_changed_inputs(settings, instance, 
     assert observed(corrected) == ["raw_survey_wave[2025-w2]"]
     assert corrected.asset_events[0].tags["dagster/data_version"] != versions["2025-w2"]
 
-    # A removed wave folder: its partition is deleted and the folder list's version changes.
+    # A removed wave folder: its partition is deleted.
     shutil.rmtree(settings.surveys_dir / "2024-w1")
     removed = tick(corrected.cursor)
     assert removed.dynamic_partitions_requests[0].partition_keys == ["2024-w1"]
     assert type(removed.dynamic_partitions_requests[0]).__name__ == "DeleteDynamicPartitionsRequest"
-    assert observed(removed) == ["raw_survey_folders"]
+    assert observed(removed) == []
+    # ... and the wave register is launched to retire its rows.
+    [retire] = removed.run_requests
+    assert [k.to_user_string() for k in retire.asset_selection] == ["survey_wave_register"]
     assert "raw_survey_wave[2024-w1]" not in json.loads(removed.cursor)["versions"]
 
 
@@ -212,6 +214,10 @@ def test_rerunning_one_wave_leaves_every_table_identical(settings, instance):
     job = build_definitions(settings).resolve_job_def("survey_wave_job")
     assert job.execute_in_process(instance=instance, partition_key="2024-w1").success
     after = _tables(settings.warehouse_path)
+    # The audit log is appended to: the rerun's audit of the same cells is one more row, same fingerprint.
+    log_before, log_after = before.pop("disclosure_audits"), after.pop("disclosure_audits")
+    assert len(log_after) == len(log_before) + 1
+    assert {row[0] for row in log_after} == {row[0] for row in log_before}
     assert after == before
     assert {w for (w, *_rest) in after["stg_respondents"]} == {"2024-w1", "2025-w2"}
 

@@ -34,3 +34,16 @@ def test_verify_passes_on_the_sample_and_names_a_difference(tmp_path, monkeypatc
     with duckdb.connect(str(reordered)) as conn:
         conn.execute("CREATE OR REPLACE TABLE journey AS SELECT * FROM journey ORDER BY random()")
     assert compare(table_digests(baseline), table_digests(reordered), "table") == []
+    # An input replaced after publishing is named by file, with both hashes.
+    from tipipeline.settings import get_settings
+    from tipipeline.verify import input_changes
+
+    settings = get_settings(tmp_path / "data", tmp_path / "outputs")
+    assert input_changes(settings) == []
+    [export] = sorted((settings.surveys_dir / "2024-w1").iterdir())
+    export.write_bytes(export.read_bytes() + b"\r\n")
+    shutil.copytree(settings.surveys_dir / "2024-w1", settings.surveys_dir / "2026-w3")
+    changes = input_changes(settings)
+    assert changes[0].startswith(f"input surveys/2024-w1/{export.name}: changed since the baseline was published")
+    assert changes[1].startswith(f"input surveys/2026-w3/{export.name}: added since")
+    assert len(changes) == 2

@@ -2,8 +2,9 @@
 
 Zero clicks from a new or corrected file to a refreshed baseline:
 1. `survey_inputs_sensor` (every 30 s) registers new wave folders as partitions, deletes the
-   partitions of removed ones, and reports a new observation of every input whose content hash
-   changed (a wave's exports, the codebook, the audits, the boundary file, framework, reference);
+   partitions of removed ones (and launches the wave register, which retires their rows), and
+   reports a new observation of every input whose content hash changed (a wave's exports, the
+   codebook, the audits, the boundary file, framework, reference);
 2. the automation condition sensor then runs, once per change, exactly what depends on that input,
    ending with the published baseline, the maps and the report.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 
 from dagster import (
+    AssetKey,
     AssetSelection,
     AssetSpec,
     AutomationCondition,
@@ -31,6 +33,7 @@ from dagster import (
 from tipipeline.assets.indicators import wave_indicator_assets
 from tipipeline.assets.ingest import wave_assets
 from tipipeline.assets.sources import observations
+from tipipeline.assets.waves import REGISTER
 from tipipeline.ingest.waves import discover_waves
 from tipipeline.partitions import survey_waves
 from tipipeline.settings import get_settings, watch_seconds
@@ -93,6 +96,7 @@ CURSOR_VERSIONS = "versions"
 @sensor(
     minimum_interval_seconds=watch_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
+    asset_selection=[REGISTER],
     description="Watches data/raw and data/boundaries: registers new wave folders as partitions, retires removed "
     "ones, and records a new data version (content hash) of every input that changed.",
 )
@@ -117,6 +121,10 @@ def survey_inputs_sensor(context: SensorEvaluationContext) -> SensorResult:
     return SensorResult(
         asset_events=events,
         dynamic_partitions_requests=requests,
+        # A removed wave: the register retires its rows; the automation then republishes without it.
+        run_requests=[RunRequest(asset_selection=[AssetKey(REGISTER)], tags={"tipipeline/retired": ",".join(gone)})]
+        if gone
+        else [],
         cursor=json.dumps({CURSOR_VERSIONS: versions}, sort_keys=True),
     )
 

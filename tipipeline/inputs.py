@@ -20,7 +20,6 @@ from tipipeline.settings import Settings
 
 # The source assets (what the UI shows under the group "inputs"), one per kind of input file.
 RAW_SURVEY_WAVE = "raw_survey_wave"  # partitioned by wave: the export files in one wave folder
-RAW_SURVEY_FOLDERS = "raw_survey_folders"  # which wave folders exist
 RAW_CODEBOOK = "raw_codebook"
 RAW_POLICY_AUDITS = "raw_policy_audits"
 RAW_BOUNDARIES = "raw_boundaries"
@@ -91,11 +90,8 @@ def wave_versions(settings: Settings) -> dict[str, InputVersion]:
 def input_versions(settings: Settings) -> dict[str, InputVersion]:
     """The version of every unpartitioned input, by source asset name."""
     boundary_files = _files(settings.boundaries_dir, BOUNDARY_SUFFIXES + SHAPEFILE_SIDECARS)
-    waves = discover_waves(settings.surveys_dir)
-    folders = hashlib.sha256("\n".join(waves).encode()).hexdigest() if waves else NO_FILES
     codebook = [settings.codebook_path] if settings.codebook_path.is_file() else []
     return {
-        RAW_SURVEY_FOLDERS: InputVersion(folders, {wave: "" for wave in waves}),
         RAW_CODEBOOK: version_of(codebook),
         RAW_POLICY_AUDITS: version_of(audit_files(settings.policy_audit_dir)),
         RAW_BOUNDARIES: version_of(boundary_files),

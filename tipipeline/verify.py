@@ -60,8 +60,46 @@ def compare(current: dict[str, str], rebuilt: dict[str, str], kind: str) -> list
     return differences
 
 
+def input_changes(settings: Settings) -> list[str]:
+    """Input files whose SHA-256 differs from the one the published baseline recorded (changed,
+    added or removed since it was published), named one per line."""
+    import json
+
+    from tipipeline.ingest.policy_audit import audit_files
+    from tipipeline.ingest.waves import EXPORT_SUFFIXES, discover_waves
+    from tipipeline.inputs import file_sha256
+
+    with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
+        recorded_files, codebook_sha = conn.execute(
+            "SELECT input_files, codebook_sha256 FROM provenance LIMIT 1"
+        ).fetchone()
+    recorded = {item["file"]: item["sha256"] for item in json.loads(recorded_files)}
+    recorded["surveys/codebook.yaml"] = codebook_sha
+    current = {}
+    for wave in discover_waves(settings.surveys_dir):
+        for path in sorted((settings.surveys_dir / wave).iterdir()):
+            if path.is_file() and path.suffix.lower() in EXPORT_SUFFIXES and not path.name.startswith(("~$", ".")):
+                current[f"surveys/{wave}/{path.name}"] = file_sha256(path)
+    current.update({f"policy_audit/{p.name}": file_sha256(p) for p in audit_files(settings.policy_audit_dir)})
+    if settings.codebook_path.is_file():
+        current["surveys/codebook.yaml"] = file_sha256(settings.codebook_path)
+    changes = []
+    for name in sorted(set(recorded) | set(current)):
+        if name not in current:
+            changes.append(f"input {name}: in the published baseline but no longer in {settings.raw_dir}")
+        elif name not in recorded:
+            changes.append(f"input {name}: added since the baseline was published (or its last run failed)")
+        elif recorded[name] != current[name]:
+            changes.append(
+                f"input {name}: changed since the baseline was published "
+                f"(SHA-256 {recorded[name][:12]}... then, {current[name][:12]}... now)"
+            )
+    return changes
+
+
 def verify(settings: Settings, progress=print) -> list[str]:
-    """Rebuild from `settings`' inputs into a temporary folder; return the differences (empty: verified)."""
+    """Rebuild from `settings`' inputs into a temporary folder; return the differences (empty:
+    verified), starting with the input files whose hash changed since the baseline was published."""
     from dagster import DagsterInstance
 
     from tipipeline.pipeline import run_pipeline
@@ -78,6 +116,7 @@ def verify(settings: Settings, progress=print) -> list[str]:
         progress(f"Rebuilding from the inputs in {tmp} ...")
         with DagsterInstance.ephemeral() as instance:
             run_pipeline(rebuilt, instance=instance, progress=lambda m: progress("  " + m))
-        differences = compare(table_digests(settings.baseline_path), table_digests(rebuilt.baseline_path), "table")
+        differences = input_changes(settings)
+        differences += compare(table_digests(settings.baseline_path), table_digests(rebuilt.baseline_path), "table")
         differences += compare(file_digests(settings.output_dir), file_digests(rebuilt.output_dir), "file")
     return differences

@@ -23,8 +23,6 @@ from tipipeline.settings import Settings
 
 GROUP = "inputs"
 DESCRIPTIONS = {
-    inputs.RAW_SURVEY_FOLDERS: "Which wave folders exist under data/raw/surveys/: a new folder adds a wave, a "
-    "removed one retires it.",
     inputs.RAW_CODEBOOK: "The survey instrument, data/raw/surveys/codebook.yaml.",
     inputs.RAW_POLICY_AUDITS: "The policy-document audit files (.csv, .xlsx) in data/raw/policy_audit/.",
     inputs.RAW_BOUNDARIES: "The boundary file in data/boundaries/ (none: the built-in London tile grid).",

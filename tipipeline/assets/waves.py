@@ -61,7 +61,9 @@ def _has(conn, table: str) -> bool:
     code_version="1",
     pool="duckdb_write",
     tags={"layer": "ingest"},
-    deps=[inputs.RAW_SURVEY_FOLDERS],
+    # Refreshed with the London-wide assets after any wave changes, and launched by the input sensor
+    # when a wave folder is removed.
+    deps=["stg_respondents"],
 )
 def survey_wave_register(
     context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource
