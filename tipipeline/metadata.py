@@ -172,13 +172,19 @@ def published_columns_markdown(baseline_path: Path) -> str:
 # 1,000 characters (MetadataEntry.tsx, `expandSmallValues`); an image as a data URI never is, so the
 # maps open from a "[Show Markdown]" link in a dialog (up to 80% of the window wide). An asset's
 # description is markdown too but fixed when the definitions load, so it cannot carry a new map.
-def _display_png(png: bytes) -> bytes:
-    """The PNG at full size in at most 64 colours: a quarter of the bytes, the same to the eye, and
-    the same bytes for the same input."""
+MAP_DISPLAY_WIDTH = 1200  # pixels: the dialog is at most 80% of the window wide
+
+
+def _display_png(png: bytes, max_width: int = MAP_DISPLAY_WIDTH) -> bytes:
+    """The PNG for the UI: at full size up to `max_width` pixels wide (scaled down beyond), in at
+    most 64 colours; about a quarter of the bytes, the same to the eye, the same bytes every time."""
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        reduced = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        picture = image.convert("RGB")
+    if picture.width > max_width:
+        picture = picture.resize((max_width, round(picture.height * max_width / picture.width)), Image.LANCZOS)
+    reduced = picture.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     buffer = io.BytesIO()
     reduced.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
