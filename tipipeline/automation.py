@@ -67,17 +67,29 @@ JOBS = [reference_job, wave_job, baseline_job]
 def with_automation(assets: list, partitioned_keys: set[str]) -> list:
     """Every materialisable asset re-runs when something it depends on changes (`eager`).
 
-    A London-wide asset reading every wave runs even when one wave is missing (its last run failed):
-    a failed wave never stops the others from publishing.
+    The London-wide assets that read every wave follow one gate, the wave register: it runs once a
+    wave's run has finished (and when one is retired), the others run with it in the same run, in
+    order. Were each to react to the wave partitions itself, they could run apart, each on a
+    different state of the waves. None waits for a missing wave (one whose last run failed): a
+    failed wave never stops the others from publishing.
     """
-    eager = AutomationCondition.eager()
-    london = eager.without(~AutomationCondition.any_deps_missing())
+    conditions = AutomationCondition
+    per_wave = AssetSelection.assets(*partitioned_keys)
+    eager = conditions.eager()
+    gate = eager.without(~conditions.any_deps_missing()).with_label("eager, even with a wave missing")
+    follower = (
+        conditions.in_latest_time_window()
+        & (conditions.newly_missing() | conditions.any_deps_updated().ignore(per_wave)).since_last_handled()
+        & ~conditions.any_deps_in_progress()
+        & ~conditions.in_progress()
+    ).with_label("eager, after the wave register")
 
     def condition(spec: AssetSpec) -> AssetSpec:
         reads_every_wave = spec.partitions_def is None and any(
             dep.asset_key.to_user_string() in partitioned_keys for dep in spec.deps
         )
-        return spec.replace_attributes(automation_condition=london if reads_every_wave else eager)
+        chosen = (gate if spec.key.to_user_string() == REGISTER else follower) if reads_every_wave else eager
+        return spec.replace_attributes(automation_condition=chosen)
 
     return map_asset_specs(condition, assets)
 

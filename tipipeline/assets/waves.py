@@ -63,7 +63,7 @@ def _has(conn, table: str) -> bool:
     tags={"layer": "ingest"},
     # Refreshed with the London-wide assets after any wave changes, and launched by the input sensor
     # when a wave folder is removed.
-    deps=["stg_respondents"],
+    deps=["stg_respondents", "indicator_cells", "journey"],
 )
 def survey_wave_register(
     context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource

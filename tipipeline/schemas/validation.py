@@ -42,7 +42,8 @@ class ValidationOutcome:
     def failure_cases_markdown(self) -> str:
         if self.passed:
             return "No failures."
-        return markdown_preview(self.failure_cases, rows=20)
+        # Failing values exactly as found: 5.0004 failing "<= 5" must not read as 5.
+        return markdown_preview(self.failure_cases, rows=20, round_floats=False)
 
 
 def validate(model: type[pa.DataFrameModel] | pa.DataFrameSchema, frame: pd.DataFrame) -> ValidationOutcome:
