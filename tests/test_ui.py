@@ -38,9 +38,14 @@ def webserver(settings, tmp_path):
         "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n"
         "telemetry:\n  enabled: false\n"
     )
+    # The code location is called `tipipeline`, as under `make ui` (dg dev) and deploy/workspace.yaml.
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(
+        "load_from:\n  - python_module:\n      module_name: tipipeline.definitions\n      location_name: tipipeline\n"
+    )
     webserver_bin = Path(sys.executable).with_name("dagster-webserver")
     proc = subprocess.Popen(
-        [str(webserver_bin), "-m", "tipipeline.definitions", "-h", "127.0.0.1", "-p", str(port)],
+        [str(webserver_bin), "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
@@ -101,7 +106,9 @@ def test_materialise_through_the_graphql_api_then_look_at_the_graph(webserver):
     chromium_path()
     host, port = webserver.removeprefix("http://").split(":")
     client = DagsterGraphQLClient(host, port_number=int(port))
-    run_id = client.submit_job_execution("baseline_job", asset_selection=["boroughs", "organisations", "tile_grid"])
+    run_id = client.submit_job_execution(
+        "reference_job", asset_selection=["boroughs", "organisations", "organisation_aliases"]
+    )
     deadline = time.monotonic() + 180
     status = client.get_run_status(run_id)
     while status not in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
@@ -133,3 +140,60 @@ def test_materialise_through_the_graphql_api_then_look_at_the_graph(webserver):
             pass
         page.get_by_text("short_code", exact=True).first.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTEFACTS / "dagster_column_descriptions.png"))
+
+
+def _dismiss_dialogs(page) -> None:
+    """Close the UI's first-visit dialog ("Join the community") if it opens."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.first.wait_for(timeout=3_000)
+        skip.first.click()
+    except PlaywrightTimeoutError:
+        pass
+
+
+def _runs(url: str) -> list[dict]:
+    query = "{ runsOrError { ... on Runs { results { runId jobName status } } } }"
+    return _graphql(url, query)["runsOrError"]["results"]
+
+
+def test_cli_runs_open_in_the_ui_and_materialize_all_launches(webserver, settings, tmp_path):
+    """The jobs `tipipeline run` launches are the declared ones, so the UI opens them; a job's
+    Materialize all launches on the first click."""
+    from dagster import DagsterInstance
+
+    from tipipeline.pipeline import run_pipeline
+
+    chromium_path()
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    with DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
+        summary = run_pipeline(settings, selection="group:reference", instance=instance)
+    cli_runs = {r["runId"]: r["jobName"] for r in _runs(webserver) if r["runId"] in summary.run_ids}
+    assert sorted(cli_runs.values()) == ["baseline_job", "reference_job"]
+    with browser_page(width=1600, height=1000) as page:
+        for run_id, job in cli_runs.items():
+            page.goto(webserver + f"/runs/{run_id}", wait_until="networkidle")
+            page.get_by_text("Success").first.wait_for(timeout=30_000)
+            _dismiss_dialogs(page)
+            page.get_by_role("link", name=job).first.click()
+            page.wait_for_url(f"**/jobs/{job}**", timeout=30_000)
+            page.get_by_text(job).first.wait_for(timeout=30_000)
+            page.wait_for_timeout(2000)
+            assert page.get_by_text("No matching jobs").count() == 0
+            assert page.get_by_text("could not be found").count() == 0
+        page.screenshot(path=str(ARTEFACTS / "dagster_cli_job.png"))
+        before = {r["runId"] for r in _runs(webserver)}
+        page.goto(webserver + "/locations/tipipeline/jobs/reference_job", wait_until="networkidle")
+        _dismiss_dialogs(page)
+        page.get_by_role("button", name="Materialize all").first.click()
+        deadline = time.monotonic() + 180
+        while True:
+            new = [r for r in _runs(webserver) if r["runId"] not in before]
+            if new and new[0]["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+                break
+            assert time.monotonic() < deadline, f"Materialize all launched {new or 'nothing'} within 180 s"
+            time.sleep(2)
+        page.screenshot(path=str(ARTEFACTS / "dagster_materialize_all.png"))
+    assert [(r["jobName"], r["status"]) for r in new] == [("reference_job", "SUCCESS")]
