@@ -190,16 +190,30 @@ def test_sensor_registers_waves_and_observes_changed_inputs(settings, instance, 
     assert observed(corrected) == ["raw_survey_wave[2025-w2]"]
     assert corrected.asset_events[0].tags["dagster/data_version"] != versions["2025-w2"]
 
-    # A removed wave folder: its partition is deleted.
+    # A removed wave folder: its partition is deleted, and while the published baseline holds the
+    # wave, the register and the London-wide assets are run (not while another run is going on).
+    settings.baseline_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(settings.baseline_path)) as conn:
+        conn.execute("CREATE TABLE provenance AS SELECT '2024-w1, 2025-w2' AS survey_waves")
     shutil.rmtree(settings.surveys_dir / "2024-w1")
     removed = tick(corrected.cursor)
     assert removed.dynamic_partitions_requests[0].partition_keys == ["2024-w1"]
     assert type(removed.dynamic_partitions_requests[0]).__name__ == "DeleteDynamicPartitionsRequest"
     assert observed(removed) == []
-    # ... and the wave register is launched to retire its rows.
     [retire] = removed.run_requests
-    assert [k.to_user_string() for k in retire.asset_selection] == ["survey_wave_register"]
+    assert retire.tags["tipipeline/retired"] == "2024-w1" and retire.asset_selection is None
     assert "raw_survey_wave[2024-w1]" not in json.loads(removed.cursor)["versions"]
+    instance.delete_dynamic_partition("survey_waves", "2024-w1")
+    # Still published (the run failed, or ran on the old folder): tried again, at most three times.
+    again = tick(removed.cursor)
+    third = tick(again.cursor)
+    assert len(again.run_requests) == len(third.run_requests) == 1
+    assert tick(third.cursor).run_requests == []
+    # Once the baseline no longer holds it, the wave is retired: nothing more to do.
+    with duckdb.connect(str(settings.baseline_path)) as conn:
+        conn.execute("CREATE OR REPLACE TABLE provenance AS SELECT '2025-w2' AS survey_waves")
+    done = tick(again.cursor)
+    assert done.run_requests == [] and json.loads(done.cursor)["retiring"] == []
 
 
 def test_definitions_follow_settings(settings):

@@ -2,7 +2,8 @@
 
 Zero clicks from a new or corrected file to a refreshed baseline:
 1. `survey_inputs_sensor` (every 30 s) registers new wave folders as partitions, deletes the
-   partitions of removed ones (and launches the wave register, which retires their rows), and
+   partitions of removed ones (and runs the wave register, which retires their rows, and the
+   London-wide assets after it, until the published baseline no longer holds them), and
    reports a new observation of every input whose content hash changed (a wave's exports, the
    codebook, the audits, the boundary file, framework, reference);
 2. the automation condition sensor then runs, once per change, exactly what depends on that input,
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 
 from dagster import (
-    AssetKey,
     AssetSelection,
     AssetSpec,
     AutomationCondition,
@@ -102,13 +102,38 @@ automation_sensor = AutomationConditionSensorDefinition(
     description="Declarative automation: runs what an input change, a new wave or a refreshed wave makes stale.",
 )
 
-CURSOR_VERSIONS = "versions"
+CURSOR_VERSIONS, CURSOR_RETIRING, CURSOR_ATTEMPTS = "versions", "retiring", "retire_attempts"
+MAX_RETIRE_ATTEMPTS = 3  # a retirement whose runs keep failing is left to a person (the alert says why)
+RETIRED_TAG = "tipipeline/retired"
+# What a removed wave re-runs: the register (which retires its rows) and everything London-wide after it.
+RETIRE_SELECTION = AssetSelection.assets(REGISTER).downstream()
+
+
+def published_waves(settings) -> set[str]:
+    """The survey waves the published baseline holds (empty when there is none yet)."""
+    import duckdb
+
+    if not settings.baseline_path.exists():
+        return set()
+    try:
+        with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
+            (waves,) = conn.execute("SELECT survey_waves FROM provenance LIMIT 1").fetchone()
+    except (duckdb.Error, TypeError):
+        return set()  # being swapped in, or from an older version: look again next tick
+    return {w for w in (waves or "").split(", ") if w}
+
+
+def _runs_in_progress(instance) -> bool:
+    from dagster import DagsterRunStatus, RunsFilter
+
+    busy = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED]
+    return bool(instance.get_run_ids(RunsFilter(statuses=busy), limit=1))
 
 
 @sensor(
     minimum_interval_seconds=watch_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
-    asset_selection=[REGISTER],
+    asset_selection=RETIRE_SELECTION,
     description="Watches data/raw and data/boundaries: registers new wave folders as partitions, retires removed "
     "ones, and records a new data version (content hash) of every input that changed.",
 )
@@ -118,26 +143,35 @@ def survey_inputs_sensor(context: SensorEvaluationContext) -> SensorResult:
     known = set(context.instance.get_dynamic_partitions(survey_waves.name))
     new = [w for w in on_disk if w not in known]
     gone = sorted(known - set(on_disk))
-    last = json.loads(context.cursor)[CURSOR_VERSIONS] if context.cursor else {}
-    events, versions = observations(settings, known - set(gone), last)
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    events, versions = observations(settings, known - set(gone), cursor.get(CURSOR_VERSIONS, {}))
     requests = []
     if new:
         requests.append(survey_waves.build_add_request(new))
     if gone:
         requests.append(survey_waves.build_delete_request(gone))
+    # A removed wave is retired until the published baseline no longer holds it: the register and
+    # the London-wide assets run again, once nothing else is running (a run in progress may have
+    # read the folder before it went), and again if the baseline still holds it afterwards.
+    retiring = sorted((set(cursor.get(CURSOR_RETIRING, [])) | set(gone)) - set(on_disk))
+    retiring = sorted(set(retiring) & published_waves(settings))
+    attempts = cursor.get(CURSOR_ATTEMPTS, 0) if retiring else 0
+    run_requests = []
+    if retiring and attempts < MAX_RETIRE_ATTEMPTS and not _runs_in_progress(context.instance):
+        run_requests.append(RunRequest(tags={RETIRED_TAG: ",".join(retiring)}))
+        attempts += 1
     changed = [e.asset_key.to_user_string() + (f"[{e.partition}]" if e.partition else "") for e in events]
     context.log.info(
         f"{len(on_disk)} wave folder(s); new: {', '.join(new) or 'none'}; removed: {', '.join(gone) or 'none'}; "
-        f"changed inputs: {', '.join(changed) or 'none'}"
+        f"changed inputs: {', '.join(changed) or 'none'}; retiring: {', '.join(retiring) or 'none'}"
     )
     return SensorResult(
         asset_events=events,
         dynamic_partitions_requests=requests,
-        # A removed wave: the register retires its rows; the automation then republishes without it.
-        run_requests=[RunRequest(asset_selection=[AssetKey(REGISTER)], tags={"tipipeline/retired": ",".join(gone)})]
-        if gone
-        else [],
-        cursor=json.dumps({CURSOR_VERSIONS: versions}, sort_keys=True),
+        run_requests=run_requests,
+        cursor=json.dumps(
+            {CURSOR_VERSIONS: versions, CURSOR_RETIRING: retiring, CURSOR_ATTEMPTS: attempts}, sort_keys=True
+        ),
     )
 
 
