@@ -59,6 +59,7 @@ ENV_SMTP_PORT = "TIPIPELINE_SMTP_PORT"
 ENV_UI_URL = "TIPIPELINE_UI_URL"
 
 UNKNOWN_REASON = "the run did not succeed (see the Dagster UI for details)"
+AUTOMATION_JOB, AUTOMATION_JOB_LABEL = "__ASSET_JOB", "automation (assets materialised by declarative automation)"
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -209,6 +210,8 @@ def alert_message(
     """The JSON message: ``text`` for Teams and Slack, and the same facts as separate fields."""
     run_url = f"{ui_url.rstrip('/')}/runs/{run_id}" if ui_url else None
     assets = sorted(assets)
+    # Runs the automation launches belong to Dagster's implicit asset job: say what it is.
+    job = AUTOMATION_JOB_LABEL if job == AUTOMATION_JOB else job
     headline = f"tipipeline run failed: job {job}" + (f", partition {partition}" if partition else "") + "."
     lines = [headline]
     if assets:
