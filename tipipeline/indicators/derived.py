@@ -27,11 +27,15 @@ def indicator_changes(cells: pd.DataFrame, catalogue: pd.DataFrame, waves: list[
     """
     measures = catalogue.set_index("indicator_id")["measure"]
     rows = []
+    # Rows as dicts keyed by (indicator, level, code): a lookup per cell, not a pandas .loc.
+    by_wave = {
+        wave: {tuple(r[k] for k in KEY): r for r in group.to_dict("records")}
+        for wave, group in cells.groupby("wave", sort=False)
+    }
     for before, after in zip(waves, waves[1:]):
-        first = cells[cells["wave"] == before].set_index(KEY)
-        second = cells[cells["wave"] == after].set_index(KEY)
-        for key in first.index.intersection(second.index):
-            a, b = first.loc[key], second.loc[key]
+        first, second = by_wave.get(before, {}), by_wave.get(after, {})
+        for key in [k for k in first if k in second]:
+            a, b = first[key], second[key]
             row = {
                 "indicator_id": key[0],
                 "geography_level": key[1],
