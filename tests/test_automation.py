@@ -111,7 +111,6 @@ def _failed_runs(home: Path) -> list:
         return instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="dg dev needs the project checkout")
 def test_daemon_refreshes_the_baseline_with_zero_clicks(tmp_path, webhook, monkeypatch):
     from dagster import DagsterInstance
 
