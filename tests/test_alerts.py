@@ -421,3 +421,20 @@ def test_sensor_is_running_by_default_and_watches_the_whole_code_location():
     # No job list and not every code location: Dagster then watches every job of this location.
     assert not run_failure_alert._monitored_jobs
     assert not run_failure_alert._monitor_all_code_locations
+
+
+def test_disclosure_details_never_leave_in_an_alert():
+    from tipipeline.alerts import outside_safe
+
+    # A constructed breach: the audit's own wording names a small count of one organisation.
+    for reason in (
+        "check survey_indicators_disclosure_control failed: 2 disclosure problems, e.g. n can be narrowed to "
+        "3-4 (domain_agree_policy, 2024-w1, E09000013)",
+        "published_baseline: not published: the disclosure audit found the numerator is revealed: 3 "
+        "(willing_to_share, organisation, E09000013, 2024-w1) (and 4 more)",
+    ):
+        safe = outside_safe(reason)
+        assert "E09000013" not in safe and "3-4" not in safe and "revealed" not in safe
+        assert "disclosure control check failed" in safe
+    plain = "export.csv, row 7, column 'Q3': not a number"
+    assert outside_safe(plain) == plain

@@ -1,6 +1,8 @@
 """The Dagster layer end to end on a copy of the sample: definitions, run, reruns, failures, sensor."""
 
+import os
 import shutil
+import time
 
 import duckdb
 import pytest
@@ -186,6 +188,8 @@ def test_sensor_registers_waves_and_observes_changed_inputs(settings, instance, 
     [export] = sorted((settings.surveys_dir / "2025-w2").iterdir())
     lines = export.read_bytes().splitlines(keepends=True)
     export.write_bytes(b"".join(lines[:-1]))
+    assert observed(tick(second.cursor)) == []  # just written: left until it settles (a copy in progress)
+    os.utime(export, (time.time() - 60, time.time() - 60))
     corrected = tick(second.cursor)
     assert observed(corrected) == ["raw_survey_wave[2025-w2]"]
     assert corrected.asset_events[0].tags["dagster/data_version"] != versions["2025-w2"]
@@ -213,7 +217,12 @@ def test_sensor_registers_waves_and_observes_changed_inputs(settings, instance, 
     with duckdb.connect(str(settings.baseline_path)) as conn:
         conn.execute("CREATE OR REPLACE TABLE provenance AS SELECT '2025-w2' AS survey_waves")
     done = tick(again.cursor)
-    assert done.run_requests == [] and json.loads(done.cursor)["retiring"] == []
+    assert done.run_requests == [] and json.loads(done.cursor)["retiring"] == {}
+    # A data folder that is not there (unmounted, mistyped) retires nothing.
+    shutil.rmtree(settings.surveys_dir)
+    unmounted = tick(done.cursor)
+    assert unmounted.run_requests == [] and not unmounted.dynamic_partitions_requests
+    assert "is the data folder mounted?" in unmounted.skip_reason.skip_message
 
 
 def test_definitions_follow_settings(settings):

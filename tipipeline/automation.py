@@ -102,15 +102,16 @@ automation_sensor = AutomationConditionSensorDefinition(
     description="Declarative automation: runs what an input change, a new wave or a refreshed wave makes stale.",
 )
 
-CURSOR_VERSIONS, CURSOR_RETIRING, CURSOR_ATTEMPTS = "versions", "retiring", "retire_attempts"
+CURSOR_VERSIONS, CURSOR_RETIRING = "versions", "retiring"  # retiring: wave -> attempts made
 MAX_RETIRE_ATTEMPTS = 3  # a retirement whose runs keep failing is left to a person (the alert says why)
 RETIRED_TAG = "tipipeline/retired"
 # What a removed wave re-runs: the register (which retires its rows) and everything London-wide after it.
 RETIRE_SELECTION = AssetSelection.assets(REGISTER).downstream()
 
 
-def published_waves(settings) -> set[str]:
-    """The survey waves the published baseline holds (empty when there is none yet)."""
+def published_waves(settings) -> set[str] | None:
+    """The survey waves the published baseline holds (empty when there is none yet; None when it
+    cannot be read just now, e.g. while a new one is swapped in)."""
     import duckdb
 
     if not settings.baseline_path.exists():
@@ -119,7 +120,7 @@ def published_waves(settings) -> set[str]:
         with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
             (waves,) = conn.execute("SELECT survey_waves FROM provenance LIMIT 1").fetchone()
     except (duckdb.Error, TypeError):
-        return set()  # being swapped in, or from an older version: look again next tick
+        return None
     return {w for w in (waves or "").split(", ") if w}
 
 
@@ -141,25 +142,23 @@ def survey_inputs_sensor(context: SensorEvaluationContext) -> SensorResult:
     settings = get_settings()
     on_disk = discover_waves(settings.surveys_dir)
     known = set(context.instance.get_dynamic_partitions(survey_waves.name))
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    if not on_disk and known:
+        # Far likelier an unmounted or mistyped data folder than every wave withdrawn: touch nothing.
+        return SensorResult(
+            skip_reason=f"no wave folders under {settings.surveys_dir}: is the data folder mounted? "
+            "(nothing retired; `tipipeline wave remove ID` retires a wave on purpose)",
+            cursor=context.cursor,
+        )
     new = [w for w in on_disk if w not in known]
     gone = sorted(known - set(on_disk))
-    cursor = json.loads(context.cursor) if context.cursor else {}
     events, versions = observations(settings, known - set(gone), cursor.get(CURSOR_VERSIONS, {}))
     requests = []
     if new:
         requests.append(survey_waves.build_add_request(new))
     if gone:
         requests.append(survey_waves.build_delete_request(gone))
-    # A removed wave is retired until the published baseline no longer holds it: the register and
-    # the London-wide assets run again, once nothing else is running (a run in progress may have
-    # read the folder before it went), and again if the baseline still holds it afterwards.
-    retiring = sorted((set(cursor.get(CURSOR_RETIRING, [])) | set(gone)) - set(on_disk))
-    retiring = sorted(set(retiring) & published_waves(settings))
-    attempts = cursor.get(CURSOR_ATTEMPTS, 0) if retiring else 0
-    run_requests = []
-    if retiring and attempts < MAX_RETIRE_ATTEMPTS and not _runs_in_progress(context.instance):
-        run_requests.append(RunRequest(tags={RETIRED_TAG: ",".join(retiring)}))
-        attempts += 1
+    run_requests, retiring = _retirement(context, settings, cursor, gone, on_disk)
     changed = [e.asset_key.to_user_string() + (f"[{e.partition}]" if e.partition else "") for e in events]
     context.log.info(
         f"{len(on_disk)} wave folder(s); new: {', '.join(new) or 'none'}; removed: {', '.join(gone) or 'none'}; "
@@ -169,10 +168,28 @@ def survey_inputs_sensor(context: SensorEvaluationContext) -> SensorResult:
         asset_events=events,
         dynamic_partitions_requests=requests,
         run_requests=run_requests,
-        cursor=json.dumps(
-            {CURSOR_VERSIONS: versions, CURSOR_RETIRING: retiring, CURSOR_ATTEMPTS: attempts}, sort_keys=True
-        ),
+        cursor=json.dumps({CURSOR_VERSIONS: versions, CURSOR_RETIRING: retiring}, sort_keys=True),
     )
+
+
+def _retirement(context, settings, cursor: dict, gone: list[str], on_disk: list[str]) -> tuple[list, dict]:
+    """A removed wave is retired until the published baseline no longer holds it: the register and
+    the London-wide assets run again, once nothing else is running (a run in progress may have read
+    the folder before it went), at most MAX_RETIRE_ATTEMPTS times per wave.
+
+    Returns the run requests and the waves still being retired, with the attempts made for each."""
+    retiring = {w: n for w, n in cursor.get(CURSOR_RETIRING, {}).items() if w not in on_disk}
+    retiring.update({w: 0 for w in gone if w not in retiring})
+    published = published_waves(settings)
+    if published is None:
+        return [], retiring  # the baseline cannot be read this tick: keep every pending wave
+    retiring = {w: n for w, n in retiring.items() if w in published}
+    due = sorted(w for w, n in retiring.items() if n < MAX_RETIRE_ATTEMPTS)
+    if not due or _runs_in_progress(context.instance):
+        return [], retiring
+    for wave in due:
+        retiring[wave] += 1
+    return [RunRequest(tags={RETIRED_TAG: ",".join(due)})], retiring
 
 
 @schedule(

@@ -82,6 +82,15 @@ def wave_version(settings: Settings, wave: str) -> InputVersion:
     return version_of(_files(settings.surveys_dir / wave, EXPORT_SUFFIXES))
 
 
+def settled(settings: Settings, wave: str, seconds: float = 10) -> bool:
+    """Whether no export in the wave folder changed in the last `seconds`: a folder still being
+    copied in is not read half-written."""
+    import time
+
+    newest = max((p.stat().st_mtime for p in _files(settings.surveys_dir / wave, EXPORT_SUFFIXES)), default=0)
+    return time.time() - newest >= seconds
+
+
 def wave_versions(settings: Settings) -> dict[str, InputVersion]:
     """Every wave folder on disk and its version."""
     return {wave: wave_version(settings, wave) for wave in discover_waves(settings.surveys_dir)}

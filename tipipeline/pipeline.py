@@ -170,7 +170,7 @@ def record_input_versions(instance: DagsterInstance, settings: Settings) -> None
     """Record each input's current content hash (as the sensor does), so the UI knows what this run
     was built from and the automation does not rebuild it again."""
     known = set(instance.get_dynamic_partitions(survey_waves.name))
-    events, _ = observations(settings, known, {})
+    events, _ = observations(settings, known, {}, settle=False)
     for event in events:
         instance.report_runless_asset_event(event)
 

@@ -65,16 +65,19 @@ def input_changes(settings: Settings) -> list[str]:
     added or removed since it was published), named one per line."""
     import json
 
+    from tipipeline.framework import FRAMEWORK_PATH
+    from tipipeline.framework.catalogue import CATALOGUE_PATH
     from tipipeline.ingest.policy_audit import audit_files
     from tipipeline.ingest.waves import EXPORT_SUFFIXES, discover_waves
     from tipipeline.inputs import file_sha256
 
     with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
-        recorded_files, codebook_sha = conn.execute(
-            "SELECT input_files, codebook_sha256 FROM provenance LIMIT 1"
+        recorded_files, codebook_sha, framework_sha, catalogue_sha = conn.execute(
+            "SELECT input_files, codebook_sha256, framework_sha256, catalogue_sha256 FROM provenance LIMIT 1"
         ).fetchone()
     recorded = {item["file"]: item["sha256"] for item in json.loads(recorded_files)}
     recorded["surveys/codebook.yaml"] = codebook_sha
+    recorded["framework/framework.yaml"], recorded["framework/indicators.yaml"] = framework_sha, catalogue_sha
     current = {}
     for wave in discover_waves(settings.surveys_dir):
         for path in sorted((settings.surveys_dir / wave).iterdir()):
@@ -83,6 +86,8 @@ def input_changes(settings: Settings) -> list[str]:
     current.update({f"policy_audit/{p.name}": file_sha256(p) for p in audit_files(settings.policy_audit_dir)})
     if settings.codebook_path.is_file():
         current["surveys/codebook.yaml"] = file_sha256(settings.codebook_path)
+    current["framework/framework.yaml"] = file_sha256(FRAMEWORK_PATH)
+    current["framework/indicators.yaml"] = file_sha256(CATALOGUE_PATH)
     changes = []
     for name in sorted(set(recorded) | set(current)):
         if name not in current:

@@ -123,7 +123,7 @@ def _write_wave_indicators(warehouse: WarehouseResource, wave: str, built, thres
     )
     # The publishing step trusts a passed audit of exactly these counts and flags, else repeats it.
     with warehouse.get_connection() as conn:
-        record_audit(conn, audit_fingerprint(built.cells), check.passed, problems)
+        record_audit(conn, audit_fingerprint(built.cells, threshold, built.families), check.passed, problems)
 
 
 LONDON_INDICATOR_TABLES = [
@@ -143,26 +143,45 @@ LONDON_INDICATOR_TABLES = [
         "of the change and whether it is significant.",
         schemas.IndicatorChanges,
     ),
+    TableAsset(
+        "promising_practice",
+        "Promising-practice candidates per organisation: policy documents at or above "
+        "the strength threshold and the latest wave's % of staff willing to share (never free text).",
+        schemas.PromisingPractice,
+    ),
 ]
 
 
 @multi_asset(
     name="london_indicators",
     specs=asset_specs(
-        LONDON_INDICATOR_TABLES, "indicators", ["survey_wave_register", "indicator_cells", "policy_organisations"]
+        LONDON_INDICATOR_TABLES,
+        "indicators",
+        ["survey_wave_register", "indicator_cells", "policy_organisations", "policy_documents"],
     ),
     check_specs=check_specs(LONDON_INDICATOR_TABLES),
     pool="duckdb_write",
 )
 def london_indicators(context: AssetExecutionContext, warehouse: WarehouseResource):
-    """Every wave's disclosure-controlled cells with the policy audit's, and change between waves."""
+    """Every wave's disclosure-controlled cells with the policy audit's, change between waves, and
+    promising practice (the latest wave's willingness to share with the audit's strong documents)."""
     framework = load_framework()
     catalogue = load_indicator_catalogue(framework)
+    reference = load_reference()
     with warehouse.get_connection() as conn:
         cells = conn.execute("SELECT * FROM indicator_cells").df()
         policy_orgs = conn.execute("SELECT * FROM policy_organisations ORDER BY org_id").df()
-    indicators, changes = assemble_indicators(cells, policy_orgs, catalogue, load_reference())
-    frames = {"indicators": indicators, "indicator_catalogue": catalogue, "indicator_changes": changes}
+        documents = conn.execute("SELECT * FROM policy_documents").df()
+    indicators, changes = assemble_indicators(cells, policy_orgs, catalogue, reference)
+    waves = sorted(set(cells["wave"]))
+    frames = {
+        "indicators": indicators,
+        "indicator_catalogue": catalogue,
+        "indicator_changes": changes,
+        "promising_practice": promising_practice(
+            indicators[indicators["wave"].isin(waves)], documents, framework, reference, waves
+        ),
+    }
     extra = {
         "indicators": {
             "waves": ", ".join(sorted(set(cells["wave"]))) or "none",
@@ -221,39 +240,31 @@ JOURNEY_TABLES = [
         "domain (mean score) and the index, per wave; suppression carried through.",
         schemas.BoroughPartnership,
     ),
-    TableAsset(
-        "promising_practice",
-        "Promising-practice candidates per organisation: policy documents at or above "
-        "the strength threshold and the % of staff willing to share (never free text).",
-        schemas.PromisingPractice,
-    ),
 ]
 
 
 @multi_asset(
     name="wave_journey",
     partitions_def=survey_waves,
-    specs=asset_specs(JOURNEY_TABLES, "indicators", ["survey_indicators", "policy_documents", "policy_organisations"]),
+    specs=asset_specs(JOURNEY_TABLES, "indicators", ["survey_indicators", "policy_organisations"]),
     check_specs=check_specs(JOURNEY_TABLES),
     pool="duckdb_write",
 )
 def wave_journey(context: AssetExecutionContext, warehouse: WarehouseResource):
-    """One wave's journey stages, London's distribution of them, the borough partnership view and
-    promising practice, from the wave's disclosure-controlled cells and the policy audit."""
+    """One wave's journey stages, London's distribution of them and the borough partnership view,
+    from the wave's disclosure-controlled cells and the policy audit."""
     wave = context.partition_key
     framework = load_framework()
     reference = load_reference()
     with warehouse.get_connection() as conn:
         cells = conn.execute("SELECT * FROM survey_indicators WHERE wave = ?", [wave]).df()
         policy_orgs = conn.execute("SELECT * FROM policy_organisations").df()
-        documents = conn.execute("SELECT * FROM policy_documents").df()
     waves = [wave]
     stages = journey(cells, policy_orgs, framework, reference, waves)
     frames = {
         "journey": stages,
         "journey_summary": journey_summary(stages),
         "borough_partnership": borough_partnership(cells, reference, score_indicators(framework)),
-        "promising_practice": promising_practice(cells, documents, framework, reference, waves),
     }
     extra = {
         "journey": {

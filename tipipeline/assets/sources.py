@@ -68,9 +68,12 @@ def raw_survey_wave(paths: PathsResource) -> DataVersionsByPartition:
     )
 
 
-def observations(settings: Settings, known_waves: set[str], last: dict[str, str]) -> tuple[list, dict[str, str]]:
+def observations(
+    settings: Settings, known_waves: set[str], last: dict[str, str], settle: bool = True
+) -> tuple[list, dict[str, str]]:
     """Observations of every input whose version differs from `last` (name -> version; wave
-    partitions as `raw_survey_wave[wave]`), for the waves in `known_waves`, and the new versions."""
+    partitions as `raw_survey_wave[wave]`), for the waves in `known_waves`, and the new versions.
+    `settle`: leave a wave whose files changed in the last seconds (still being copied) for later."""
     current = {key: v for key, v in inputs.input_versions(settings).items()}
     events, versions = [], {}
     for key, version in current.items():
@@ -78,8 +81,9 @@ def observations(settings: Settings, known_waves: set[str], last: dict[str, str]
         if last.get(key) != version.version:
             events.append(observation(key, version))
     for wave, version in inputs.wave_versions(settings).items():
-        if wave not in known_waves:
-            continue  # registered this tick; observed on the next one, once its partition exists
+        if wave not in known_waves or (settle and not inputs.settled(settings, wave)):
+            # Registered this tick (observed once its partition exists), or still being copied in.
+            continue
         name = f"{inputs.RAW_SURVEY_WAVE}[{wave}]"
         versions[name] = version.version
         if last.get(name) != version.version:

@@ -6,37 +6,47 @@ import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from tipipeline import inputs
-from tipipeline.assets.indicators import JOURNEY_TABLES, WAVE_INDICATOR_TABLES
-from tipipeline.assets.ingest import WAVE_TABLES
+from tipipeline.assets.indicators import wave_indicator_assets
+from tipipeline.assets.ingest import wave_assets
 from tipipeline.ingest.waves import discover_waves
 from tipipeline.metadata import markdown_preview, table_metadata
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.warehouse import replace_table, retire_waves
 
-# Every table written one wave at a time (a `wave` column; one partition per wave).
-PER_WAVE_TABLES = [t.name for t in (*WAVE_TABLES, *WAVE_INDICATOR_TABLES, *JOURNEY_TABLES)]
+# Every table written one wave at a time (a `wave` column; one partition per wave): the tables of
+# the per-wave assets (table name = asset name), so a new per-wave asset is retired with the others.
+PER_WAVE_TABLES = sorted(key.path[-1] for asset in (*wave_assets, *wave_indicator_assets) for key in asset.keys)
 REGISTER = "survey_wave_register"
 
 
 def wave_register(conn, settings) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Retire the rows of waves whose folder is gone; list the waves on disk and what is staged."""
+    """Retire the rows of waves whose folder is gone; list the waves on disk, what is staged of
+    each, and whether what is staged was read from the files now on disk."""
     on_disk = discover_waves(settings.surveys_dir)
-    retired = retire_waves(conn, PER_WAVE_TABLES, keep=on_disk)
-    staged = (
-        dict(conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave").fetchall())
-        if _has(conn, "stg_respondents")
-        else {}
-    )
+    # No wave folder at all is far likelier an unmounted or mistyped data folder than every wave
+    # withdrawn: keep everything (`tipipeline wave remove` retires a wave on purpose).
+    retired = retire_waves(conn, PER_WAVE_TABLES, keep=on_disk) if on_disk else {}
+    staged, built = {}, {}
+    if _has(conn, "stg_respondents"):
+        staged = dict(conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave").fetchall())
+        for wave, name, sha in conn.execute("SELECT wave, source_file, sha256 FROM survey_data_quality").fetchall():
+            built.setdefault(wave, {})[name] = sha
     rows = []
     for wave in on_disk:
         version = inputs.wave_version(settings, wave)
+        if wave not in staged:
+            status = "not staged (never run, or its runs failed)"
+        elif built.get(wave) != version.files:
+            status = "stale: its files changed and the new ones have not loaded (last run failed or pending)"
+        else:
+            status = "staged from the files on disk"
         rows.append(
             {
                 "wave": wave,
                 "files": version.summary,
                 "data_version": version.version,
                 "respondents_staged": int(staged.get(wave, 0)),
-                "status": "staged" if wave in staged else "not staged (never run, or its last run failed)",
+                "status": status,
             }
         )
     frame = pd.DataFrame(rows, columns=["wave", "files", "data_version", "respondents_staged", "status"])
@@ -54,8 +64,10 @@ def _has(conn, table: str) -> bool:
 @asset(
     name=REGISTER,
     group_name="ingest",
-    description="The survey waves the warehouse holds: one row per wave folder on disk with its files, data version "
-    "and respondents staged. Rows of a wave whose folder was removed are retired from every per-wave table.",
+    description="The survey waves the warehouse holds: one row per wave folder on disk with its files, data version, "
+    "respondents staged and whether they were read from the files now on disk (a wave whose corrected file failed "
+    "is 'stale': its last good data stay). Rows of a wave whose folder was removed are retired from every per-wave "
+    "table.",
     kinds={"duckdb"},
     owners=["team:tipipeline"],
     code_version="1",
@@ -71,6 +83,8 @@ def survey_wave_register(
     with warehouse.get_connection() as conn:
         register, retired = wave_register(conn, paths.settings)
         replace_table(conn, REGISTER, register)
+    if register.empty:
+        context.log.warning(f"no wave folders under {paths.settings.surveys_dir}: nothing retired")
     for wave, rows in retired.items():
         context.log.info(f"wave {wave} retired: its folder is gone ({rows} staged respondents removed)")
     return MaterializeResult(

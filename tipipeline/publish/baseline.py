@@ -28,7 +28,9 @@ PROVENANCE_COMMENT = "Where each published table came from: input files, configu
 PROVENANCE_COLUMNS = {
     "table_name": "Published table.",
     "rows": "Rows in the table.",
-    "survey_waves": "The survey waves the baseline holds (comma-separated); a wave whose last run failed is absent.",
+    "survey_waves": "The survey waves the baseline holds (comma-separated). A wave that never loaded is absent; one "
+    "whose corrected file failed to load keeps its last good data (the working warehouse's survey_wave_register "
+    "marks it stale).",
     "input_files": "Input files and their SHA-256 (JSON).",
     "codebook_sha256": "SHA-256 of the codebook.",
     "framework_sha256": "SHA-256 of the measurement framework (framework.yaml).",

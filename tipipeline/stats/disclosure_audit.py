@@ -374,11 +374,14 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
 AUDIT_INPUT = ["indicator_id", "wave", "geography_level", "geography_code", "n", "numerator", "suppressed"]
 
 
-def audit_fingerprint(cells: pd.DataFrame) -> str:
-    """SHA-256 of exactly what `audit` judges (true counts and the flags to publish), independent of
-    row order: a passed audit of the same fingerprint need not be repeated."""
+def audit_fingerprint(cells: pd.DataFrame, threshold: int, families: dict[str, str] | None = None) -> str:
+    """SHA-256 of exactly what `audit` judges (true counts and the flags to publish, the threshold and
+    the indicator families), independent of row order: a passed audit of the same fingerprint need
+    not be repeated; a raised threshold or a changed family is audited afresh."""
     frame = cells[AUDIT_INPUT].astype(str).sort_values(AUDIT_INPUT).reset_index(drop=True)
-    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    digest.update(f"threshold={int(threshold)};families={sorted((families or {}).items())}".encode())
+    return digest.hexdigest()
 
 
 AUDIT_LOG = "disclosure_audits"
@@ -435,7 +438,11 @@ def audit_snapshot(
     passed = set()
     if warehouse_conn.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = '{AUDIT_LOG}'").fetchone()[0]:
         passed = {f for (f,) in warehouse_conn.execute(f"SELECT fingerprint FROM {AUDIT_LOG} WHERE passed").fetchall()}
-    unaudited = [wave for wave, group in cells.groupby("wave", sort=True) if audit_fingerprint(group) not in passed]
+    unaudited = [
+        wave
+        for wave, group in cells.groupby("wave", sort=True)
+        if audit_fingerprint(group, threshold, families) not in passed
+    ]
     found = [
         pd.DataFrame(problems, columns=PROBLEM_COLUMNS),
         audit_published(snapshot_conn, threshold, file_organisations),
