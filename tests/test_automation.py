@@ -166,13 +166,17 @@ def test_daemon_refreshes_the_baseline_with_zero_clicks(tmp_path, webhook, monke
         [export] = sorted((data / "raw" / "surveys" / "2024-w1").iterdir())
         header = _drop_last_records(export, 6)
         expected = added["rows_read"]["2024-w1"] - 6
+        report_built = report.stat().st_mtime_ns
         _wait(
             "the corrected wave's row count", lambda: _baseline(settings)["rows_read"].get("2024-w1") == expected, proc
         )
+        _wait("the report rebuilt", lambda: report.stat().st_mtime_ns > report_built, proc)
 
         # 3. A deleted wave folder leaves the baseline; no run fails because of it.
+        report_built = report.stat().st_mtime_ns
         shutil.rmtree(data / "raw" / "surveys" / "2026-w3")
         _wait("the deleted wave gone", lambda: _baseline(settings)["waves"] == ["2024-w1", "2025-w2"], proc)
+        _wait("the report rebuilt", lambda: report.stat().st_mtime_ns > report_built, proc)
         time.sleep(25)  # let any run the deletion set off finish
         assert _failed_runs(home) == []
         assert messages == []
