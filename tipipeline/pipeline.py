@@ -216,7 +216,7 @@ def remove_wave(
 ) -> RunSummary:
     """Retire a wave whose folder has been taken away: delete its partition and its rows in every
     per-wave table, then republish the London-wide assets without it."""
-    from tipipeline.warehouse import connection
+    from tipipeline.warehouse import connection, table_exists
 
     instance = instance or DagsterInstance.get()
     folder = settings.surveys_dir / wave
@@ -229,7 +229,7 @@ def remove_wave(
     staged = 0
     if settings.warehouse_path.exists():
         with connection(settings.warehouse_path, read_only=True) as conn:
-            if conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'stg_respondents'").fetchone()[0]:
+            if table_exists(conn, "stg_respondents"):
                 staged = conn.execute("SELECT count(*) FROM stg_respondents WHERE wave = ?", [wave]).fetchone()[0]
     if not known and not staged:
         raise PipelineError(f"no wave {wave!r}: neither a partition nor staged rows of it")

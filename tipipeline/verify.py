@@ -68,8 +68,7 @@ def input_changes(settings: Settings) -> list[str]:
     from tipipeline.framework import FRAMEWORK_PATH
     from tipipeline.framework.catalogue import CATALOGUE_PATH
     from tipipeline.ingest.policy_audit import audit_files
-    from tipipeline.ingest.waves import EXPORT_SUFFIXES, discover_waves
-    from tipipeline.inputs import file_sha256
+    from tipipeline.inputs import file_sha256, version_of, wave_versions
 
     with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
         recorded_files, codebook_sha, framework_sha, catalogue_sha = conn.execute(
@@ -78,12 +77,14 @@ def input_changes(settings: Settings) -> list[str]:
     recorded = {item["file"]: item["sha256"] for item in json.loads(recorded_files)}
     recorded["surveys/codebook.yaml"] = codebook_sha
     recorded["framework/framework.yaml"], recorded["framework/indicators.yaml"] = framework_sha, catalogue_sha
-    current = {}
-    for wave in discover_waves(settings.surveys_dir):
-        for path in sorted((settings.surveys_dir / wave).iterdir()):
-            if path.is_file() and path.suffix.lower() in EXPORT_SUFFIXES and not path.name.startswith(("~$", ".")):
-                current[f"surveys/{wave}/{path.name}"] = file_sha256(path)
-    current.update({f"policy_audit/{p.name}": file_sha256(p) for p in audit_files(settings.policy_audit_dir)})
+    # The same file lists and hashes as the source assets' data versions (inputs.py).
+    current = {
+        f"surveys/{wave}/{name}": sha
+        for wave, version in wave_versions(settings).items()
+        for name, sha in version.files.items()
+    }
+    audits = version_of(audit_files(settings.policy_audit_dir)).files
+    current.update({f"policy_audit/{name}": sha for name, sha in audits.items()})
     if settings.codebook_path.is_file():
         current["surveys/codebook.yaml"] = file_sha256(settings.codebook_path)
     current["framework/framework.yaml"] = file_sha256(FRAMEWORK_PATH)

@@ -41,6 +41,15 @@ def _check_identifier(name: str) -> str:
     return name
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the warehouse's main schema holds `table`."""
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [table]
+        ).fetchall()[0][0]
+    )
+
+
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
     """Create or replace `table` with `frame`, columns selected by name (never by position)."""
     table = _check_identifier(table)
@@ -104,11 +113,7 @@ def replace_partitions(
                     source = f"({frame.sql})"
                 else:
                     source = "(SELECT " + ", ".join(f'"{c}"' for c in frame.columns) + " FROM _incoming)"
-                exists = conn.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main'",
-                    [table],
-                ).fetchall()[0][0]
-                if not exists:
+                if not table_exists(conn, table):
                     conn.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} LIMIT 0")
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", [key])
                 conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")
@@ -124,13 +129,7 @@ def replace_partitions(
 def retire_waves(conn: duckdb.DuckDBPyConnection, tables: list[str], keep: list[str]) -> dict[str, int]:
     """Delete, in one transaction, every row of a wave not in `keep` from the per-wave `tables`
     (those that exist). Returns the rows removed per retired wave (counted in the first table)."""
-    existing = {
-        name
-        for (name,) in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()
-    }
-    present = [_check_identifier(t) for t in tables if t in existing]
+    present = [_check_identifier(t) for t in tables if table_exists(conn, t)]
     if not present:
         return {}
     kept = pd.DataFrame({"wave": pd.Series(keep, dtype="object")})

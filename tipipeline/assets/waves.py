@@ -11,7 +11,7 @@ from tipipeline.assets.ingest import wave_assets
 from tipipeline.ingest.waves import discover_waves
 from tipipeline.metadata import markdown_preview, table_metadata
 from tipipeline.resources import PathsResource, WarehouseResource
-from tipipeline.warehouse import replace_table, retire_waves
+from tipipeline.warehouse import replace_table, retire_waves, table_exists
 
 # Every table written one wave at a time (a `wave` column; one partition per wave): the tables of
 # the per-wave assets (table name = asset name), so a new per-wave asset is retired with the others.
@@ -27,7 +27,7 @@ def wave_register(conn, settings) -> tuple[pd.DataFrame, dict[str, int]]:
     # withdrawn: keep everything (`tipipeline wave remove` retires a wave on purpose).
     retired = retire_waves(conn, PER_WAVE_TABLES, keep=on_disk) if on_disk else {}
     staged, built = {}, {}
-    if _has(conn, "stg_respondents"):
+    if table_exists(conn, "stg_respondents"):
         staged = dict(conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave").fetchall())
         for wave, name, sha in conn.execute("SELECT wave, source_file, sha256 FROM survey_data_quality").fetchall():
             built.setdefault(wave, {})[name] = sha
@@ -51,14 +51,6 @@ def wave_register(conn, settings) -> tuple[pd.DataFrame, dict[str, int]]:
         )
     frame = pd.DataFrame(rows, columns=["wave", "files", "data_version", "respondents_staged", "status"])
     return frame.astype({"respondents_staged": "int64"}), retired
-
-
-def _has(conn, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [table]
-        ).fetchone()[0]
-    )
 
 
 @asset(
