@@ -368,3 +368,40 @@ def test_changes_are_suppressed_with_their_cells(built):
     for row in tested.itertuples():
         assert not keyed[(row.indicator_id, row.from_wave, row.geography_level, row.geography_code)]
         assert not keyed[(row.indicator_id, row.to_wave, row.geography_level, row.geography_code)]
+
+
+def test_three_waves_are_compared_with_the_previous_and_the_baseline_wave():
+    """Waves a, b, c give a->b, b->c and a->c; each change is the later minus the earlier wave's value,
+    with Newcombe's interval from statsmodels for a percentage."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    from tipipeline.indicators.derived import indicator_changes
+
+    counts = {"a": (30, 60), "b": (36, 60), "c": (45, 60)}  # agreeing, respondents
+    cells = pd.DataFrame(
+        [
+            {
+                "indicator_id": "ti_index_agree",
+                "geography_level": "london",
+                "geography_code": "E12000007",
+                "geography_name": "London",
+                "sector": "all",
+                "wave": wave,
+                "value": 100 * k / n,
+                "sd": np.nan,
+                "n": n,
+                "numerator": k,
+                "suppressed": False,
+            }
+            for wave, (k, n) in counts.items()
+        ]
+    )
+    catalogue = pd.DataFrame([{"indicator_id": "ti_index_agree", "measure": "percent"}])
+    changes = indicator_changes(cells, catalogue, ["a", "b", "c"])
+    assert sorted(zip(changes["from_wave"], changes["to_wave"])) == [("a", "b"), ("a", "c"), ("b", "c")]
+    row = changes[(changes["from_wave"] == "a") & (changes["to_wave"] == "c")].iloc[0]
+    low, high = confint_proportions_2indep(45, 60, 30, 60, method="newcomb")
+    assert (row["change"], row["lower_ci"], row["upper_ci"]) == pytest.approx((25.0, 100 * low, 100 * high), abs=1e-9)
+    assert row["significance"] == "significant increase"
+    # Two waves: one pair, no duplicate baseline comparison.
+    assert len(indicator_changes(cells[cells["wave"] != "c"], catalogue, ["a", "b"])) == 1

@@ -18,8 +18,16 @@ from tipipeline.stats.intervals import newcombe_difference, welch_difference
 KEY = ["indicator_id", "geography_level", "geography_code"]
 
 
+def wave_pairs(waves: list[str]) -> list[tuple[str, str]]:
+    """(earlier, later) pairs compared: each wave with the one before it, and with the baseline (first) wave."""
+    consecutive = list(zip(waves, waves[1:]))
+    against_baseline = [(waves[0], later) for later in waves[2:]]
+    return consecutive + against_baseline
+
+
 def indicator_changes(cells: pd.DataFrame, catalogue: pd.DataFrame, waves: list[str]) -> pd.DataFrame:
-    """Change between consecutive waves per indicator and geography, with a 95% CI of the change.
+    """Change per indicator and geography, with a 95% CI of the change, between consecutive waves and
+    between the baseline (first) wave and every later wave: later waves are measured against the baseline.
 
     Means: Welch's t interval of the difference; proportions: Newcombe's hybrid score interval.
     Significant when the interval excludes 0. Suppressed when either wave's cell is suppressed.
@@ -32,7 +40,7 @@ def indicator_changes(cells: pd.DataFrame, catalogue: pd.DataFrame, waves: list[
         wave: {tuple(r[k] for k in KEY): r for r in group.to_dict("records")}
         for wave, group in cells.groupby("wave", sort=False)
     }
-    for before, after in zip(waves, waves[1:]):
+    for before, after in wave_pairs(waves):
         first, second = by_wave.get(before, {}), by_wave.get(after, {})
         for key in [k for k in first if k in second]:
             a, b = first[key], second[key]
