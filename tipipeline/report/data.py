@@ -1,0 +1,101 @@
+"""What the report reads from the published baseline: parameterised queries, one per need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+HEADLINE_INDICATOR = "ti_index_mean"
+
+
+@dataclass
+class ReportData:
+    """The published tables the report is made from (a read-only snapshot of the baseline)."""
+
+    indicators: pd.DataFrame
+    catalogue: pd.DataFrame
+    changes: pd.DataFrame
+    journey_summary: pd.DataFrame
+    coder_agreement: pd.DataFrame
+    data_quality: pd.DataFrame
+    reliability: pd.DataFrame
+    policy_documents: int
+    provenance: pd.DataFrame
+    waves: list[str]
+
+    @property
+    def baseline_wave(self) -> str:
+        """Later waves are measured against the first wave: the baseline."""
+        return self.waves[0]
+
+    @property
+    def latest_wave(self) -> str:
+        return self.waves[-1]
+
+    @property
+    def indicator_names(self) -> dict[str, str]:
+        return dict(zip(self.catalogue["indicator_id"], self.catalogue["name"]))
+
+
+def _frame(conn, sql: str, parameters: list | None = None) -> pd.DataFrame:
+    return conn.execute(sql, parameters or []).df()
+
+
+def load_report_data(conn) -> ReportData:
+    """Every London-wide table the report needs, from a connection to the published baseline."""
+    indicators = _frame(conn, "SELECT * FROM indicators")
+    waves = sorted(set(indicators["wave"]) - {"policy_audit"})
+    if not waves:
+        raise ValueError("the published baseline holds no survey wave: nothing to report")
+    return ReportData(
+        indicators=indicators,
+        catalogue=_frame(conn, "SELECT indicator_id, name FROM indicator_catalogue"),
+        changes=_frame(conn, "SELECT * FROM indicator_changes"),
+        journey_summary=_frame(conn, "SELECT * FROM journey_summary"),
+        coder_agreement=_frame(conn, "SELECT * FROM coder_agreement"),
+        data_quality=_frame(conn, "SELECT * FROM data_quality ORDER BY source DESC, wave, source_file"),
+        reliability=_frame(conn, "SELECT * FROM reliability ORDER BY wave, domain"),
+        policy_documents=int(conn.execute("SELECT count(*) FROM policy_audit").fetchall()[0][0]),
+        provenance=_frame(conn, "SELECT DISTINCT git_commit, package_version, framework_sha256 FROM provenance"),
+        waves=waves,
+    )
+
+
+def journey_stages(conn, wave: str) -> pd.DataFrame:
+    """Every organisation's stage per domain in one wave (rows with too little evidence included)."""
+    return _frame(conn, "SELECT org_id, sector, domain, stage_level, stage FROM journey WHERE wave = ?", [wave])
+
+
+def partnership(conn, indicator_id: str, wave: str) -> pd.DataFrame:
+    """One indicator per borough, council beside its BCU and ICB, with the BCU's and ICB's names."""
+    return _frame(
+        conn,
+        """
+        SELECT p.borough_name, p.council_value, p.council_suppressed, p.council_note,
+               bcu.geography_name AS bcu_name, p.police_value, p.police_suppressed, p.police_note,
+               icb.geography_name AS icb_name, p.health_value, p.health_suppressed, p.health_note
+        FROM borough_partnership p
+        LEFT JOIN (SELECT DISTINCT geography_code, geography_name FROM indicators WHERE geography_level = 'bcu') bcu
+               ON bcu.geography_code = p.bcu_code
+        LEFT JOIN (SELECT DISTINCT geography_code, geography_name FROM indicators WHERE geography_level = 'icb') icb
+               ON icb.geography_code = p.icb_code
+        WHERE p.indicator_id = ? AND p.wave = ?
+        ORDER BY p.borough_name
+        """,
+        [indicator_id, wave],
+    )
+
+
+def promising_candidates(conn, wave: str) -> pd.DataFrame:
+    """The organisations flagged as promising-practice candidates in one wave."""
+    return _frame(
+        conn,
+        """
+        SELECT organisation, sector, candidate_documents, percent_willing_to_share, reason
+        FROM promising_practice
+        WHERE promising_practice_candidate AND wave = ?
+        ORDER BY organisation
+        """,
+        [wave],
+    )

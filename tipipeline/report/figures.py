@@ -1,0 +1,34 @@
+"""Figures as the report embeds them: PNG bytes, alt text, a caption and the data table beside it."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+from tipipeline.report.tables import Table, frame_table
+from tipipeline.viz.style import render
+
+
+@dataclass
+class Figure:
+    png: bytes
+    alt: str
+    caption: str
+    table: Table
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+def chart_figure(fig_alt_table, caption: str) -> Figure:
+    """A chart from tipipeline.viz.charts ((figure, alt text, data frame)) drawn to PNG."""
+    fig, alt, frame = fig_alt_table
+    png, _ = render(fig)
+    return Figure(png, alt, caption, frame_table(frame, f"Data for: {caption}"))
+
+
+def map_figure(record) -> Figure:
+    """A drawn map (tipipeline.viz.atlas.MapRecord) with its values as a table."""
+    caption = f"{record.title}: councils by borough, police by BCU, health by ICB."
+    return Figure(record.png, record.alt_text, caption, frame_table(record.data, f"Data for: {record.title}"))

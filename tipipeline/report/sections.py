@@ -1,0 +1,422 @@
+"""The report's sections, one function each: the published tables in, a template's context and
+its figures out. No HTML here: every section has its template in templates/sections/."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from tipipeline.framework import Framework
+from tipipeline.framework.catalogue import score_indicators
+from tipipeline.report import data as queries
+from tipipeline.report.data import HEADLINE_INDICATOR, ReportData
+from tipipeline.report.figures import Figure, chart_figure, map_figure
+from tipipeline.report.tables import Column, label, make_table, plain_note, plain_reason, suppressed_symbol
+from tipipeline.viz.charts import change_chart, funnel_chart, journey_chart
+
+DEFINITION = (
+    "Trauma-informed practice is an approach to health and care interventions which is grounded in the "
+    "understanding that trauma exposure can impact an individual's neurological, biological, psychological and "
+    "social development (Office for Health Improvement and Disparities, 2022). A trauma-responsive organisation "
+    "goes further: trauma-informed principles shape its policy, practice and culture, and it changes them in "
+    "response to what it learns."
+)
+CAVEATS = [
+    "Respondents chose to take part: results describe those who responded, not every member of staff.",
+    "How widely the survey was circulated differed between organisations; small organisations and teams are "
+    "under-represented and many of their results are suppressed.",
+    "Confidence intervals describe sampling variation only; they do not correct for who chose to respond.",
+    "Policy audits cover the documents organisations published or shared; a missing document lowers the scores.",
+    "Journey stages apply a published rule to the evidence; they are a starting point for conversation with each "
+    "organisation, not a judgement of it.",
+    "Comparisons with London use the Fingertips rule (the area's 95% confidence interval against London's value); "
+    "many comparisons in one report will produce some differences by chance.",
+]
+INFORMED_STAGE = "trauma_informed"
+
+
+@dataclass
+class Section:
+    """One section: its anchor, heading, template and the template's context."""
+
+    id: str
+    title: str
+    context: dict
+    figures: list[Figure] = field(default_factory=list)
+
+    @property
+    def template(self) -> str:
+        return f"sections/{self.id}.html"
+
+
+def _cell(frame: pd.DataFrame, indicator_id: str, level: str, wave: str) -> pd.Series | None:
+    rows = frame[
+        (frame["indicator_id"] == indicator_id) & (frame["geography_level"] == level) & (frame["wave"] == wave)
+    ]
+    return None if rows.empty else rows.iloc[0]
+
+
+def _change(data: ReportData, before: str, after: str, indicator_id: str = HEADLINE_INDICATOR) -> pd.Series | None:
+    rows = data.changes[
+        (data.changes["indicator_id"] == indicator_id)
+        & (data.changes["geography_level"] == "london")
+        & (data.changes["from_wave"] == before)
+        & (data.changes["to_wave"] == after)
+    ]
+    return None if rows.empty else rows.iloc[0]
+
+
+def _change_card(change: pd.Series | None, heading: str) -> dict | None:
+    if change is None:
+        return None
+    if change["suppressed"]:
+        return {"label": heading, "value": suppressed_symbol(), "detail": plain_reason(change["suppression_reason"])}
+    return {
+        "label": heading,
+        "value": f"{change['change']:+.2f}",
+        "detail": label("significance", change["significance"]),
+    }
+
+
+def summary_section(data: ReportData, stages: pd.DataFrame, framework: Framework) -> Section:
+    """Headline figures: London's index per wave, its change since the baseline and since the last
+    wave, how far organisations have come, and the policy audit."""
+    cards = []
+    for wave in data.waves:
+        cell = _cell(data.indicators, HEADLINE_INDICATOR, "london", wave)
+        if cell is None:
+            continue
+        if cell["suppressed"]:
+            cards.append(
+                {
+                    "label": f"Index, London, wave {wave}",
+                    "value": suppressed_symbol(),
+                    "detail": plain_reason(cell["suppression_reason"]),
+                }
+            )
+        else:
+            cards.append(
+                {
+                    "label": f"Index, London, wave {wave}",
+                    "value": f"{cell['value']:.2f}",
+                    "detail": f"{int(cell['n']):,} respondents",
+                }
+            )
+    baseline, latest = data.baseline_wave, data.latest_wave
+    if len(data.waves) >= 2:
+        cards.append(
+            _change_card(_change(data, baseline, latest), f"Change since the baseline, wave {baseline} to {latest}")
+        )
+    if len(data.waves) >= 3:
+        previous = data.waves[-2]
+        cards.append(
+            _change_card(_change(data, previous, latest), f"Change since the last wave, {previous} to {latest}")
+        )
+    informed_level = next(s.level for s in framework.stages if s.id == INFORMED_STAGE)
+    rated = stages["stage_level"].dropna()
+    if len(rated):
+        cards.append(
+            {
+                "label": f"Organisation-domains trauma-informed or further, wave {latest}",
+                "value": f"{(rated >= informed_level).mean() * 100:.0f}%",
+                "detail": f"of the {len(rated):,} with enough evidence",
+            }
+        )
+    overall = data.coder_agreement[data.coder_agreement["principle"] == "overall"]
+    if len(overall) and pd.notna(overall["kappa"].iloc[0]):
+        cards.append(
+            {
+                "label": "Policy documents audited",
+                "value": f"{data.policy_documents:,}",
+                "detail": f"coder agreement (Cohen's kappa) {overall['kappa'].iloc[0]:.2f}",
+            }
+        )
+    sectors = data.indicators[
+        (data.indicators["indicator_id"] == HEADLINE_INDICATOR)
+        & (data.indicators["geography_level"] == "sector")
+        & (data.indicators["wave"] == latest)
+        & ~data.indicators["suppressed"].astype(bool)
+    ]
+    sector_values = [
+        f"{row.geography_name}: {row.value:.2f} ({label('comparisons', row.comparison)})"
+        for row in sectors.itertuples()
+    ]
+    return Section(
+        "summary",
+        "Summary",
+        {
+            "cards": [c for c in cards if c],
+            "sector_values": sector_values,
+            "latest": latest,
+            "baseline": baseline,
+            "waves": data.waves,
+        },
+    )
+
+
+def framework_section(framework: Framework) -> Section:
+    """The definition, the six principles, the domains and the journey stages in order."""
+    principles = pd.DataFrame([{"name": p.name, "description": p.description} for p in framework.principles])
+    domains = pd.DataFrame([{"name": d.name, "description": d.description} for d in framework.domains])
+    stages = pd.DataFrame(
+        [
+            {"level": s.level, "name": s.name, "description": s.description}
+            for s in sorted(framework.stages, key=lambda s: s.level)
+        ]
+    )
+    return Section(
+        "framework",
+        "Definition and framework",
+        {
+            "definition": DEFINITION,
+            "principles": make_table(
+                principles,
+                [Column("name", "Principle"), Column("description", "What it means")],
+                "Principles of trauma-informed practice (OHID 2022)",
+            ),
+            "domains": make_table(
+                domains,
+                [Column("name", "Domain"), Column("description", "What it covers")],
+                "Implementation domains (after SAMHSA 2014)",
+            ),
+            "stages": make_table(
+                stages,
+                [
+                    Column("level", "Stage", "count"),
+                    Column("name", "Name"),
+                    Column("description", "What it looks like"),
+                ],
+                "Journey stages, in the VRU's order",
+            ),
+        },
+    )
+
+
+def _exclusions_text(encoded) -> str:
+    """The JSON of rows excluded per rule as a sentence: "not finished: 3; no consent: 1"."""
+    counts = json.loads(encoded) if isinstance(encoded, str) and encoded else {}
+    return "; ".join(f"{label('exclusion_rules', rule)}: {count:,}" for rule, count in sorted(counts.items())) or "none"
+
+
+def _data_quality_table(quality: pd.DataFrame):
+    shown = quality.assign(
+        source=quality["source"].map(lambda s: label("sources", s)),
+        file_format=quality["file_format"].map(lambda f: label("file_formats", f)),
+        wave=quality["wave"].fillna("all"),
+        why=quality["excluded_by_rule"].map(_exclusions_text),
+    ).astype(object)
+    counts = ["rows_read", "rows_accepted", "rows_quarantined", "rows_excluded"]
+    if "counts_suppressed" in shown:
+        withheld = quality["counts_suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        shown.loc[withheld, [*counts, "why"]] = suppressed_symbol()
+    return make_table(
+        shown,
+        [
+            Column("source", "Source"),
+            Column("wave", "Wave"),
+            Column("source_file", "File"),
+            Column("file_format", "Read as"),
+            Column("rows_read", "Rows read", "count"),
+            Column("rows_accepted", "Accepted", "count"),
+            Column("rows_quarantined", "Quarantined", "count"),
+            Column("rows_excluded", "Excluded", "count"),
+            Column("why", "Why excluded"),
+        ],
+        "Rows per source file: every row read is accepted, quarantined or excluded",
+    )
+
+
+def methods_section(data: ReportData, framework: Framework, threshold: int) -> Section:
+    """How the data were read, checked and summarised, with the disclosure-control rule."""
+    domain_names = {d.id: d.name for d in framework.domains}
+    principle_names = {p.id: p.name for p in framework.principles} | {"overall": "All principles"}
+    funnel = chart_figure(
+        funnel_chart(data.data_quality),
+        "Every survey row read is accepted, quarantined or excluded by a documented rule.",
+    )
+    reliability = data.reliability.assign(domain=data.reliability["domain"].map(domain_names)).sort_values(
+        ["wave", "domain"]
+    )
+    # Principles in the framework's order, all principles together last.
+    order = {name: index for index, name in enumerate(principle_names.values())}
+    agreement = data.coder_agreement.assign(principle=data.coder_agreement["principle"].map(principle_names))
+    agreement = agreement.sort_values("principle", key=lambda s: s.map(order))
+    return Section(
+        "methods",
+        "Data and methods",
+        {
+            "funnel": funnel,
+            "quality": _data_quality_table(data.data_quality),
+            "reliability": make_table(
+                reliability,
+                [
+                    Column("wave", "Wave"),
+                    Column("domain", "Domain"),
+                    Column("items", "Items", "count"),
+                    Column("respondents_complete", "Respondents answering every item", "count"),
+                    Column("cronbach_alpha", "Cronbach's alpha", "coefficient"),
+                ],
+                "Reliability of each domain's items (Cronbach's alpha) by wave",
+            ),
+            "agreement": make_table(
+                agreement,
+                [
+                    Column("principle", "Principle"),
+                    Column("double_coded_documents", "Documents coded twice", "count"),
+                    Column("ratings_compared", "Ratings compared", "count"),
+                    Column("percent_agreement", "Agreement", "percent"),
+                    Column("kappa", "Cohen's kappa", "coefficient"),
+                    Column("weighted_kappa_linear", "Cohen's kappa, linear weights", "coefficient"),
+                ],
+                "Agreement between the two coders of each double-coded policy document",
+            ),
+            "threshold": threshold,
+            "min_respondents": framework.stage_rule.min_respondents,
+        },
+        [funnel],
+    )
+
+
+def _by_wave(data: ReportData, indicator_id: str) -> pd.DataFrame:
+    """An indicator for London and each sector: one column per wave, then the change since the
+    baseline; withheld values as [c]."""
+    rows = data.indicators[
+        (data.indicators["indicator_id"] == indicator_id)
+        & data.indicators["geography_level"].isin(["london", "sector"])
+    ].copy()
+    rows["shown"] = rows["value"].astype(object)
+    rows.loc[rows["suppressed"].astype(bool), "shown"] = suppressed_symbol()
+    order = {"london": 0, "sector": 1}
+    areas = rows.drop_duplicates("geography_code").sort_values(
+        ["geography_level", "geography_name"], key=lambda s: s.map(order) if s.name == "geography_level" else s
+    )
+    table = areas[["geography_code", "geography_name"]].copy()
+    for wave in data.waves:
+        values = rows[rows["wave"] == wave].set_index("geography_code")["shown"]
+        table[wave] = table["geography_code"].map(values)
+    if len(data.waves) >= 2:
+        changes = data.changes[
+            (data.changes["indicator_id"] == indicator_id)
+            & data.changes["geography_level"].isin(["london", "sector"])
+            & (data.changes["from_wave"] == data.baseline_wave)
+            & (data.changes["to_wave"] == data.latest_wave)
+        ].set_index("geography_code")
+        shown = changes["change"].astype(object)
+        shown[changes["suppressed"].astype(bool)] = suppressed_symbol()
+        table["since_baseline"] = table["geography_code"].map(shown)
+    return table
+
+
+def indicators_section(data: ReportData, maps: list, framework: Framework) -> Section:
+    """Per domain: the latest wave's partnership map and the mean score by wave for London and sectors."""
+    latest_maps = {m.indicator_id: m for m in maps if m.wave == data.latest_wave and m.layer == "partnership"}
+    names = data.indicator_names
+    domains, figures = [], []
+    for indicator_id in score_indicators(framework):
+        title = names[indicator_id].replace(": mean score", "")
+        record = latest_maps.get(indicator_id)
+        figure = map_figure(record) if record is not None else None
+        if figure is not None:
+            figures.append(figure)
+        table = _by_wave(data, indicator_id)
+        columns = [Column("geography_name", "Area"), *(Column(w, f"Wave {w}", "score") for w in data.waves)]
+        if "since_baseline" in table:
+            columns.append(Column("since_baseline", f"Change since the baseline ({data.baseline_wave})", "change"))
+        domains.append(
+            {
+                "title": title,
+                "figure": figure,
+                "table": make_table(table, columns, f"{title}: mean score (1 to 5) by wave, London and sectors"),
+            }
+        )
+    return Section("indicators", "Indicators by domain", {"domains": domains, "latest": data.latest_wave}, figures)
+
+
+def journey_section(data: ReportData, framework: Framework) -> Section:
+    """Where organisations are on the journey, how London changed, and the roadmap."""
+    domain_names = {d.id: d.name for d in framework.domains}
+    ordered = sorted(framework.stages, key=lambda s: s.level)
+    journey = chart_figure(
+        journey_chart(
+            data.journey_summary,
+            data.latest_wave,
+            pd.DataFrame([{"level": s.level, "name": s.name} for s in ordered]),
+            domain_names,
+        ),
+        f"Where organisations are on the journey, wave {data.latest_wave}.",
+    )
+    change = chart_figure(
+        change_chart(data.changes, data.indicators, domain_names),
+        f"London's domain scores in each wave; later waves are measured against the baseline, wave {data.baseline_wave}.",
+    )
+    roadmap = pd.DataFrame([{"name": s.name, "next_step": s.next_step} for s in ordered])
+    return Section(
+        "journey",
+        "Journey and roadmap",
+        {
+            "journey": journey,
+            "change": change,
+            "roadmap": make_table(
+                roadmap,
+                [Column("name", "Stage"), Column("next_step", "What the next step looks like")],
+                "What the next step looks like at each stage, in journey order",
+            ),
+        },
+        [journey, change],
+    )
+
+
+def _partner(frame: pd.DataFrame, side: str) -> tuple[pd.Series, pd.Series]:
+    """A partner's value ([c] when withheld) and its note in plain English."""
+    value = frame[f"{side}_value"].astype(object)
+    withheld = frame[f"{side}_suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    value[withheld] = suppressed_symbol()
+    return value, frame[f"{side}_note"].map(plain_note)
+
+
+def partnership_section(conn, data: ReportData) -> Section:
+    """Each borough's council, police BCU and ICB side by side on the index, latest wave."""
+    frame = queries.partnership(conn, HEADLINE_INDICATOR, data.latest_wave)
+    shown = frame[["borough_name", "bcu_name", "icb_name"]].copy()
+    for side in ("council", "police", "health"):
+        shown[f"{side}_value"], shown[f"{side}_note"] = _partner(frame, side)
+    table = make_table(
+        shown,
+        [
+            Column("borough_name", "Borough"),
+            Column("council_value", "Council", "score"),
+            Column("council_note", "Council: note"),
+            Column("bcu_name", "Police BCU"),
+            Column("police_value", "Police (BCU)", "score"),
+            Column("police_note", "Police: note"),
+            Column("icb_name", "Integrated Care Board"),
+            Column("health_value", "Health (ICB)", "score"),
+            Column("health_note", "Health: note"),
+        ],
+        f"Borough partnership: trauma-informed practice index by partner, wave {data.latest_wave}",
+    )
+    return Section("partnership", "Borough partnership profiles", {"profiles": table, "latest": data.latest_wave})
+
+
+def promising_section(conn, data: ReportData) -> Section:
+    """Organisations whose documents and staff suggest practice worth sharing."""
+    frame = queries.promising_candidates(conn, data.latest_wave)
+    frame = frame.assign(sector=frame["sector"].map(lambda s: label("sectors", s)))
+    table = make_table(
+        frame,
+        [
+            Column("organisation", "Organisation"),
+            Column("sector", "Sector"),
+            Column("candidate_documents", "Candidate documents", "count"),
+            Column("percent_willing_to_share", "Staff willing to share", "percent"),
+            Column("reason", "Why"),
+        ],
+        f"Promising-practice candidates, wave {data.latest_wave}",
+    )
+    return Section("promising", "Promising practice", {"candidates": table})
+
+
+def caveats_section() -> Section:
+    return Section("caveats", "Caveats", {"caveats": CAVEATS})
