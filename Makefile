@@ -4,9 +4,16 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# A separate environment with an older DuckDB, in which tests/test_duckdb1_compat.py opens the
+# published baseline. 1.1.3 (the last 1.1 release): the release issue 12 was reported with, old
+# enough to stand for the 1.x clients researchers' R and CLI installs still have, with wheels for
+# Python 3.11-3.13 so no compiler is needed. The baseline is written for DuckDB 1.0.0 and later
+# (STORAGE_VERSION in tipipeline/publish/baseline.py).
+DUCKDB1_VENV := .venv-duckdb1
+DUCKDB1_PIN  := duckdb==1.1.3
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test lint format ui sample check-defs lock clean help
+.PHONY: run test lint format ui sample check-defs duckdb1 lock clean help
 
 help:
 	@echo "make run    build everything on the data directory (default: the bundled synthetic sample)"
@@ -15,6 +22,7 @@ help:
 	@echo "make ui     Dagster UI and daemon on http://127.0.0.1:3000"
 	@echo "make sample regenerate the synthetic sample in data/raw"
 	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (needs network)"
+	@echo "make duckdb1 build .venv-duckdb1 (DuckDB 1.x, for the test that opens the baseline in it)"
 
 # The stamp files record which lock was installed, so editing a lock reinstalls.
 $(VENV)/.installed-run: requirements.lock pyproject.toml
@@ -29,10 +37,17 @@ $(VENV)/.installed-dev: requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@ $(VENV)/.installed-run
 
+$(DUCKDB1_VENV)/.installed: requirements-duckdb1.lock
+	test -x $(DUCKDB1_VENV)/bin/python || $(PYTHON) -m venv $(DUCKDB1_VENV)
+	$(DUCKDB1_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements-duckdb1.lock
+	@touch $@
+
+duckdb1: $(DUCKDB1_VENV)/.installed
+
 run: $(VENV)/.installed-run
 	$(BIN)/tipipeline run
 
-test: lint
+test: lint $(DUCKDB1_VENV)/.installed
 	$(BIN)/python -m pytest
 
 # Lint (pyflakes, pycodestyle, imports, bugbear, McCabe complexity <= 15) and formatting.
@@ -59,6 +74,7 @@ lock:
 	$(PYTHON) -m pip install --quiet uv
 	$(PYTHON) -m uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header -o requirements.lock
 	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --no-header -o requirements-dev.lock
+	echo "$(DUCKDB1_PIN)" | $(PYTHON) -m uv pip compile - --python-version 3.11 --generate-hashes --no-header -o requirements-duckdb1.lock
 
 clean:
-	rm -rf $(VENV) .dagster_home outputs data/warehouse .pytest_cache
+	rm -rf $(VENV) $(DUCKDB1_VENV) .dagster_home outputs data/warehouse .pytest_cache

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+PROJECT_NAME = "tipipeline"
 
 DAGSTER_YAML = """\
 # Written by tipipeline on first use. One DuckDB writer at a time: every asset that writes the
@@ -57,11 +60,53 @@ class Settings:
         return self.warehouse_dir / "baseline.duckdb"
 
 
+def _is_project_file(pyproject: Path) -> bool:
+    """Whether `pyproject` is this project's own pyproject.toml (`[project] name = "tipipeline"`)."""
+    try:
+        with pyproject.open("rb") as file:
+            project = tomllib.load(file).get("project")
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(project, dict) and project.get("name") == PROJECT_NAME
+
+
+def project_root(start: str | Path | None = None) -> Path | None:
+    """The nearest folder from `start` (default: the working directory) upwards, itself included,
+    that holds tipipeline's pyproject.toml; None outside a checkout. Another project's
+    pyproject.toml on the way up is passed over. Never the installed package's own folder: a
+    process working elsewhere (a test in a temporary folder) must not read or write the checkout's data."""
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _is_project_file(pyproject):
+            return folder
+    return None
+
+
 def get_settings(data_dir: str | Path | None = None, output_dir: str | Path | None = None) -> Settings:
-    """Settings from arguments, else the environment, else the defaults (./data, ./outputs)."""
-    data = Path(data_dir or os.environ.get("TIPIPELINE_DATA_DIR") or "data")
-    out = Path(output_dir or os.environ.get("TIPIPELINE_OUTPUT_DIR") or "outputs")
-    return Settings(data_dir=data.resolve(), output_dir=out.resolve())
+    """Settings from arguments, else the environment (TIPIPELINE_DATA_DIR, TIPIPELINE_OUTPUT_DIR),
+    else `data/` and `outputs/` in the project root: the nearest folder at or above the working
+    directory with tipipeline's pyproject.toml, so a notebook in notebooks/ finds the same baseline
+    as `make run` in the root. Outside a checkout, ./data and ./outputs."""
+    data = data_dir or os.environ.get("TIPIPELINE_DATA_DIR")
+    out = output_dir or os.environ.get("TIPIPELINE_OUTPUT_DIR")
+    if not data or not out:
+        base = project_root() or Path.cwd()
+        data = data or base / "data"
+        out = out or base / "outputs"
+    return Settings(data_dir=Path(data).resolve(), output_dir=Path(out).resolve())
+
+
+def data_dir_origin(data_dir: str | Path | None = None) -> str:
+    """Where get_settings(data_dir) takes the data directory from, in words (for error messages)."""
+    if data_dir:
+        return "the data_dir argument"
+    if os.environ.get("TIPIPELINE_DATA_DIR"):
+        return "TIPIPELINE_DATA_DIR"
+    root = project_root()
+    if root is not None:
+        return f"data/ in the project root {root}"
+    return f"./data: no tipipeline pyproject.toml in {Path.cwd()} or any folder above it"
 
 
 def watch_seconds() -> int:

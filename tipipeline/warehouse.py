@@ -19,7 +19,10 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     so that a missing table name is an error rather than a surprise match on a local variable."""
     path = Path(path)
     if read_only and not path.exists():
-        raise FileNotFoundError(f"{path} does not exist yet: run `make run` (or `tipipeline run`) first")
+        raise FileNotFoundError(
+            f"{path} does not exist yet: run `make run` (or `tipipeline run`) in the project root first, "
+            "or set TIPIPELINE_DATA_DIR to the data directory that holds it"
+        )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(path), read_only=read_only, config={"python_enable_replacements": False})

@@ -43,6 +43,19 @@ PROVENANCE_COLUMNS = {
     "published_at": "When the table was published (UTC).",
 }
 
+# The published file's on-disk format. DuckDB 2.0 writes its own format (header version 999) by
+# default, which no 1.x release opens ("version number 999, can only read 64"), yet researchers' R
+# packages and CLIs are often 1.x. 'v1.0.0' is the oldest storage version that keeps everything the
+# baseline holds (BIGINT, DOUBLE, VARCHAR, BOOLEAN columns; table and column comments) and that its
+# readers really open: DuckDB 1.0.0 and every later release (checked with 0.10.3, 1.0.0, 1.1.3,
+# 1.4.0 and 1.5.0: same tables, rows, types and comments). 'v0.10.0' was tried too: DuckDB 2.0.1
+# writes the same format for it (header version 64; a small file came out byte for byte the same),
+# and 0.10.0-0.10.2 cannot read it either ("Failed to deserialize: field id mismatch", even with no
+# comments), so naming it would only promise readers it does not have. Raise it only if a published
+# column needs a type 1.0 lacks. tests/test_duckdb1_compat.py opens the published file with DuckDB
+# 1.1.3 (.venv-duckdb1, built by `make test`) and checks the header version.
+STORAGE_VERSION = "v1.0.0"
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -91,13 +104,18 @@ def _quote(text: str) -> str:
 
 
 def build_snapshot(
-    conn: duckdb.DuckDBPyConnection, target: Path, specs: list[TableSpec], provenance: dict
+    conn: duckdb.DuckDBPyConnection,
+    target: Path,
+    specs: list[TableSpec],
+    provenance: dict,
+    storage_version: str = STORAGE_VERSION,
 ) -> dict[str, int]:
-    """Write the published tables from the warehouse open in `conn` into a NEW file `target`."""
+    """Write the published tables from the warehouse open in `conn` into a NEW file `target`, in
+    the on-disk format of `storage_version` (see STORAGE_VERSION)."""
     if target.exists():
         target.unlink()
     alias = "publication"
-    conn.execute(f"ATTACH {_quote(str(target))} AS {alias}")
+    conn.execute(f"ATTACH {_quote(str(target))} AS {alias} (STORAGE_VERSION {_quote(storage_version)})")
     rows: dict[str, int] = {}
     try:
         for spec in specs:
