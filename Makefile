@@ -13,7 +13,7 @@ DUCKDB1_VENV := .venv-duckdb1
 DUCKDB1_PIN  := duckdb==1.1.3
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test lint format ui sample check-defs duckdb1 lock clean help
+.PHONY: run test lint format ui sample check-defs duckdb1 axe lock clean help
 
 help:
 	@echo "make run    build everything on the data directory (default: the bundled synthetic sample)"
@@ -44,10 +44,19 @@ $(DUCKDB1_VENV)/.installed: requirements-duckdb1.lock
 
 duckdb1: $(DUCKDB1_VENV)/.installed
 
+# axe-core (npm, pinned by tests/a11y/package-lock.json): the report's WCAG 2.2 AA check. Without
+# npm the check skips outside CI (.ci/run installs npm); in CI the test fails instead.
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
+$(AXE): tests/a11y/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/a11y --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the report's axe-core check will skip (install nodejs and npm)"; fi
+
+axe: $(AXE)
+
 run: $(VENV)/.installed-run
 	$(BIN)/tipipeline run
 
-test: lint $(DUCKDB1_VENV)/.installed
+test: lint $(DUCKDB1_VENV)/.installed axe
 	$(BIN)/python -m pytest
 
 # Lint (pyflakes, pycodestyle, imports, bugbear, McCabe complexity <= 15) and formatting.
@@ -77,4 +86,4 @@ lock:
 	echo "$(DUCKDB1_PIN)" | $(PYTHON) -m uv pip compile - --python-version 3.11 --generate-hashes --no-header -o requirements-duckdb1.lock
 
 clean:
-	rm -rf $(VENV) $(DUCKDB1_VENV) .dagster_home outputs data/warehouse .pytest_cache
+	rm -rf $(VENV) $(DUCKDB1_VENV) tests/a11y/node_modules .dagster_home outputs data/warehouse .pytest_cache

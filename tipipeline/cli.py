@@ -39,8 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="register every wave folder as a partition and build everything")
-    run.add_argument("--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR or ./data)")
-    run.add_argument("--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR or ./outputs)")
+    run.add_argument(
+        "--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR, else data/ in the project root)"
+    )
+    run.add_argument(
+        "--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR, else outputs/ in the project root)"
+    )
     run.add_argument("--select", help="Dagster asset selection, e.g. 'group:reference' or 'key:boroughs+'")
     run.add_argument(
         "--wave",
@@ -59,8 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check)
 
     verify = sub.add_parser("verify", help="rebuild from the inputs in a temporary folder and compare with the outputs")
-    verify.add_argument("--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR or ./data)")
-    verify.add_argument("--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR or ./outputs)")
+    verify.add_argument(
+        "--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR, else data/ in the project root)"
+    )
+    verify.add_argument(
+        "--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR, else outputs/ in the project root)"
+    )
     verify.set_defaults(handler=_verify)
 
     wave = sub.add_parser("wave", help="manage survey waves")
@@ -69,8 +77,12 @@ def _parser() -> argparse.ArgumentParser:
         "remove", help="retire a wave whose folder was taken away: its partition, its rows, then republish"
     )
     remove.add_argument("wave_id", metavar="ID", help="the wave's folder name, e.g. 2024-w1")
-    remove.add_argument("--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR or ./data)")
-    remove.add_argument("--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR or ./outputs)")
+    remove.add_argument(
+        "--data-dir", help="data directory (default: $TIPIPELINE_DATA_DIR, else data/ in the project root)"
+    )
+    remove.add_argument(
+        "--output-dir", help="output directory (default: $TIPIPELINE_OUTPUT_DIR, else outputs/ in the project root)"
+    )
     remove.set_defaults(handler=_wave_remove)
 
     sample = sub.add_parser("sample", help="write the synthetic sample data (seeded, byte-identical)")
