@@ -63,7 +63,7 @@ def _table(cells: pd.DataFrame, level: str, sector_label: str) -> pd.DataFrame:
             "Mean score": chosen["value"].round(2).to_numpy(),
             "Lower CI": chosen["lower_ci"].round(2).to_numpy(),
             "Upper CI": chosen["upper_ci"].round(2).to_numpy(),
-            "Respondents": chosen["n"].to_numpy(),
+            "Respondents": chosen["n"].astype("Int64").array,  # counts as integers, empty if withheld
             "Compared with London": chosen["comparison"].to_numpy(),
             "Suppressed": chosen["suppression_reason"].fillna("").to_numpy(),
         }

@@ -17,7 +17,20 @@ from matplotlib.collections import PatchCollection
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
 
-from tipipeline.viz.style import NO_DATA_STYLE, SEQUENTIAL, SUPPRESSED_STYLE, TEXT, figure
+from tipipeline.viz.style import (
+    DPI,
+    MIN_FONTSIZE,
+    NO_DATA_STYLE,
+    REPORT_WIDTH,
+    SECONDARY_TEXT,
+    SEQUENTIAL,
+    SUPPRESSED_STYLE,
+    TEXT,
+    figure,
+    legend,
+    styled,
+    wrap_to_width,
+)
 
 BREAKS = [1.0, 2.5, 3.0, 3.5, 4.0, 5.0]
 CLASS_LABELS = ["below 2.5", "2.5 to under 3.0", "3.0 to under 3.5", "3.5 to under 4.0", "4.0 or more"]
@@ -61,7 +74,7 @@ def _path(geometry) -> Path:
     return Path(np.concatenate(vertices), np.concatenate(codes))
 
 
-def _draw_panel(ax, panel: Panel, show_title: bool = True) -> None:
+def _draw_panel(ax, panel: Panel, show_title: bool = True, label_size: float = MIN_FONTSIZE) -> None:
     """Fill each area by its class, or hatch it (suppressed / no data); one plot call per style."""
     styles = []
     for row in panel.shapes.itertuples():
@@ -82,26 +95,49 @@ def _draw_panel(ax, panel: Panel, show_title: bool = True) -> None:
         else:
             kwargs = {"facecolor": SEQUENTIAL[style], "edgecolor": "white", "linewidth": 0.6}
         ax.add_collection(PatchCollection([PathPatch(_path(g)) for g in group.geometry], **kwargs))
-    minx, miny, maxx, maxy = panel.shapes.total_bounds
-    pad = 0.02 * max(maxx - minx, maxy - miny)
-    ax.set_xlim(minx - pad, maxx + pad)
-    ax.set_ylim(miny - pad, maxy + pad)
+    (minx, maxx), (miny, maxy) = _limits(panel)
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
     if panel.labels:
         for row, style in zip(shapes.itertuples(), styles):
             if row.code in panel.labels:
                 point = row.geometry.representative_point()
                 dark = isinstance(style, int) and style >= 2
+                # On a hatched area the label sits on a white patch, so the hatching never crosses it.
+                backing = (
+                    None if isinstance(style, int) else {"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"}
+                )
                 ax.annotate(
                     panel.labels[row.code],
                     (point.x, point.y),
                     ha="center",
                     va="center",
-                    fontsize=6.5,
+                    fontsize=label_size,
                     color="white" if dark else TEXT,
+                    bbox=backing,
                 )
     if show_title:
         ax.set_title(panel.title, fontsize=10, color=TEXT)
     ax.set_aspect("equal")
+
+
+def _limits(panel: Panel) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The panel's x and y limits: its shapes' bounds with a 2% margin."""
+    minx, miny, maxx, maxy = panel.shapes.total_bounds
+    pad = 0.02 * max(maxx - minx, maxy - miny)
+    return (minx - pad, maxx + pad), (miny - pad, maxy + pad)
+
+
+def _aspect(panel: Panel) -> float:
+    """Height over width of the panel's drawing."""
+    (x0, x1), (y0, y1) = _limits(panel)
+    return (y1 - y0) / (x1 - x0)
+
+
+# Layout of a map figure, in inches (see draw_map).
+MARGIN = 0.12
+PANEL_GAP = 0.25
+SINGLE_WIDTH, SINGLE_PANEL = 7.0, 5.4  # a one-panel map: figure width and the map's width
 
 
 def draw_map(
@@ -111,32 +147,74 @@ def draw_map(
     attribution: str | None,
     suppressed_label: str = "Suppressed: small numbers",
 ):
-    """A figure of one or more panels with a shared legend, title, subtitle and attribution."""
+    """A figure of one or more panels with a shared legend, title, subtitle and attribution.
+
+    Several panels make a report figure, `REPORT_WIDTH` wide; one panel makes a map of its own.
+    Every part is measured, then stacked top to bottom (title, subtitle, panel titles, maps, legend,
+    attribution), and the figure is made exactly as tall as they are: no blank bands, nothing clipped.
+    """
     single = len(panels) == 1
-    width = 5.2 * len(panels) + (1.8 if single else 1.0)
-    fig = figure(width, 6.2 if single else 5.6)
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for ax, panel in zip(axes, panels):
-        _draw_panel(ax, panel, show_title=not single)  # a single map's subtitle already names it
-    handles = [
-        Patch(facecolor=SEQUENTIAL[i], edgecolor="#707070", label=CLASS_LABELS[i]) for i in range(len(CLASS_LABELS))
-    ]
-    handles.append(Patch(label=suppressed_label, **SUPPRESSED_STYLE))
-    handles.append(Patch(label="No data", **NO_DATA_STYLE))
-    fig.legend(
-        handles=handles,
-        loc="lower center",
-        ncol=3 if single else 7,
-        frameon=False,
-        fontsize=8,
-        title="Mean score (1 = strongly disagree, 5 = strongly agree)",
-        title_fontsize=8,
+    width = SINGLE_WIDTH if single else REPORT_WIDTH
+    panel_width = SINGLE_PANEL if single else (width - 2 * MARGIN - PANEL_GAP * (len(panels) - 1)) / len(panels)
+    lefts = (
+        [(width - panel_width) / 2] if single else [MARGIN + i * (panel_width + PANEL_GAP) for i in range(len(panels))]
     )
-    fig.suptitle(title, x=0.02, ha="left", fontsize=12, fontweight="bold", color=TEXT)
-    fig.text(0.02, 0.905, subtitle, ha="left", fontsize=8.5, color=TEXT)
-    if attribution:
-        fig.text(0.02, 0.005, attribution, ha="left", fontsize=6, color="#505A5F")
-    fig.subplots_adjust(left=0.02, right=0.98, top=0.86, bottom=0.24 if single else 0.2, wspace=0.05)
+    text_px = (width - 2 * MARGIN) * DPI
+    with styled():
+        fig = figure(width, 6.0)  # the height is set once every part is measured
+        renderer = fig.canvas.get_renderer()
+
+        def text(content: str, size: float, max_px: float, weight: str = "normal", **kwargs):
+            wrapped = wrap_to_width(fig, content, size, max_px, weight)
+            return fig.text(0, 0, wrapped, fontsize=size, fontweight=weight, va="top", **kwargs)
+
+        def inches(artist) -> float:
+            return artist.get_window_extent(renderer).height / DPI
+
+        handles = [
+            Patch(facecolor=SEQUENTIAL[i], edgecolor="#707070", label=CLASS_LABELS[i]) for i in range(len(CLASS_LABELS))
+        ]
+        handles.append(Patch(label=suppressed_label, **SUPPRESSED_STYLE))
+        handles.append(Patch(label="No data", **NO_DATA_STYLE))
+        key = legend(
+            fig,
+            ncol=len(handles),
+            max_px=text_px,
+            handles=handles,
+            loc="upper center",
+            title="Mean score (1 = strongly disagree, 5 = strongly agree)",
+        )
+        # Rows from the top: (the artists of the row, their x positions in inches, its height, gap below).
+        header = [
+            ([text(title, 12, text_px, weight="bold", ha="left", color=TEXT)], [MARGIN], 0.08),
+            ([text(subtitle, MIN_FONTSIZE + 0.5, text_px, ha="left", color=TEXT)], [MARGIN], 0.12),
+        ]
+        if not single:  # a single map's subtitle already names it
+            titles = [text(p.title, 10, panel_width * DPI, ha="center", color=TEXT) for p in panels]
+            header.append((titles, [left + panel_width / 2 for left in lefts], 0.04))
+        footer = [([key], [width / 2], 0.08)]
+        if attribution:
+            footer.append(([text(attribution, MIN_FONTSIZE, text_px, ha="left", color=SECONDARY_TEXT)], [MARGIN], 0.0))
+        map_height = panel_width * max(_aspect(p) for p in panels)
+        row_height = lambda row: max(inches(a) for a in row[0]) + row[2]  # noqa: E731
+        total = 2 * MARGIN + sum(map(row_height, header)) + map_height + 0.14 + sum(map(row_height, footer))
+        fig.set_size_inches(width, total)
+
+        def place(rows, top: float) -> float:
+            for artists, xs, gap in rows:
+                for artist, x in zip(artists, xs):
+                    if artist is key:
+                        key.set_bbox_to_anchor((x / width, top / total), transform=fig.transFigure)
+                    else:
+                        artist.set_position((x / width, top / total))
+                top -= max(inches(a) for a in artists) + gap
+            return top
+
+        top = place(header, total - MARGIN)
+        for left, panel in zip(lefts, panels):
+            ax = fig.add_axes((left / width, (top - map_height) / total, panel_width / width, map_height / total))
+            _draw_panel(ax, panel, show_title=False, label_size=10 if single else MIN_FONTSIZE)
+        place(footer, top - map_height - 0.14)
     return fig
 
 
