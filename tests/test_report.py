@@ -295,3 +295,40 @@ def test_summary_measures_the_latest_wave_against_the_baseline_and_the_last_wave
     }
     assert cards["Change since the baseline, wave 2024-w1 to 2026-w3"] == "+0.50"
     assert cards["Change since the last wave, 2025-w2 to 2026-w3"] == "+0.30"
+
+
+def test_change_chart_table_with_three_waves_reads_in_plain_english():
+    """With a third wave the change table gains the change since the baseline: every header is words."""
+    from tipipeline.report.figures import chart_figure
+    from tipipeline.viz.charts import change_chart
+
+    domains = {"policy": "Policy", "evaluation": "Evaluation"}
+    cells = pd.DataFrame(
+        [
+            {
+                "indicator_id": f"domain_mean_{domain}",
+                "geography_level": "london",
+                "geography_code": "E12000007",
+                "geography_name": "London",
+                "sector": None,
+                "wave": wave,
+                "value": value + offset,
+                "lower_ci": value + offset - 0.05,
+                "upper_ci": value + offset + 0.05,
+                "sd": 0.8,
+                "n": 900,
+                "numerator": None,
+                "suppressed": False,
+            }
+            for domain, offset in (("policy", 0.0), ("evaluation", 0.2))
+            for wave, value in (("2024-w1", 3.0), ("2025-w2", 3.1), ("2026-w3", 3.4))
+        ]
+    )
+    catalogue = pd.DataFrame({"indicator_id": [f"domain_mean_{d}" for d in domains], "measure": "mean"})
+    changes = indicator_changes(cells, catalogue, ["2024-w1", "2025-w2", "2026-w3"])
+    figure = chart_figure(change_chart(changes, cells, domains), "Change")
+    assert not [h for h in figure.table.headers if "_" in h], figure.table.headers
+    baseline = figure.table.headers.index("Change since the baseline wave")
+    previous = figure.table.headers.index("Change since the previous wave")
+    assert [row[baseline] for row in figure.table.rows] == ["+0.40", "+0.40"]
+    assert [row[previous] for row in figure.table.rows] == ["+0.30", "+0.30"]

@@ -349,7 +349,8 @@ def journey_section(data: ReportData, framework: Framework) -> Section:
     )
     change = chart_figure(
         change_chart(data.changes, data.indicators, domain_names),
-        f"London's domain scores in each wave; later waves are measured against the baseline, wave {data.baseline_wave}.",
+        f"London's domain scores in each wave; the marks show change since the previous wave, and the table "
+        f"also gives the change since the baseline, wave {data.baseline_wave}.",
     )
     roadmap = pd.DataFrame([{"name": s.name, "next_step": s.next_step} for s in ordered])
     return Section(
