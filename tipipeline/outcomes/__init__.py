@@ -1,0 +1,1 @@
+"""Violence outcomes and their denominators: readers for the files the MPS, OHID and ONS publish."""
