@@ -48,7 +48,7 @@ duckdb1: $(DUCKDB1_VENV)/.installed
 # npm the check skips outside CI (.ci/run installs npm); in CI the test fails instead.
 AXE := tests/a11y/node_modules/axe-core/axe.min.js
 $(AXE): tests/a11y/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/a11y --no-audit --no-fund --silent && touch $@; \
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the report's axe-core check will skip (install nodejs and npm)"; fi
 
 axe: $(AXE)

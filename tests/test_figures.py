@@ -21,7 +21,7 @@ from matplotlib.path import Path
 from matplotlib.text import Text
 
 from tipipeline.framework import load_framework
-from tipipeline.framework.catalogue import load_indicator_catalogue
+from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
 from tipipeline.ingest.boundaries import read_boundary_file, tile_grid_boundaries
 from tipipeline.reference import load_reference
 from tipipeline.viz.atlas import build_maps
@@ -302,7 +302,7 @@ def test_charts_are_byte_identical_when_drawn_twice(baseline, framework):
         assert render(draw())[0] == render(draw())[0]
 
 
-def _maps(baseline, boundaries, layers):
+def _maps(baseline, boundaries, layers, indicator_ids=("ti_index_mean", "domain_mean_staff_wellbeing")):
     indicators = baseline["indicators"]
     return build_maps(
         indicators[indicators["wave"] == _latest(indicators)],
@@ -310,7 +310,7 @@ def _maps(baseline, boundaries, layers):
         boundaries,
         load_reference(),
         None,
-        ["ti_index_mean", "domain_mean_staff_wellbeing"],
+        list(indicator_ids),
         layers=layers,
     )
 
@@ -333,8 +333,10 @@ def test_partnership_maps_fit_the_report(baseline, mode, monkeypatch):
     draw = atlas.draw_map
     monkeypatch.setattr(atlas, "draw_map", lambda *a, **k: figures.append(draw(*a, **k)) or figures[-1])
     monkeypatch.setattr(atlas, "render", lambda fig: (b"", b""))  # keep the figures to check them
-    records = _maps(baseline, boundaries, ("partnership",))
-    assert len(records) == len(figures) == 2
+    # Every map the report shows (titles differ in length by indicator); geographic mode: two of them.
+    shown = score_indicators(load_framework()) if mode == "tile_grid" else ["ti_index_mean", "domain_mean_policy"]
+    records = _maps(baseline, boundaries, ("partnership",), shown)
+    assert len(records) == len(figures) == len(shown)
     for record, fig in zip(records, figures):
         labels = [t for t in drawn_texts(fig) if t.axes is not None]
         if mode == "tile_grid":
@@ -383,6 +385,7 @@ def test_change_chart_marks_the_last_wave_and_tables_the_baseline():
                 "value": 3.0 + 0.1 * i,
                 "lower_ci": 2.9 + 0.1 * i,
                 "upper_ci": 3.1 + 0.1 * i,
+                "suppressed": False,
             }
             for d in ("policy", "evaluation")
             for i, w in enumerate(waves)
@@ -404,6 +407,7 @@ def test_change_chart_marks_the_last_wave_and_tables_the_baseline():
                 "lower_ci": 0.05,
                 "upper_ci": 0.15,
                 "significance": s,
+                "suppressed": False,
             }
             for d in ("policy", "evaluation")
             for a, b, s in pairs
@@ -412,7 +416,8 @@ def test_change_chart_marks_the_last_wave_and_tables_the_baseline():
     names = {"policy": "Policy", "evaluation": "Evaluation"}
     fig, alt, table = change_chart(changes, indicators, names)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["Evaluation (down*)", "Policy (down*)"]
+    assert labels == ["Policy (down*)", "Evaluation (down*)"]  # the framework's order (names' order)
+    assert not table["withheld"].any()
     assert table["significance"].tolist() == ["significant decrease"] * 2
     assert table["significance_since_baseline"].tolist() == ["significant increase"] * 2
     assert "2 decreased" in alt

@@ -26,13 +26,13 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
     latest wave's partnership maps."""
     data = queries.load_report_data(conn)
     parts = [
-        sections.summary_section(data, queries.journey_stages(conn, data.latest_wave), framework),
+        sections.summary_section(data, framework),
         sections.framework_section(framework),
         sections.methods_section(data, framework, threshold),
         sections.indicators_section(data, maps, framework),
         sections.journey_section(data, framework),
-        sections.partnership_section(conn, data),
-        sections.promising_section(conn, data),
+        sections.partnership_section(data),
+        sections.promising_section(data),
         sections.caveats_section(),
     ]
     subtitle = (

@@ -23,6 +23,9 @@ class ReportData:
     policy_documents: int
     provenance: pd.DataFrame
     waves: list[str]
+    stage_levels: pd.Series  # every organisation-domain's stage level in the latest wave (NaN: too little evidence)
+    partnership: pd.DataFrame  # the index per borough, council beside its BCU and ICB, latest wave
+    promising: pd.DataFrame  # promising-practice candidates, latest wave
 
     @property
     def baseline_wave(self) -> str:
@@ -31,10 +34,12 @@ class ReportData:
 
     @property
     def latest_wave(self) -> str:
+        """The most recent survey wave."""
         return self.waves[-1]
 
     @property
     def indicator_names(self) -> dict[str, str]:
+        """Indicator id -> its name in the catalogue."""
         return dict(zip(self.catalogue["indicator_id"], self.catalogue["name"]))
 
 
@@ -42,12 +47,18 @@ def _frame(conn, sql: str, parameters: list | None = None) -> pd.DataFrame:
     return conn.execute(sql, parameters or []).df()
 
 
+def survey_waves(indicators: pd.DataFrame) -> list[str]:
+    """The survey waves in the indicators table, in order (the policy audit is not a wave)."""
+    return sorted(set(indicators["wave"]) - {"policy_audit"})
+
+
 def load_report_data(conn) -> ReportData:
-    """Every London-wide table the report needs, from a connection to the published baseline."""
+    """Everything the report shows, from a connection to the published baseline."""
     indicators = _frame(conn, "SELECT * FROM indicators")
-    waves = sorted(set(indicators["wave"]) - {"policy_audit"})
+    waves = survey_waves(indicators)
     if not waves:
         raise ValueError("the published baseline holds no survey wave: nothing to report")
+    latest = waves[-1]
     return ReportData(
         indicators=indicators,
         catalogue=_frame(conn, "SELECT indicator_id, name FROM indicator_catalogue"),
@@ -57,17 +68,29 @@ def load_report_data(conn) -> ReportData:
         data_quality=_frame(conn, "SELECT * FROM data_quality ORDER BY source DESC, wave, source_file"),
         reliability=_frame(conn, "SELECT * FROM reliability ORDER BY wave, domain"),
         policy_documents=int(conn.execute("SELECT count(*) FROM policy_audit").fetchall()[0][0]),
-        provenance=_frame(conn, "SELECT DISTINCT git_commit, package_version, framework_sha256 FROM provenance"),
+        # One row, the latest publication, so the note (and the report's bytes) never depend on row order.
+        provenance=_frame(
+            conn,
+            "SELECT git_commit, package_version, framework_sha256 FROM provenance "
+            "ORDER BY published_at DESC, git_commit LIMIT 1",
+        ),
         waves=waves,
+        stage_levels=_frame(conn, "SELECT stage_level FROM journey WHERE wave = ?", [latest])["stage_level"],
+        partnership=_partnership(conn, HEADLINE_INDICATOR, latest),
+        promising=_frame(
+            conn,
+            """
+            SELECT organisation, sector, candidate_documents, percent_willing_to_share, reason
+            FROM promising_practice
+            WHERE promising_practice_candidate AND wave = ?
+            ORDER BY organisation
+            """,
+            [latest],
+        ),
     )
 
 
-def journey_stages(conn, wave: str) -> pd.DataFrame:
-    """Every organisation's stage per domain in one wave (rows with too little evidence included)."""
-    return _frame(conn, "SELECT org_id, sector, domain, stage_level, stage FROM journey WHERE wave = ?", [wave])
-
-
-def partnership(conn, indicator_id: str, wave: str) -> pd.DataFrame:
+def _partnership(conn, indicator_id: str, wave: str) -> pd.DataFrame:
     """One indicator per borough, council beside its BCU and ICB, with the BCU's and ICB's names."""
     return _frame(
         conn,
@@ -84,18 +107,4 @@ def partnership(conn, indicator_id: str, wave: str) -> pd.DataFrame:
         ORDER BY p.borough_name
         """,
         [indicator_id, wave],
-    )
-
-
-def promising_candidates(conn, wave: str) -> pd.DataFrame:
-    """The organisations flagged as promising-practice candidates in one wave."""
-    return _frame(
-        conn,
-        """
-        SELECT organisation, sector, candidate_documents, percent_willing_to_share, reason
-        FROM promising_practice
-        WHERE promising_practice_candidate AND wave = ?
-        ORDER BY organisation
-        """,
-        [wave],
     )

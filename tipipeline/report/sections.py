@@ -10,10 +10,18 @@ import pandas as pd
 
 from tipipeline.framework import Framework
 from tipipeline.framework.catalogue import score_indicators
-from tipipeline.report import data as queries
 from tipipeline.report.data import HEADLINE_INDICATOR, ReportData
 from tipipeline.report.figures import Figure, chart_figure, map_figure
-from tipipeline.report.tables import Column, label, make_table, plain_note, plain_reason, suppressed_symbol
+from tipipeline.report.tables import (
+    Column,
+    Table,
+    label,
+    make_table,
+    plain_note,
+    plain_reason,
+    show_withheld,
+    suppressed_symbol,
+)
 from tipipeline.viz.charts import change_chart, funnel_chart, journey_chart
 
 DEFINITION = (
@@ -48,6 +56,7 @@ class Section:
 
     @property
     def template(self) -> str:
+        """The section's template: templates/sections/<id>.html."""
         return f"sections/{self.id}.html"
 
 
@@ -68,92 +77,104 @@ def _change(data: ReportData, before: str, after: str, indicator_id: str = HEADL
     return None if rows.empty else rows.iloc[0]
 
 
-def _change_card(change: pd.Series | None, heading: str) -> dict | None:
-    if change is None:
-        return None
-    if change["suppressed"]:
-        return {"label": heading, "value": suppressed_symbol(), "detail": plain_reason(change["suppression_reason"])}
-    return {
-        "label": heading,
-        "value": f"{change['change']:+.2f}",
-        "detail": label("significance", change["significance"]),
-    }
+def _withheld_card(heading: str, row: pd.Series) -> dict:
+    return {"label": heading, "value": suppressed_symbol(), "detail": plain_reason(row["suppression_reason"])}
 
 
-def summary_section(data: ReportData, stages: pd.DataFrame, framework: Framework) -> Section:
-    """Headline figures: London's index per wave, its change since the baseline and since the last
-    wave, how far organisations have come, and the policy audit."""
+def _index_cards(data: ReportData) -> list[dict]:
+    """London's index in every wave, with its respondents."""
     cards = []
     for wave in data.waves:
         cell = _cell(data.indicators, HEADLINE_INDICATOR, "london", wave)
+        heading = f"Index, London, wave {wave}"
         if cell is None:
             continue
         if cell["suppressed"]:
-            cards.append(
-                {
-                    "label": f"Index, London, wave {wave}",
-                    "value": suppressed_symbol(),
-                    "detail": plain_reason(cell["suppression_reason"]),
-                }
-            )
+            cards.append(_withheld_card(heading, cell))
         else:
             cards.append(
-                {
-                    "label": f"Index, London, wave {wave}",
-                    "value": f"{cell['value']:.2f}",
-                    "detail": f"{int(cell['n']):,} respondents",
-                }
+                {"label": heading, "value": f"{cell['value']:.2f}", "detail": f"{int(cell['n']):,} respondents"}
             )
+    return cards
+
+
+def _change_cards(data: ReportData) -> list[dict]:
+    """The latest wave against the baseline and, with three or more waves, against the wave before."""
     baseline, latest = data.baseline_wave, data.latest_wave
+    pairs = []
     if len(data.waves) >= 2:
-        cards.append(
-            _change_card(_change(data, baseline, latest), f"Change since the baseline, wave {baseline} to {latest}")
-        )
+        pairs.append((baseline, f"Change since the baseline, wave {baseline} to {latest}"))
     if len(data.waves) >= 3:
-        previous = data.waves[-2]
-        cards.append(
-            _change_card(_change(data, previous, latest), f"Change since the last wave, {previous} to {latest}")
-        )
+        pairs.append((data.waves[-2], f"Change since the last wave, {data.waves[-2]} to {latest}"))
+    cards = []
+    for before, heading in pairs:
+        change = _change(data, before, latest)
+        if change is None:
+            continue
+        if change["suppressed"]:
+            cards.append(_withheld_card(heading, change))
+        else:
+            significance = label("significance", change["significance"])
+            cards.append({"label": heading, "value": f"{change['change']:+.2f}", "detail": significance})
+    return cards
+
+
+def _journey_card(data: ReportData, framework: Framework) -> list[dict]:
+    """The share of organisation-domains at trauma-informed or further, of those with enough evidence."""
     informed_level = next(s.level for s in framework.stages if s.id == INFORMED_STAGE)
-    rated = stages["stage_level"].dropna()
-    if len(rated):
-        cards.append(
-            {
-                "label": f"Organisation-domains trauma-informed or further, wave {latest}",
-                "value": f"{(rated >= informed_level).mean() * 100:.0f}%",
-                "detail": f"of the {len(rated):,} with enough evidence",
-            }
-        )
+    rated = pd.to_numeric(data.stage_levels, errors="coerce").dropna()
+    if rated.empty:
+        return []
+    share = (rated >= informed_level).mean() * 100
+    return [
+        {
+            "label": f"Organisation-domains trauma-informed or further, wave {data.latest_wave}",
+            "value": f"{share:.0f}%",
+            "detail": f"of the {len(rated):,} with enough evidence",
+        }
+    ]
+
+
+def _audit_card(data: ReportData) -> list[dict]:
     overall = data.coder_agreement[data.coder_agreement["principle"] == "overall"]
-    if len(overall) and pd.notna(overall["kappa"].iloc[0]):
-        cards.append(
-            {
-                "label": "Policy documents audited",
-                "value": f"{data.policy_documents:,}",
-                "detail": f"coder agreement (Cohen's kappa) {overall['kappa'].iloc[0]:.2f}",
-            }
-        )
+    if overall.empty or pd.isna(overall["kappa"].iloc[0]):
+        return []
+    return [
+        {
+            "label": "Policy documents audited",
+            "value": f"{data.policy_documents:,}",
+            "detail": f"coder agreement (Cohen's kappa) {overall['kappa'].iloc[0]:.2f}",
+        }
+    ]
+
+
+def _sector_values(data: ReportData) -> list[str]:
+    """Each sector's index in the latest wave, or that it is withheld."""
     sectors = data.indicators[
         (data.indicators["indicator_id"] == HEADLINE_INDICATOR)
         & (data.indicators["geography_level"] == "sector")
-        & (data.indicators["wave"] == latest)
-        & ~data.indicators["suppressed"].astype(bool)
-    ]
-    sector_values = [
-        f"{row.geography_name}: {row.value:.2f} ({label('comparisons', row.comparison)})"
+        & (data.indicators["wave"] == data.latest_wave)
+    ].sort_values("geography_name")
+    return [
+        f"{row.geography_name}: withheld {suppressed_symbol()}"
+        if row.suppressed
+        else f"{row.geography_name}: {row.value:.2f} ({label('comparisons', row.comparison)})"
         for row in sectors.itertuples()
     ]
-    return Section(
-        "summary",
-        "Summary",
-        {
-            "cards": [c for c in cards if c],
-            "sector_values": sector_values,
-            "latest": latest,
-            "baseline": baseline,
-            "waves": data.waves,
-        },
-    )
+
+
+def summary_section(data: ReportData, framework: Framework) -> Section:
+    """Headline figures: London's index per wave, its change since the baseline (and since the last
+    wave), how far organisations have come, and the policy audit."""
+    cards = [*_index_cards(data), *_change_cards(data), *_journey_card(data, framework), *_audit_card(data)]
+    context = {
+        "cards": cards,
+        "sector_values": _sector_values(data),
+        "latest": data.latest_wave,
+        "baseline": data.baseline_wave,
+        "waves": data.waves,
+    }
+    return Section("summary", "Summary", context)
 
 
 def framework_section(framework: Framework) -> Section:
@@ -184,8 +205,8 @@ def framework_section(framework: Framework) -> Section:
             "stages": make_table(
                 stages,
                 [
-                    Column("level", "Stage", "count"),
-                    Column("name", "Name"),
+                    Column("name", "Stage"),
+                    Column("level", "Level", "count"),
                     Column("description", "What it looks like"),
                 ],
                 "Journey stages, in the VRU's order",
@@ -200,17 +221,15 @@ def _exclusions_text(encoded) -> str:
     return "; ".join(f"{label('exclusion_rules', rule)}: {count:,}" for rule, count in sorted(counts.items())) or "none"
 
 
-def _data_quality_table(quality: pd.DataFrame):
+def _data_quality_table(quality: pd.DataFrame) -> Table:
     shown = quality.assign(
         source=quality["source"].map(lambda s: label("sources", s)),
         file_format=quality["file_format"].map(lambda f: label("file_formats", f)),
-        wave=quality["wave"].fillna("all"),
+        wave=quality["wave"].fillna("not applicable"),  # a policy audit covers every wave
         why=quality["excluded_by_rule"].map(_exclusions_text),
     ).astype(object)
-    counts = ["rows_read", "rows_accepted", "rows_quarantined", "rows_excluded"]
-    if "counts_suppressed" in shown:
-        withheld = quality["counts_suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        shown.loc[withheld, [*counts, "why"]] = suppressed_symbol()
+    for column in ("rows_read", "rows_accepted", "rows_quarantined", "rows_excluded", "why"):
+        shown[column] = show_withheld(shown[column], quality["counts_suppressed"])
     return make_table(
         shown,
         [
@@ -286,8 +305,7 @@ def _by_wave(data: ReportData, indicator_id: str) -> pd.DataFrame:
         (data.indicators["indicator_id"] == indicator_id)
         & data.indicators["geography_level"].isin(["london", "sector"])
     ].copy()
-    rows["shown"] = rows["value"].astype(object)
-    rows.loc[rows["suppressed"].astype(bool), "shown"] = suppressed_symbol()
+    rows["shown"] = show_withheld(rows["value"], rows["suppressed"])
     order = {"london": 0, "sector": 1}
     areas = rows.drop_duplicates("geography_code").sort_values(
         ["geography_level", "geography_name"], key=lambda s: s.map(order) if s.name == "geography_level" else s
@@ -303,9 +321,7 @@ def _by_wave(data: ReportData, indicator_id: str) -> pd.DataFrame:
             & (data.changes["from_wave"] == data.baseline_wave)
             & (data.changes["to_wave"] == data.latest_wave)
         ].set_index("geography_code")
-        shown = changes["change"].astype(object)
-        shown[changes["suppressed"].astype(bool)] = suppressed_symbol()
-        table["since_baseline"] = table["geography_code"].map(shown)
+        table["since_baseline"] = table["geography_code"].map(show_withheld(changes["change"], changes["suppressed"]))
     return table
 
 
@@ -347,11 +363,12 @@ def journey_section(data: ReportData, framework: Framework) -> Section:
         ),
         f"Where organisations are on the journey, wave {data.latest_wave}.",
     )
-    change = chart_figure(
-        change_chart(data.changes, data.indicators, domain_names),
-        f"London's domain scores in each wave; the marks show change since the previous wave, and the table "
-        f"also gives the change since the baseline, wave {data.baseline_wave}.",
-    )
+    caption = "London's domain scores in each wave; the marks show change since the previous wave"
+    if len(data.waves) > 2:
+        caption += f", and the table also gives the change since the baseline, wave {data.baseline_wave}"
+    elif len(data.waves) == 2:
+        caption += f", here the baseline, wave {data.baseline_wave}"
+    change = chart_figure(change_chart(data.changes, data.indicators, domain_names), caption + ".")
     roadmap = pd.DataFrame([{"name": s.name, "next_step": s.next_step} for s in ordered])
     return Section(
         "journey",
@@ -371,15 +388,12 @@ def journey_section(data: ReportData, framework: Framework) -> Section:
 
 def _partner(frame: pd.DataFrame, side: str) -> tuple[pd.Series, pd.Series]:
     """A partner's value ([c] when withheld) and its note in plain English."""
-    value = frame[f"{side}_value"].astype(object)
-    withheld = frame[f"{side}_suppressed"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    value[withheld] = suppressed_symbol()
-    return value, frame[f"{side}_note"].map(plain_note)
+    return show_withheld(frame[f"{side}_value"], frame[f"{side}_suppressed"]), frame[f"{side}_note"].map(plain_note)
 
 
-def partnership_section(conn, data: ReportData) -> Section:
+def partnership_section(data: ReportData) -> Section:
     """Each borough's council, police BCU and ICB side by side on the index, latest wave."""
-    frame = queries.partnership(conn, HEADLINE_INDICATOR, data.latest_wave)
+    frame = data.partnership
     shown = frame[["borough_name", "bcu_name", "icb_name"]].copy()
     for side in ("council", "police", "health"):
         shown[f"{side}_value"], shown[f"{side}_note"] = _partner(frame, side)
@@ -401,17 +415,17 @@ def partnership_section(conn, data: ReportData) -> Section:
     return Section("partnership", "Borough partnership profiles", {"profiles": table, "latest": data.latest_wave})
 
 
-def promising_section(conn, data: ReportData) -> Section:
+def promising_section(data: ReportData) -> Section:
     """Organisations whose documents and staff suggest practice worth sharing."""
-    frame = queries.promising_candidates(conn, data.latest_wave)
-    frame = frame.assign(sector=frame["sector"].map(lambda s: label("sectors", s)))
+    frame = data.promising.assign(sector=data.promising["sector"].map(lambda s: label("sectors", s)))
     table = make_table(
         frame,
         [
             Column("organisation", "Organisation"),
             Column("sector", "Sector"),
             Column("candidate_documents", "Candidate documents", "count"),
-            Column("percent_willing_to_share", "Staff willing to share", "percent"),
+            # Whole percentages, as the published reason beside it rounds them.
+            Column("percent_willing_to_share", "Staff willing to share", "whole percent"),
             Column("reason", "Why"),
         ],
         f"Promising-practice candidates, wave {data.latest_wave}",
@@ -420,4 +434,5 @@ def promising_section(conn, data: ReportData) -> Section:
 
 
 def caveats_section() -> Section:
+    """What to bear in mind when reading the baseline."""
     return Section("caveats", "Caveats", {"caveats": CAVEATS})

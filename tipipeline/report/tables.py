@@ -7,7 +7,7 @@ header and kind, so a count is never shown as "69.00" and a code never reaches a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -24,11 +24,21 @@ def labels() -> dict:
 
 
 def suppressed_symbol() -> str:
+    """The symbol for a value withheld by disclosure control ([c])."""
     return labels()["symbols"]["suppressed"]
 
 
 def not_available_symbol() -> str:
+    """The symbol for a value that does not exist ([x])."""
     return labels()["symbols"]["not_available"]
+
+
+def show_withheld(values: pd.Series, withheld) -> pd.Series:
+    """`values` as objects with every withheld one replaced by [c] (`withheld`: flags, None as False)."""
+    flags = pd.Series(withheld, index=values.index).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    shown = values.astype(object).copy()
+    shown[flags] = suppressed_symbol()
+    return shown
 
 
 def _missing(value) -> bool:
@@ -49,12 +59,14 @@ def _number(value, kind: str) -> str:
         return f"{number:.3f}"
     if kind == "percent":
         return f"{number:.1f}%"
+    if kind == "whole percent":
+        return f"{number:.0f}%"
     if kind == "change":
         return f"{number:+.2f}"
     raise ValueError(f"unknown column kind {kind!r}")
 
 
-NUMERIC_KINDS = {"count", "score", "coefficient", "percent", "change"}
+NUMERIC_KINDS = {"count", "score", "coefficient", "percent", "whole percent", "change"}
 
 
 def format_value(value, kind: str) -> str:
@@ -71,7 +83,7 @@ def format_value(value, kind: str) -> str:
 @dataclass(frozen=True)
 class Column:
     """A column of a report table: the frame's column, the header a reader sees, and its kind
-    (text, count, score, coefficient, percent or change)."""
+    (text, count, score, coefficient, percent, whole percent or change)."""
 
     key: str
     header: str
@@ -80,28 +92,24 @@ class Column:
 
 @dataclass
 class Table:
+    """A table ready to show: its caption, headers, which columns are numbers, and the cells as text."""
+
     caption: str
     headers: list[str]
     numeric: list[bool]
     rows: list[list[str]]
-    note: str = ""
-    identifier: str = field(default="")
 
 
-def make_table(frame: pd.DataFrame, columns: list[Column], caption: str, limit: int | None = None) -> Table:
+def make_table(frame: pd.DataFrame, columns: list[Column], caption: str) -> Table:
     """A report table from the declared columns of `frame` (other columns are not shown)."""
     missing = [c.key for c in columns if c.key not in frame.columns]
     if missing:
         raise KeyError(f"table {caption!r} has no column(s) {missing}")
-    shown = frame.head(limit) if limit else frame
     rows = [
         [format_value(value, c.kind) for value, c in zip(record, columns)]
-        for record in shown[[c.key for c in columns]].itertuples(index=False)
+        for record in frame[[c.key for c in columns]].itertuples(index=False)
     ]
-    note = (
-        f"First {limit} of {len(frame):,} rows; the exports hold all of them." if limit and len(frame) > limit else ""
-    )
-    return Table(caption, [c.header for c in columns], [c.kind in NUMERIC_KINDS for c in columns], rows, note)
+    return Table(caption, [c.header for c in columns], [c.kind in NUMERIC_KINDS for c in columns], rows)
 
 
 def plain_reason(reason) -> str:
@@ -117,10 +125,14 @@ def plain_reason(reason) -> str:
 
 
 def label(group: str, code) -> str:
-    """The plain-English word for a code (labels.yaml), or the code with spaces if none is listed."""
+    """The plain-English word for a code (labels.yaml). A code with no entry is an error: a reader
+    would otherwise see it as it is (tests build the report on every code the pipeline emits)."""
     if _missing(code):
         return ""
-    return labels()[group].get(code, str(code).replace("_", " "))
+    words = labels()[group]
+    if code not in words:
+        raise KeyError(f"labels.yaml has no entry for {code!r} under {group!r}: add one")
+    return words[code]
 
 
 def plain_note(note) -> str:
@@ -143,16 +155,21 @@ def _infer_kind(series: pd.Series) -> str:
 
 def frame_table(frame: pd.DataFrame, caption: str) -> Table:
     """A table of a chart's data frame: headers and kinds from labels.yaml's `chart_columns` where
-    listed (else the column's name, sentence case, and its dtype); notes in plain English."""
+    listed (else the column's name and its dtype); codes and notes in plain English. A boolean
+    `withheld` column (not shown) marks rows whose blank numbers are withheld ([c]), not absent."""
     known = labels()["chart_columns"]
-    columns, shown = [], frame.copy()
-    for key in frame.columns:
+    withheld = frame["withheld"] if "withheld" in frame else pd.Series(False, index=frame.index)
+    shown = frame.drop(columns=["withheld"], errors="ignore").copy()
+    columns = []
+    for key in shown.columns:
         spec = known.get(str(key), {})
-        header = spec.get("header", str(key).replace("_", " ").capitalize() if "_" in str(key) else str(key))
-        kind = spec.get("kind") or _infer_kind(frame[key])
+        kind = spec.get("kind") or _infer_kind(shown[key])
         if spec.get("words") == "notes":
-            shown[key] = frame[key].map(plain_note)
+            shown[key] = shown[key].map(plain_note)
         elif spec.get("words"):
-            shown[key] = frame[key].map(lambda code, group=spec["words"]: label(group, code))
-        columns.append(Column(key, header, kind))
+            shown[key] = shown[key].map(lambda code, group=spec["words"]: label(group, code))
+        elif kind in NUMERIC_KINDS:
+            blank = shown[key].isna().to_numpy()
+            shown[key] = show_withheld(shown[key], withheld.to_numpy() & blank)
+        columns.append(Column(key, spec.get("header", str(key)), kind))
     return make_table(shown, columns, caption)

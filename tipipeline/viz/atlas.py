@@ -66,6 +66,8 @@ def _table(cells: pd.DataFrame, level: str, sector_label: str) -> pd.DataFrame:
             "Respondents": chosen["n"].astype("Int64").array,  # counts as integers, empty if withheld
             "Compared with London": chosen["comparison"].to_numpy(),
             "Suppressed": chosen["suppression_reason"].fillna("").to_numpy(),
+            # The report shows a withheld row's blank values as [c] (withheld), not [x] (none).
+            "withheld": chosen["suppressed"].fillna(False).astype(bool).to_numpy(),
         }
     )
 

@@ -35,12 +35,18 @@ def _title(fig, text: str) -> None:
     fig.suptitle(text, x=0.01, ha="left", fontsize=12, fontweight="bold", color=TEXT)
 
 
+def in_framework_order(domains: set[str], domain_names: dict[str, str]) -> list[str]:
+    """Domains in the framework's order (the order of `domain_names`), any unknown ones after, by id."""
+    known = [d for d in domain_names if d in domains]
+    return known + sorted(domains - set(known))
+
+
 def journey_chart(summary: pd.DataFrame, wave: str, stages: pd.DataFrame, domain_names: dict[str, str]):
     """Stacked bars: organisations at each stage, per domain, one panel per sector."""
     data = summary[summary["wave"] == wave].copy()
     data["stage_level"] = pd.to_numeric(data["stage_level"], errors="coerce").astype("float")
     sectors = [s for s in ("council", "police", "health") if s in set(data["sector"])]
-    domains = sorted(set(data["domain"]), key=lambda d: domain_names.get(d, d))
+    domains = in_framework_order(set(data["domain"]), domain_names)
     ordered = stages.assign(level=stages["level"].astype(int)).sort_values("level")
     names = dict(zip(ordered["level"], ordered["name"]))
     insufficient = data.loc[data["stage_level"].isna(), "stage"]
@@ -129,6 +135,11 @@ def _change_columns(pair: pd.DataFrame, domains: list[str], suffix: str = "") ->
     )
 
 
+def _pair_withheld(pair: pd.DataFrame, domains: list[str]) -> np.ndarray:
+    flags = pair.reindex([f"domain_mean_{d}" for d in domains])["suppressed"]
+    return flags.fillna(False).astype(bool).to_numpy()
+
+
 def change_chart(changes: pd.DataFrame, indicators: pd.DataFrame, domain_names: dict[str, str]):
     """London's domain mean scores in each wave, with 95% CIs, and whether the change is significant.
 
@@ -141,7 +152,7 @@ def change_chart(changes: pd.DataFrame, indicators: pd.DataFrame, domain_names: 
     ].copy()
     london["domain"] = london["indicator_id"].str.removeprefix("domain_mean_")
     waves = sorted(set(london["wave"]))
-    domains = sorted(set(london["domain"]), key=lambda d: domain_names.get(d, d))
+    domains = in_framework_order(set(london["domain"]), domain_names)
     latest = waves[-1] if waves else None
     previous = waves[-2] if len(waves) > 1 else None
     first = waves[0] if len(waves) > 2 else None  # with two waves the baseline is the previous wave
@@ -187,13 +198,18 @@ def change_chart(changes: pd.DataFrame, indicators: pd.DataFrame, domain_names: 
                 fontsize=MIN_FONTSIZE + 0.5,
                 color=TEXT,
             )
-    table = london.pivot(index="domain", columns="wave", values="value").reindex(domains).round(2).reset_index()
+    table = london.pivot(index="domain", columns="wave", values="value").reindex(domains).round(2)
+    withheld = london.pivot(index="domain", columns="wave", values="suppressed").reindex(domains)
+    table = table.rename(columns=lambda w: f"Wave {w}").reset_index()
     table.columns.name = None
     table["domain"] = table["domain"].map(lambda d: domain_names.get(d, d))
-    if len(last_pair):  # change, lower_ci, upper_ci, significance: since the previous wave
-        table = pd.concat([table, _change_columns(last_pair, domains)], axis=1)
-    if len(baseline_pair):  # the same, since the first wave (the baseline), with three or more waves
-        table = pd.concat([table, _change_columns(baseline_pair, domains, "_since_baseline")], axis=1)
+    flags = withheld.fillna(False).astype(bool).any(axis=1).to_numpy()
+    for pair, suffix in ((last_pair, ""), (baseline_pair, "_since_baseline")):
+        # since the previous wave; then, with three or more waves, since the first (the baseline)
+        if len(pair):
+            table = pd.concat([table, _change_columns(pair, domains, suffix)], axis=1)
+            flags = flags | _pair_withheld(pair, domains)
+    table["withheld"] = flags  # a row with a withheld value: the report shows [c], not a blank
     ups = sum("(up*)" in label for label in labels)
     downs = sum("(down*)" in label for label in labels)
     alt = (
@@ -282,4 +298,5 @@ def funnel_chart(quality: pd.DataFrame):
         + "; ".join(describe(r) for r in table.itertuples())
         + "."
     )
+    table["withheld"] = table[["Read", "Excluded", "Quarantined", "Accepted"]].isna().any(axis=1)
     return fig, alt, table
