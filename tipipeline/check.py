@@ -15,6 +15,7 @@ from tipipeline.ingest.codebook import Codebook, load_codebook
 from tipipeline.ingest.exports import read_export
 from tipipeline.ingest.identifiers import DEVELOPMENT_KEY, identifying_columns
 from tipipeline.ingest.surveys import EXCLUSION_RULES, _Ledger, apply_format_rules, ingest_file
+from tipipeline.outcomes.check import check_outcome_file, format_outcome_report, outcome_kind
 from tipipeline.reference import load_reference
 
 MAX_PROBLEMS = 200
@@ -214,6 +215,10 @@ def check_files(
             codebook_error = str(exc)
     reports = []
     for path in map(Path, paths):
+        outcome = outcome_kind(path)
+        if outcome:
+            reports.append(check_outcome_file(path, outcome))
+            continue
         kind = detect_kind(path)
         if kind == "boundary":
             reports.append(check_boundary_file(path))
@@ -254,6 +259,8 @@ def format_report(report: dict) -> str:
         )
         for problem in report["problems"][:20]:
             lines.append(f"  row {problem['row']}, column {problem['column']!r}: {problem['message']}")
+    elif report["kind"].startswith("outcome"):
+        lines += format_outcome_report(report)
     elif report.get("format"):
         encoding = f", {report['encoding']}" if report.get("encoding") else ""
         lines.append(

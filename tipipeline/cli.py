@@ -56,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     check = sub.add_parser("check", help="read and validate input files without writing anything")
-    check.add_argument("files", nargs="+", metavar="FILE", help="survey exports (.csv, .xlsx)")
+    check.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="survey exports, policy audits, boundary files, or outcome files (MPS crime, Fingertips, ONS population)",
+    )
     check.add_argument("--codebook", help="codebook.yaml: check everything ingestion would (default: format only)")
     check.add_argument("--wave", help="wave id for the codebook's per-wave columns (default: the file's folder name)")
     check.add_argument("--json", action="store_true", help="print one JSON object per file (a JSON list)")
