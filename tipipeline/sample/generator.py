@@ -260,6 +260,13 @@ def generate_sample(
     manifest["dirty_rows"].extend(audit_dirty)
     manifest["policy_audit"] = _audit_summary(audit)
 
+    # Outcome files (issue 13), from their own stream so the files above do not depend on them.
+    from tipipeline.sample.outcomes import OUTCOMES_STREAM, sample_timing, write_outcome_sample
+
+    months, mid_year = sample_timing([plan.start for plan in wave_plans(waves)])
+    outcome_rng = np.random.default_rng([seed, OUTCOMES_STREAM])
+    manifest["outcomes"] = write_outcome_sample(out / "outcomes", outcome_rng, reference, months, mid_year, org_effect)
+
     for path in sorted(
         p for p in out.rglob("*") if p.is_file() and p.name not in ("README.md", "sample_manifest.json")
     ):
@@ -778,6 +785,8 @@ def _audit_summary(audit: pd.DataFrame) -> dict:
 
 
 def _readme(manifest: dict) -> str:
+    from tipipeline.sample.outcomes import readme_lines, readme_notes
+
     lines = [
         "# SYNTHETIC sample data: not real survey responses",
         "",
@@ -812,6 +821,7 @@ def _readme(manifest: dict) -> str:
         f"{audit['consensus_rows']} consensus rows | {audit['rows']} |"
     )
     lines.append("| `surveys/codebook.yaml` | the instrument: columns to fields and items, scales, exclusion rules | |")
+    lines += readme_lines(manifest["outcomes"])
     lines.append("| `sample_manifest.json` | machine-readable list of the files (sha256) and the dirty rows below | |")
     lines += [
         "",
@@ -834,5 +844,6 @@ def _readme(manifest: dict) -> str:
         "respondents (" + ", ".join(sorted(SMALL_ORGANISATIONS)) + "); in wave 2 only the first, so that secondary",
         f"suppression must protect it; in every wave the MPS Basic Command Unit {SMALL_BCU[0]} has {SMALL_BCU[1]} respondents.",
         "",
+        *readme_notes(manifest["outcomes"]),
     ]
     return "\n".join(lines)
