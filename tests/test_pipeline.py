@@ -172,6 +172,7 @@ def test_sensor_registers_waves_and_observes_changed_inputs(settings, instance, 
         [
             "raw_codebook",
             "raw_policy_audits",
+            "raw_outcomes",
             "raw_boundaries",
             "framework_files",
             "reference_files",

@@ -8,6 +8,7 @@ from tipipeline.alerts import run_failure_alert
 from tipipeline.assets.geography import geography_assets
 from tipipeline.assets.indicators import indicator_assets
 from tipipeline.assets.ingest import ingest_assets
+from tipipeline.assets.outcomes import outcome_assets
 from tipipeline.assets.outputs import output_assets
 from tipipeline.assets.reference import reference_assets
 from tipipeline.assets.reports import report_assets
@@ -30,6 +31,7 @@ ASSETS = [
     *ingest_assets,
     *wave_register_assets,
     *indicator_assets,
+    *outcome_assets,
     *output_assets,
     *report_assets,
 ]

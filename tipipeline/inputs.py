@@ -15,6 +15,7 @@ from tipipeline.framework import FRAMEWORK_PATH
 from tipipeline.framework.catalogue import CATALOGUE_PATH
 from tipipeline.ingest.policy_audit import audit_files
 from tipipeline.ingest.waves import EXPORT_SUFFIXES, discover_waves
+from tipipeline.outcomes.files import MAPPING_PATH, OUTCOME_CATALOGUE_PATH, outcome_files
 from tipipeline.reference import REFERENCE_DIR
 from tipipeline.settings import Settings
 
@@ -22,6 +23,7 @@ from tipipeline.settings import Settings
 RAW_SURVEY_WAVE = "raw_survey_wave"  # partitioned by wave: the export files in one wave folder
 RAW_CODEBOOK = "raw_codebook"
 RAW_POLICY_AUDITS = "raw_policy_audits"
+RAW_OUTCOMES = "raw_outcomes"
 RAW_BOUNDARIES = "raw_boundaries"
 FRAMEWORK_FILES = "framework_files"
 REFERENCE_FILES = "reference_files"
@@ -103,7 +105,8 @@ def input_versions(settings: Settings) -> dict[str, InputVersion]:
     return {
         RAW_CODEBOOK: version_of(codebook),
         RAW_POLICY_AUDITS: version_of(audit_files(settings.policy_audit_dir)),
+        RAW_OUTCOMES: version_of(outcome_files(settings.outcomes_dir)),
         RAW_BOUNDARIES: version_of(boundary_files),
-        FRAMEWORK_FILES: version_of([FRAMEWORK_PATH, CATALOGUE_PATH]),
+        FRAMEWORK_FILES: version_of([FRAMEWORK_PATH, CATALOGUE_PATH, MAPPING_PATH, OUTCOME_CATALOGUE_PATH]),
         REFERENCE_FILES: version_of(sorted(Path(REFERENCE_DIR).glob("*.csv"))),
     }

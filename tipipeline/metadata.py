@@ -29,15 +29,18 @@ def _described_columns() -> dict[str, dict[str, str]]:
     """Warehouse table -> {column: description}, from the published-table list (loaded once).
 
     A published table that is a whole warehouse table (`SELECT * FROM t`) lends its column comments
-    to t, whatever its published name (`policy_audit` is `policy_documents`); a table published
-    from a query of several tables (`data_quality`) describes no warehouse table."""
+    to t, whatever its published name (`policy_audit` is `policy_documents`), and so does each
+    whole table of a union; a table published from any other query (`data_quality`) describes none."""
     from tipipeline.publish.baseline import load_spec
 
     described: dict[str, dict[str, str]] = {}
     for spec in load_spec():
-        match = _WHOLE_TABLE.fullmatch(spec.sql)
-        if match:
-            described.setdefault(match.group(1), {}).update(spec.columns)
+        # A union of whole tables (`indicator_catalogue` is the survey and the outcome catalogues)
+        # lends the comments to each of them.
+        for part in re.split(r"\bUNION\s+ALL(?:\s+BY\s+NAME)?\b", spec.sql, flags=re.IGNORECASE):
+            match = _WHOLE_TABLE.fullmatch(part)
+            if match:
+                described.setdefault(match.group(1), {}).update(spec.columns)
     return described
 
 

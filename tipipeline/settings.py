@@ -44,6 +44,11 @@ class Settings:
         return self.raw_dir / "policy_audit"
 
     @property
+    def outcomes_dir(self) -> Path:
+        """Published outcome files: MPS crime, Fingertips exports, ONS population estimates."""
+        return self.raw_dir / "outcomes"
+
+    @property
     def boundaries_dir(self) -> Path:
         return self.data_dir / "boundaries"
 

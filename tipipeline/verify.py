@@ -69,6 +69,7 @@ def input_changes(settings: Settings) -> list[str]:
     from tipipeline.framework.catalogue import CATALOGUE_PATH
     from tipipeline.ingest.policy_audit import audit_files
     from tipipeline.inputs import file_sha256, version_of, wave_versions
+    from tipipeline.outcomes.files import outcome_files
 
     with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
         recorded_files, codebook_sha, framework_sha, catalogue_sha = conn.execute(
@@ -85,6 +86,8 @@ def input_changes(settings: Settings) -> list[str]:
     }
     audits = version_of(audit_files(settings.policy_audit_dir)).files
     current.update({f"policy_audit/{name}": sha for name, sha in audits.items()})
+    outcomes = version_of(outcome_files(settings.outcomes_dir)).files
+    current.update({f"outcomes/{name}": sha for name, sha in outcomes.items()})
     if settings.codebook_path.is_file():
         current["surveys/codebook.yaml"] = file_sha256(settings.codebook_path)
     current["framework/framework.yaml"] = file_sha256(FRAMEWORK_PATH)

@@ -53,6 +53,13 @@ def _package_version() -> str:
         "boroughs",
         "survey_data_quality",
         "audit_data_quality",
+        "outcome_indicators",
+        "outcome_coverage",
+        "outcome_catalogue",
+        "practice_outcomes",
+        "practice_outcome_correlations",
+        "fingertips_values",
+        "outcome_data_quality",
     ],
 )
 def published_baseline(

@@ -25,8 +25,11 @@ GROUP = "inputs"
 DESCRIPTIONS = {
     inputs.RAW_CODEBOOK: "The survey instrument, data/raw/surveys/codebook.yaml.",
     inputs.RAW_POLICY_AUDITS: "The policy-document audit files (.csv, .xlsx) in data/raw/policy_audit/.",
+    inputs.RAW_OUTCOMES: "Violence outcomes and denominators as published (MPS borough crime, OHID Fingertips exports, "
+    "ONS population estimates) in data/raw/outcomes/.",
     inputs.RAW_BOUNDARIES: "The boundary file in data/boundaries/ (none: the built-in London tile grid).",
-    inputs.FRAMEWORK_FILES: "The measurement framework and indicator catalogue (tipipeline/framework/*.yaml).",
+    inputs.FRAMEWORK_FILES: "The measurement framework and indicator catalogue (tipipeline/framework/*.yaml), and the "
+    "outcome mapping and outcome indicators (tipipeline/outcomes/*.yaml).",
     inputs.REFERENCE_FILES: "London's geography and organisations (tipipeline/reference/*.csv).",
 }
 

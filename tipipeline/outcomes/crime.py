@@ -58,9 +58,10 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from tipipeline.errors import ConfigError, InputError, format_pydantic_error, read_yaml_mapping
 from tipipeline.ingest.exports import detect_encoding
+from tipipeline.outcomes import files
 from tipipeline.reference import AliasResolver, Reference, load_reference, normalise_name
 
-MAPPING_PATH = Path(__file__).with_name("outcomes.yaml")
+MAPPING_PATH = files.MAPPING_PATH
 
 # Normalised first three header cells -> (layout, the role of each of the three columns).
 _HEADERS = {

@@ -57,12 +57,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapping
 from tipipeline.framework.catalogue import FINGERTIPS_FIELDS
 from tipipeline.indicators.cells import LONDON_CODE, POLICY_WAVE, geography_names
+from tipipeline.outcomes import files
 from tipipeline.outcomes.crime import COVERAGE, OutcomeMapping, load_outcome_mapping
 from tipipeline.reference import Reference, load_reference
 from tipipeline.stats.comparison import NOT_COMPARED, compare_with_london
 from tipipeline.stats.rates import crude_rate, funnel_limits, spearman_with_ci
 
-CATALOGUE_PATH = Path(__file__).with_name("outcome_indicators.yaml")
+CATALOGUE_PATH = files.OUTCOME_CATALOGUE_PATH
 PERIODS = ("before", "after")
 PERIOD_MONTHS = 12
 MULTIPLIER = 1000  # rates per 1,000 residents

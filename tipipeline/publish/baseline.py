@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from tipipeline.errors import ConfigError, TipipelineError, read_yaml_mapping
+from tipipeline.warehouse import table_exists
 
 SPEC_PATH = Path(__file__).with_name("published_tables.yaml")
 PROVENANCE_COMMENT = "Where each published table came from: input files, configuration, code and run."
@@ -236,8 +237,13 @@ def git_commit(directory: Path) -> str:
 
 def input_files(conn: duckdb.DuckDBPyConnection) -> str:
     """The input files the warehouse was built from, with their SHA-256, as JSON."""
+    outcomes = (
+        "UNION ALL SELECT 'outcomes/' || source_file, sha256 FROM outcome_data_quality "
+        if table_exists(conn, "outcome_data_quality")
+        else ""
+    )
     rows = conn.execute(
         "SELECT 'surveys/' || wave || '/' || source_file, sha256 FROM survey_data_quality "
-        "UNION ALL SELECT 'policy_audit/' || source_file, sha256 FROM audit_data_quality ORDER BY 1"
+        f"UNION ALL SELECT 'policy_audit/' || source_file, sha256 FROM audit_data_quality {outcomes}ORDER BY 1"
     ).fetchall()
     return json.dumps([{"file": f, "sha256": s} for f, s in rows])

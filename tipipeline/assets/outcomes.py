@@ -1,0 +1,163 @@
+"""The evidence base's outcome side: published violence outcomes and denominators in, outcome
+indicators per wave and their (descriptive, ecological) link to trauma-informed practice out."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, multi_asset
+
+from tipipeline.assets.failures import readable_failures
+from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
+from tipipeline.inputs import RAW_OUTCOMES
+from tipipeline.reference import load_reference
+from tipipeline.resources import PathsResource, WarehouseResource
+from tipipeline.schemas import outcomes as schemas
+from tipipeline.warehouse import table_exists
+
+SOURCE_TABLES = [
+    TableAsset(
+        "outcome_measures",
+        "Offences per outcome measure (outcomes.yaml), borough and month from the MPS borough crime files; "
+        "for each month the newest release; 0 where a release has no row for a borough and category.",
+        schemas.OutcomeMeasures,
+    ),
+    TableAsset(
+        "outcome_unmapped",
+        "Borough offences in categories no outcome measure takes, per file and category; `known` is false "
+        "for a category outcomes.yaml has never seen (add it to the mapping).",
+        schemas.OutcomeUnmapped,
+    ),
+    TableAsset(
+        "outcome_supply",
+        "Which MPS release supplied each month (the newest wins) and which releases it superseded.",
+        schemas.OutcomeSupply,
+    ),
+    TableAsset(
+        "fingertips_values",
+        "OHID Fingertips values as published (never recomputed) for the London boroughs, London and England; "
+        "a blank value is suppressed, with the publisher's note.",
+        schemas.FingertipsValues,
+    ),
+    TableAsset(
+        "population_estimates",
+        "ONS mid-year population estimates per area: all ages and 10-24 (the denominators).",
+        schemas.PopulationEstimates,
+    ),
+    TableAsset(
+        "outcome_data_quality",
+        "Per outcome file: SHA-256, rows read = accepted + excluded, and for crime files where every offence "
+        "went (in a measure, other categories, other areas, repeated rows) and the months a newer release superseded.",
+        schemas.OutcomeDataQuality,
+    ),
+]
+EVIDENCE_TABLES = [
+    TableAsset(
+        "outcome_indicators",
+        "12-month offence counts and crude rates per 1,000 residents (all ages; 10-24 for some measures) with "
+        "phe_rate 95% CIs, per borough, BCU, ICB and London, for the 12 months before and after each wave's "
+        "fieldwork, compared with London (lower is better). City of London: not covered by the MPS, never 0.",
+        schemas.OutcomeIndicators,
+    ),
+    TableAsset(
+        "outcome_coverage",
+        "Per outcome measure, wave and period: the months expected and present, and any missing.",
+        schemas.OutcomeCoverage,
+    ),
+    TableAsset(
+        "practice_outcomes",
+        "Per borough, wave and outcome indicator: the council's, BCU's and ICB's trauma-informed practice index "
+        "(disclosure-controlled: a withheld index stays missing) beside the outcome rates before and after.",
+        schemas.PracticeOutcomes,
+    ),
+    TableAsset(
+        "practice_outcome_correlations",
+        "Spearman's rank correlation across boroughs between the council's index and each outcome rate, with its "
+        "95% CI and n: ecological and descriptive, never causal.",
+        schemas.PracticeOutcomeCorrelations,
+    ),
+    TableAsset(
+        "outcome_catalogue",
+        "The outcome indicators' metadata (Fingertips fields), from tipipeline/outcomes/outcome_indicators.yaml.",
+        schemas.OutcomeCatalogue,
+    ),
+]
+
+
+@multi_asset(
+    name="outcome_files",
+    specs=asset_specs(SOURCE_TABLES, "ingest", [RAW_OUTCOMES, "boroughs"]),
+    check_specs=check_specs(SOURCE_TABLES),
+    pool="duckdb_write",
+)
+def outcome_files(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
+    """Read every file in data/raw/outcomes/ (none: empty tables)."""
+    from tipipeline.outcomes.build import read_outcome_folder
+
+    with readable_failures():
+        inputs = read_outcome_folder(paths.settings.outcomes_dir, load_reference())
+    if inputs.unrecognised:
+        context.log.warning(f"not outcome files, left out: {', '.join(inputs.unrecognised)}")
+    frames = {
+        "outcome_measures": inputs.measures,
+        "outcome_unmapped": inputs.unmapped,
+        "outcome_supply": inputs.supply,
+        "fingertips_values": inputs.fingertips,
+        "population_estimates": inputs.population,
+        "outcome_data_quality": inputs.data_quality,
+    }
+    yield from write_tables(warehouse, SOURCE_TABLES, frames)
+    context.log.info(f"{len(inputs.data_quality)} outcome file(s) read")
+
+
+def _submission_dates(conn) -> dict[str, list]:
+    if not table_exists(conn, "stg_respondents"):
+        return {}
+    rows = conn.execute(
+        "SELECT wave, submitted_date FROM stg_respondents WHERE submitted_date IS NOT NULL ORDER BY wave"
+    ).df()
+    return {wave: group["submitted_date"].tolist() for wave, group in rows.groupby("wave")}
+
+
+@multi_asset(
+    name="evidence_base",
+    specs=asset_specs(
+        EVIDENCE_TABLES,
+        "indicators",
+        ["outcome_measures", "population_estimates", "indicators", "survey_wave_register"],
+    ),
+    check_specs=check_specs(EVIDENCE_TABLES),
+    pool="duckdb_write",
+)
+def evidence_base(context: AssetExecutionContext, warehouse: WarehouseResource):
+    """Outcome indicators for the 12 months before and after each wave, beside the published index."""
+    from tipipeline.outcomes.build import OutcomeInputs, outcome_tables
+
+    with warehouse.get_connection() as conn:
+        inputs = OutcomeInputs(
+            measures=conn.execute("SELECT * FROM outcome_measures").df(),
+            unmapped=pd.DataFrame(),
+            supply=pd.DataFrame(),
+            fingertips=pd.DataFrame(),
+            population=conn.execute("SELECT * FROM population_estimates").df(),
+            data_quality=pd.DataFrame(),
+        )
+        submitted = _submission_dates(conn)
+        # The disclosure-controlled cells: a withheld index stays withheld beside the outcomes.
+        survey = (
+            conn.execute("SELECT * FROM indicators WHERE wave <> 'policy_audit'").df()
+            if table_exists(conn, "indicators")
+            else None
+        )
+    if "month" in inputs.measures:  # DuckDB hands dates back as timestamps; the functions work in dates
+        inputs.measures["month"] = pd.to_datetime(inputs.measures["month"]).dt.date
+    tables = outcome_tables(inputs, submitted, survey, load_reference())
+    frames = {
+        "outcome_indicators": tables.cells,
+        "outcome_coverage": tables.coverage,
+        "practice_outcomes": tables.practice,
+        "practice_outcome_correlations": tables.correlations,
+        "outcome_catalogue": tables.catalogue,
+    }
+    yield from write_tables(warehouse, EVIDENCE_TABLES, frames)
+    context.log.info(f"{len(tables.cells)} outcome cells for {tables.cells['wave'].nunique()} wave(s)")
+
+
+outcome_assets = [outcome_files, evidence_base]

@@ -1,0 +1,199 @@
+"""Schemas of the outcome tables (violence outcomes, population, and their link to practice)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+BOROUGH = r"^E09\d{6}$"
+
+
+class OutcomeMeasures(pa.DataFrameModel):
+    """Offences per outcome measure, borough and month (0 where a release has no row)."""
+
+    measure_id: Series[str]
+    measure_name: Series[str]
+    gss_code: Series[str] = pa.Field(str_matches=BOROUGH)
+    borough_name: Series[str]
+    month: Series[object]
+    count: Series[int] = pa.Field(ge=0)
+    source_file: Series[str]
+    layout: Series[str]
+
+    @pa.dataframe_check
+    def one_row_per_measure_borough_month(cls, df):
+        return ~df.duplicated(["measure_id", "gss_code", "month"], keep=False)
+
+
+class OutcomeUnmapped(pa.DataFrameModel):
+    """Borough offences in categories no outcome measure takes (known: listed as not measured)."""
+
+    source_file: Series[str]
+    layout: Series[str]
+    family: Series[str]
+    major_category: Series[str] = pa.Field(nullable=True)
+    minor_category: Series[str] = pa.Field(nullable=True)
+    category_key: Series[str]
+    known: Series[bool]
+    cells: Series[int] = pa.Field(ge=0)
+    count: Series[int] = pa.Field(ge=0)
+
+
+class OutcomeSupply(pa.DataFrameModel):
+    """Which release supplied each month, and which it superseded."""
+
+    month: Series[object] = pa.Field(unique=True)
+    source_file: Series[str]
+    layout: Series[str]
+    superseded_files: Series[str] = pa.Field(nullable=True)
+
+
+class FingertipsValues(pa.DataFrameModel):
+    """OHID Fingertips values as published, for the London boroughs, London and England."""
+
+    indicator_id: Series[int]
+    indicator_name: Series[str]
+    area_code: Series[str]
+    area_name: Series[str]
+    area_type: Series[str]
+    sex: Series[str] = pa.Field(nullable=True)
+    age: Series[str] = pa.Field(nullable=True)
+    time_period: Series[str]
+    period_start_year: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+    period_end_year: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+    time_period_sortable: Series[pd.Int64Dtype] = pa.Field(nullable=True)
+    value: Series[pd.Float64Dtype] = pa.Field(nullable=True)
+    lower_ci95: Series[pd.Float64Dtype] = pa.Field(nullable=True)
+    upper_ci95: Series[pd.Float64Dtype] = pa.Field(nullable=True)
+    lower_ci998: Series[pd.Float64Dtype] = pa.Field(nullable=True)
+    upper_ci998: Series[pd.Float64Dtype] = pa.Field(nullable=True)
+    count: Series[pd.Float64Dtype] = pa.Field(nullable=True)
+    denominator: Series[pd.Float64Dtype] = pa.Field(nullable=True)
+    value_note: Series[str] = pa.Field(nullable=True)
+    suppressed: Series[bool]
+    compared_to_england: Series[str] = pa.Field(nullable=True)
+    source_file: Series[str]
+    source_row: Series[int] = pa.Field(ge=1)
+
+    @pa.dataframe_check
+    def a_blank_value_is_suppressed(cls, df):
+        return df["value"].notna() | df["suppressed"]
+
+
+class PopulationEstimates(pa.DataFrameModel):
+    """Residents per area and mid-year (ONS), all ages and 10-24."""
+
+    area_code: Series[str]
+    area_name: Series[str]
+    geography: Series[str] = pa.Field(nullable=True)
+    mid_year: Series[int] = pa.Field(ge=1981, le=2100)
+    all_ages: Series[int] = pa.Field(ge=0)
+    aged_10_24: Series[int] = pa.Field(ge=0)
+    source_file: Series[str]
+    source_sheet: Series[str] = pa.Field(nullable=True)
+    source_row: Series[int] = pa.Field(ge=1)
+
+    @pa.dataframe_check
+    def young_people_are_part_of_all_ages(cls, df):
+        return df["aged_10_24"] <= df["all_ages"]
+
+
+class OutcomeDataQuality(pa.DataFrameModel):
+    """One row per outcome file: rows read = accepted + excluded, and (crime) where every offence went."""
+
+    source: Series[str] = pa.Field(isin=["crime", "fingertips", "population"])
+    source_file: Series[str] = pa.Field(unique=True)
+    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
+    file_format: Series[str]
+    rows_read: Series[int] = pa.Field(ge=0)
+    rows_accepted: Series[int] = pa.Field(ge=0)
+    rows_excluded: Series[int] = pa.Field(ge=0)
+    excluded_by_rule: Series[str]
+    accounting: Series[str]
+
+    @pa.dataframe_check
+    def every_row_is_accounted_for(cls, df):
+        return df["rows_read"] == df["rows_accepted"] + df["rows_excluded"]
+
+
+class OutcomeIndicators(pa.DataFrameModel):
+    """12-month counts and crude rates per 1,000 before and after each wave's fieldwork."""
+
+    indicator_id: Series[str] = pa.Field(str_startswith="outcome_rate_")
+    wave: Series[str]
+    period: Series[str] = pa.Field(isin=["before", "after"])
+    geography_level: Series[str] = pa.Field(isin=["borough", "bcu", "icb", "london"])
+    geography_code: Series[str]
+    value: Series[float] = pa.Field(nullable=True, ge=0)
+    lower_ci: Series[float] = pa.Field(nullable=True, ge=0)
+    upper_ci: Series[float] = pa.Field(nullable=True, ge=0)
+    count: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
+    population: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
+    coverage: Series[str]
+
+    @pa.dataframe_check
+    def interval_contains_the_rate(cls, df):
+        rated = df["value"].notna()
+        return ~rated | ((df["lower_ci"] <= df["value"]) & (df["value"] <= df["upper_ci"]))
+
+    @pa.dataframe_check
+    def one_cell_per_indicator_wave_period_area(cls, df):
+        return ~df.duplicated(["indicator_id", "wave", "period", "geography_level", "geography_code"], keep=False)
+
+
+class PracticeOutcomes(pa.DataFrameModel):
+    """Per borough, wave and outcome indicator: the partners' index beside the outcome rates."""
+
+    wave: Series[str]
+    gss_code: Series[str] = pa.Field(str_matches=BOROUGH)
+    council_index: Series[float] = pa.Field(nullable=True, ge=1, le=5)
+    council_index_suppressed: Series[bool]
+    indicator_id: Series[str]
+
+    @pa.dataframe_check
+    def a_withheld_index_is_never_shown(cls, df):
+        return ~(df["council_index_suppressed"] & df["council_index"].notna())
+
+
+class PracticeOutcomeCorrelations(pa.DataFrameModel):
+    """Spearman's rho across boroughs between the council index and each outcome rate."""
+
+    wave: Series[str]
+    indicator_id: Series[str]
+    period: Series[str] = pa.Field(isin=["before", "after", "change"])
+    rho: Series[float] = pa.Field(nullable=True, ge=-1, le=1)
+    lower_ci: Series[float] = pa.Field(nullable=True, ge=-1, le=1)
+    upper_ci: Series[float] = pa.Field(nullable=True, ge=-1, le=1)
+    n: Series[int] = pa.Field(ge=0)
+    caveat: Series[str]
+
+
+class OutcomeCoverage(pa.DataFrameModel):
+    """Per outcome measure, wave and period: months expected and present."""
+
+    measure_id: Series[str]
+    wave: Series[str]
+    period: Series[str] = pa.Field(isin=["before", "after"])
+    months_expected: Series[int] = pa.Field(ge=1)
+    months_present: Series[int] = pa.Field(ge=0)
+    complete: Series[bool]
+
+    @pa.dataframe_check
+    def complete_means_every_month(cls, df):
+        return ~df["complete"] | (df["months_present"] == df["months_expected"])
+
+
+class OutcomeCatalogue(pa.DataFrameModel):
+    """The outcome indicators' metadata: every Fingertips field filled."""
+
+    indicator_id: Series[str] = pa.Field(unique=True, str_startswith="outcome_rate_")
+    name: Series[str] = pa.Field(str_length={"min_value": 1})
+    definition: Series[str] = pa.Field(str_length={"min_value": 1})
+    data_source: Series[str] = pa.Field(str_length={"min_value": 1})
+    numerator: Series[str] = pa.Field(str_length={"min_value": 1})
+    denominator: Series[str] = pa.Field(str_length={"min_value": 1})
+    ci_method: Series[str] = pa.Field(str_length={"min_value": 1})
+    disclosure_control: Series[str] = pa.Field(str_length={"min_value": 1})
+    caveats: Series[str] = pa.Field(str_length={"min_value": 1})
+    polarity: Series[str] = pa.Field(isin=["lower_is_better", "higher_is_better", "no_judgement"])
