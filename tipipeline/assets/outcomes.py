@@ -128,17 +128,11 @@ def _submission_dates(conn) -> dict[str, list]:
 )
 def evidence_base(context: AssetExecutionContext, warehouse: WarehouseResource):
     """Outcome indicators for the 12 months before and after each wave, beside the published index."""
-    from tipipeline.outcomes.build import OutcomeInputs, outcome_tables
+    from tipipeline.outcomes.build import outcome_tables
 
     with warehouse.get_connection() as conn:
-        inputs = OutcomeInputs(
-            measures=conn.execute("SELECT * FROM outcome_measures").df(),
-            unmapped=pd.DataFrame(),
-            supply=pd.DataFrame(),
-            fingertips=pd.DataFrame(),
-            population=conn.execute("SELECT * FROM population_estimates").df(),
-            data_quality=pd.DataFrame(),
-        )
+        measures = conn.execute("SELECT * FROM outcome_measures").df()
+        population = conn.execute("SELECT * FROM population_estimates").df()
         submitted = _submission_dates(conn)
         # The disclosure-controlled cells: a withheld index stays withheld beside the outcomes.
         survey = (
@@ -146,9 +140,9 @@ def evidence_base(context: AssetExecutionContext, warehouse: WarehouseResource):
             if table_exists(conn, "indicators")
             else None
         )
-    if "month" in inputs.measures:  # DuckDB hands dates back as timestamps; the functions work in dates
-        inputs.measures["month"] = pd.to_datetime(inputs.measures["month"]).dt.date
-    tables = outcome_tables(inputs, submitted, survey, load_reference())
+    # DuckDB hands dates back as timestamps; the functions work in dates.
+    measures["month"] = pd.to_datetime(measures["month"]).dt.date
+    tables = outcome_tables(measures, population, submitted, survey, load_reference())
     frames = {
         "outcome_indicators": tables.cells,
         "outcome_coverage": tables.coverage,

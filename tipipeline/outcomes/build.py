@@ -128,11 +128,15 @@ class OutcomeTables:
 
 
 def outcome_tables(
-    inputs: OutcomeInputs, submitted: dict[str, list], survey_indicators: pd.DataFrame | None, reference: Reference
+    measures: pd.DataFrame,
+    population: pd.DataFrame,
+    submitted: dict[str, list],
+    survey_indicators: pd.DataFrame | None,
+    reference: Reference,
 ) -> OutcomeTables:
     """Indicators per wave's 12 months before and after fieldwork, and their link to the index.
 
-    `submitted`: each wave's submission dates; `survey_indicators`: the published (disclosure-
+    `measures` and `population` as `read_outcome_folder` reads them; `submitted`: each wave's submission dates; `survey_indicators`: the published (disclosure-
     controlled) indicator cells, so a withheld index stays withheld beside the outcomes."""
     catalogue = indicators.outcome_catalogue()
     if survey_indicators is None:  # no survey published yet: the index is missing everywhere
@@ -140,7 +144,7 @@ def outcome_tables(
             columns=["indicator_id", "wave", "geography_level", "geography_code", "value", "n", "suppressed"]
         )
     periods = indicators.wave_periods(submitted) if submitted else pd.DataFrame(columns=indicators.PERIOD_COLUMNS)
-    if inputs.measures.empty or inputs.population.empty or periods.empty:
+    if measures.empty or population.empty or periods.empty:
         empty_cells = pd.DataFrame(columns=indicators.OUTCOME_CELL_COLUMNS)
         return OutcomeTables(
             periods,
@@ -150,8 +154,8 @@ def outcome_tables(
             indicators.practice_outcome_correlations(pd.DataFrame(columns=indicators.PRACTICE_COLUMNS)),
             catalogue,
         )
-    cells = indicators.outcome_cells(inputs.measures, inputs.population, periods, reference, catalogue)
-    coverage = indicators.outcome_coverage(inputs.measures, periods, reference, catalogue)
+    cells = indicators.outcome_cells(measures, population, periods, reference, catalogue)
+    coverage = indicators.outcome_coverage(measures, periods, reference, catalogue)
     practice = indicators.practice_outcomes(survey_indicators, cells, reference, periods, catalogue)
     return OutcomeTables(
         periods, cells, coverage, practice, indicators.practice_outcome_correlations(practice), catalogue

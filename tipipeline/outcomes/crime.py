@@ -167,7 +167,7 @@ class CrimeFile:
 def read_crime_file(path: str | Path, reference: Reference | None = None) -> CrimeFile:
     """Read one MPS "Borough Level Crime" CSV into its long frame; InputError naming file, row, column."""
     path = Path(path)
-    data = _read_bytes(path)
+    data = files.read_csv_bytes(path, "an MPS Borough Level Crime CSV", "download the CSV")
     encoding = detect_encoding(path, data)
     text = data.decode(encoding)
     records = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=False))
@@ -199,20 +199,6 @@ def read_crime_file(path: str | Path, reference: Reference | None = None) -> Cri
         cells=cells,
         notes=notes,
     )
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from exc
-    if not data.strip():
-        raise InputError(path, "the file is empty: expected an MPS Borough Level Crime CSV")
-    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise InputError(path, "an Excel workbook, not an MPS Borough Level Crime CSV: download the CSV")
-    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(path, "a binary file, not an MPS Borough Level Crime CSV")
-    return data
 
 
 def _line_ending(text: str) -> str:

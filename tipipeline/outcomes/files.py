@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tipipeline.errors import InputError
+
 OUTCOME_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
 PACKAGE = Path(__file__).parent
 MAPPING_PATH = PACKAGE / "outcomes.yaml"  # categories -> outcome measures
@@ -19,3 +21,20 @@ def outcome_files(folder: Path) -> list[Path]:
         for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in OUTCOME_SUFFIXES
     )
+
+
+def read_csv_bytes(path: Path, expected: str, download: str) -> bytes:
+    """A published CSV's bytes, refusing what it cannot be: unreadable, empty, an Excel workbook or
+    a binary file (InputError naming the file). `expected`: what the file should be ("a Fingertips
+    data export (CSV)"); `download`: what to do instead of a workbook ("download the data as CSV")."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from exc
+    if not data.strip():
+        raise InputError(path, f"the file is empty: expected {expected}")
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise InputError(path, f"an Excel workbook, not {expected}: {download}")
+    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(path, f"a binary file, not {expected}")
+    return data

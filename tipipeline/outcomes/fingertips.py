@@ -32,6 +32,7 @@ import pandas as pd
 
 from tipipeline.errors import InputError
 from tipipeline.ingest.exports import detect_encoding
+from tipipeline.outcomes import files
 
 # Canonical column -> the spaced spelling of the website export (shown in error messages).
 SPACED = {
@@ -163,7 +164,7 @@ class FingertipsFile:
 def read_fingertips(path: str | Path) -> FingertipsFile:
     """Read a Fingertips data-export CSV; InputError naming file, line and column if unusable."""
     path = Path(path)
-    data = _read_bytes(path)
+    data = files.read_csv_bytes(path, "a Fingertips data export (CSV)", "download the data as CSV")
     records = _records(data, detect_encoding(path, data))
     header_line, header = _first_record(path, records)
     columns, style = map_header(path, header, header_line)
@@ -184,20 +185,6 @@ def read_fingertips(path: str | Path) -> FingertipsFile:
     # Every record below the header was kept or excluded by a rule (any other stopped the read).
     rows_read = len(frame) + sum(excluded.values())
     return FingertipsFile(path, hashlib.sha256(data).hexdigest(), style, rows_read, frame, excluded)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from exc
-    if not data.strip():
-        raise InputError(path, "the file is empty: expected a Fingertips data export (CSV)")
-    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
-        raise InputError(path, "an Excel workbook, not a Fingertips data export: download the data as CSV")
-    if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(path, "a binary file, not a Fingertips data export (CSV)")
-    return data
 
 
 def _records(data: bytes, encoding: str):

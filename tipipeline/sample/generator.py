@@ -624,12 +624,10 @@ def _write_forms_xlsx(frame: pd.DataFrame, path: Path, codebook: Codebook, wave_
     _write_xlsx({"Sheet1": out}, path)
 
 
-def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write an XLSX whose bytes depend only on the data (fixed timestamps, fixed zip order)."""
+def new_workbook():
+    """An empty openpyxl workbook with fixed properties (creator, times), so its bytes depend only
+    on what is written into it."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    header_font = Font(name="Calibri", size=11, bold=True)
 
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -637,6 +635,16 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     workbook.properties.creator = "tipipeline sample generator (synthetic data)"
     workbook.properties.created = fixed
     workbook.properties.modified = fixed
+    return workbook
+
+
+def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
+    """Write an XLSX whose bytes depend only on the data (fixed timestamps, fixed zip order)."""
+    from openpyxl.styles import Font
+
+    header_font = Font(name="Calibri", size=11, bold=True)
+
+    workbook = new_workbook()
     for name, frame in sheets.items():
         sheet = workbook.create_sheet(name)
         sheet.append(list(frame.columns))

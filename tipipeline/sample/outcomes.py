@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from tipipeline.reference import Reference
-from tipipeline.sample.generator import FIXED_TIMESTAMP, _normalise_zip
+from tipipeline.sample.generator import _normalise_zip, new_workbook
 from tipipeline.stats.rates import crude_rate
 
 # The outcome files draw from their own random stream, derived from the sample seed, so that the
@@ -567,15 +567,9 @@ def _write_fingertips(path: Path, rng, boroughs, effects, ages, mid_year: int) -
 
 
 def _write_population(path: Path, ages: dict[str, np.ndarray], boroughs: pd.DataFrame, mid_year: int) -> None:
-    from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    fixed = pd.Timestamp(FIXED_TIMESTAMP).tz_localize(None).to_pydatetime()
-    workbook.properties.creator = "tipipeline sample generator (synthetic data)"
-    workbook.properties.created = fixed
-    workbook.properties.modified = fixed
+    workbook = new_workbook()
     title, text = Font(name="Arial", size=15, bold=True), Font(name="Arial", size=12)
     bold = Font(name="Arial", size=12, bold=True)
 
