@@ -20,6 +20,39 @@ def _title(fig, text: str, subtitle: str) -> None:
     fig.text(0.01, 0.99, "\n" + subtitle, ha="left", va="top", fontsize=MIN_FONTSIZE + 0.5, color=TEXT)
 
 
+# Where a label may go, in points from its marker: right, left, above, below, then the diagonals.
+OFFSETS = [(5, -4), (-5, -4), (0, 6), (0, -14), (5, 6), (-5, 6), (5, -14), (-5, -14)]
+
+
+def place_labels(fig, ax, xs, ys, texts) -> None:
+    """Label each point, trying OFFSETS in turn for the first place that overlaps no label already
+    placed and no other marker (else the first place); deterministic for the same inputs."""
+    fig.canvas.draw()  # settle the layout first: places are measured in pixels
+    renderer = fig.canvas.get_renderer()
+    points = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)])).tolist()
+    anchors = dict(zip(map(tuple, points), zip(xs, ys)))
+    taken = []
+
+    def put(anchor, text, dx, dy):
+        ha = "right" if dx < 0 else ("center" if dx == 0 else "left")
+        label = ax.annotate(
+            text, anchor, xytext=(dx, dy), textcoords="offset points", fontsize=MIN_FONTSIZE, color=TEXT, ha=ha
+        )
+        return label, label.get_window_extent(renderer).expanded(1.05, 1.15)
+
+    for (x, y), text in sorted(zip(map(tuple, points), texts), key=lambda item: (-item[0][1], item[0][0])):
+        for dx, dy in OFFSETS:
+            label, box = put(anchors[(x, y)], text, dx, dy)
+            others = (p for p in points if tuple(p) != (x, y))
+            inside = ax.bbox.contains(box.x0, box.y0) and ax.bbox.contains(box.x1, box.y1)
+            if inside and not any(box.overlaps(t) for t in taken) and not any(box.contains(*p) for p in others):
+                break
+            label.remove()
+        else:  # nowhere clear: the first place
+            label, box = put(anchors[(x, y)], text, *OFFSETS[0])
+        taken.append(box)
+
+
 def outcome_funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, name: str, period_text: str):
     """Boroughs' rates per 1,000 against residents, inside the 95% and 99.8% limits around London.
 
@@ -80,15 +113,7 @@ def index_rate_scatter(practice: pd.DataFrame, correlation: pd.Series | None, na
         fig = figure(REPORT_WIDTH, 6.6, layout="constrained")
         ax = fig.subplots()
         ax.scatter(shown["council_index"], shown["rate_before"], color=CATEGORICAL[0], s=28, zorder=3)
-        for row in shown.itertuples():
-            ax.annotate(
-                row.borough_name,
-                (row.council_index, row.rate_before),
-                xytext=(4, 3),
-                textcoords="offset points",
-                fontsize=MIN_FONTSIZE,
-                color=TEXT,
-            )
+        place_labels(fig, ax, shown["council_index"], shown["rate_before"], shown["borough_name"])
         ax.set_xlabel("Council's trauma-informed practice index (1 to 5)")
         ax.set_ylabel("Offences per 1,000 residents")
         ax.grid(color="#DDDDDD", linewidth=0.6)
