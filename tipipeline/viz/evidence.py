@@ -15,9 +15,10 @@ from tipipeline.viz.style import CATEGORICAL, MIN_FONTSIZE, REPORT_WIDTH, TEXT, 
 INSIDE, OUTSIDE_95, OUTSIDE_998 = CATEGORICAL[0], CATEGORICAL[3], CATEGORICAL[2]
 
 
-def _title(fig, text: str, subtitle: str) -> None:
-    fig.suptitle(f"{text}\n", x=0.01, ha="left", fontsize=12, fontweight="bold", color=TEXT)
-    fig.text(0.01, 0.99, "\n" + subtitle, ha="left", va="top", fontsize=MIN_FONTSIZE + 0.5, color=TEXT)
+def _title(fig, ax, text: str, subtitle: str) -> None:
+    """A bold title over the figure and a subtitle over the axes (constrained layout keeps them apart)."""
+    fig.suptitle(text, x=0.01, ha="left", fontsize=12, fontweight="bold", color=TEXT)
+    ax.set_title(subtitle, loc="left", fontsize=MIN_FONTSIZE + 0.5, color=TEXT)
 
 
 # Where a label may go, in points from its marker: right, left, above, below, then the diagonals.
@@ -90,7 +91,7 @@ def outcome_funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, name: str, p
         ax.grid(color="#DDDDDD", linewidth=0.6)
         ax.set_axisbelow(True)
         legend(fig, ncol=3, loc="outside lower center", frameon=False)
-        _title(fig, f"{name}: boroughs against London", f"{period_text}. London: {london:.2f} per 1,000.")
+        _title(fig, ax, f"{name}: boroughs against London", f"{period_text}. London: {london:.2f} per 1,000.")
     table = points.assign(position=status)[
         ["geography_name", "population", "count", "value", "lower_95", "upper_95", "position"]
     ]
@@ -124,7 +125,9 @@ def index_rate_scatter(practice: pd.DataFrame, correlation: pd.Series | None, na
             if correlation is not None and pd.notna(correlation["rho"])
             else "Too few boroughs with both values for a correlation"
         )
-        _title(fig, f"Practice and {name.lower()}", f"{period_text}. {rho}. Descriptive and ecological, never causal.")
+        _title(
+            fig, ax, f"Practice and {name.lower()}", f"{period_text}. {rho}. Descriptive and ecological, never causal."
+        )
     withheld = int(practice["council_index_suppressed"].sum())
     alt = (
         f"Scatter plot of {len(shown)} boroughs: the council's trauma-informed practice index against "
