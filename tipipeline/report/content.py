@@ -33,8 +33,10 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
         sections.journey_section(data, framework),
         sections.partnership_section(data),
         sections.promising_section(data),
+        sections.evidence_section(queries.load_evidence_data(conn), data),
         sections.caveats_section(),
     ]
+    parts = [part for part in parts if part is not None]  # no outcome files: no evidence section
     subtitle = (
         f"Survey waves {', '.join(data.waves)} (baseline: wave {data.baseline_wave}); London Violence Reduction Unit."
     )

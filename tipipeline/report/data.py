@@ -108,3 +108,27 @@ def _partnership(conn, indicator_id: str, wave: str) -> pd.DataFrame:
         """,
         [indicator_id, wave],
     )
+
+
+@dataclass
+class EvidenceData:
+    """The evidence base's published tables (absent from a baseline published before them)."""
+
+    cells: pd.DataFrame
+    practice: pd.DataFrame
+    correlations: pd.DataFrame
+    coverage: pd.DataFrame
+
+
+def load_evidence_data(conn) -> EvidenceData | None:
+    """The outcome tables of the published baseline, or None when it has none or they are empty."""
+    tables = {t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    needed = ("outcome_indicators", "practice_outcomes", "practice_outcome_correlations", "outcome_coverage")
+    if not set(needed) <= tables:
+        return None
+    evidence = EvidenceData(*(_frame(conn, f"SELECT * FROM {name}") for name in needed))
+    if evidence.cells.empty:
+        return None
+    for column in ("period_start", "period_end"):
+        evidence.cells[column] = pd.to_datetime(evidence.cells[column]).dt.date
+    return evidence

@@ -436,3 +436,92 @@ def promising_section(data: ReportData) -> Section:
 def caveats_section() -> Section:
     """What to bear in mind when reading the baseline."""
     return Section("caveats", "Caveats", {"caveats": CAVEATS})
+
+
+EVIDENCE_MEASURE = "outcome_rate_violence_with_injury"
+EVIDENCE_CAUTIONS = [
+    "The link is ecological: it compares boroughs, not people or services, and a borough's council is only one of "
+    "the partners whose practice might matter.",
+    "It is descriptive, never causal: nothing is adjusted for deprivation, population change, visitors or policing, "
+    "and violence may shape practice as much as practice shapes violence.",
+    "Recorded crime reflects reporting and recording as well as violence; offences are counted where they happened, "
+    "not where the people involved live.",
+    "City of London is policed by the City of London Police, not the MPS: it has no outcome figures here.",
+    "Later waves will show whether boroughs whose practice moves further along the journey see violence change "
+    "differently: one wave cannot.",
+]
+
+
+def _evidence_wave(evidence) -> tuple[str, pd.DataFrame] | None:
+    """The latest wave with the headline measure's 12 months before fieldwork, and its cells."""
+    cells = evidence.cells[
+        (evidence.cells["indicator_id"] == EVIDENCE_MEASURE) & (evidence.cells["period"] == "before")
+    ]
+    if cells.empty:
+        return None
+    wave = max(cells["wave"])
+    return wave, evidence.cells[evidence.cells["wave"] == wave]
+
+
+def evidence_section(evidence, data: ReportData) -> Section | None:
+    """Violence outcomes beside practice: a funnel plot, the index against the rate, and Spearman's rho."""
+    from tipipeline.outcomes.indicators import funnel_curve, funnel_points
+    from tipipeline.viz.evidence import index_rate_scatter, outcome_funnel_chart
+
+    chosen = _evidence_wave(evidence) if evidence is not None else None
+    if chosen is None:
+        return None
+    wave, cells = chosen
+    first = cells[(cells["indicator_id"] == EVIDENCE_MEASURE) & (cells["period"] == "before")].iloc[0]
+    period_text = f"{first['period_start']:%B %Y} to {first['period_end']:%B %Y}"
+    name = data.indicator_names.get(EVIDENCE_MEASURE, "Violence with injury").split(":")[0]
+    funnel = chart_figure(
+        outcome_funnel_chart(
+            funnel_points(cells, EVIDENCE_MEASURE, wave, "before"),
+            funnel_curve(cells, EVIDENCE_MEASURE, wave, "before"),
+            name,
+            f"12 months before wave {wave} ({period_text})",
+        ),
+        f"{name} per 1,000 residents by borough, with 95% and 99.8% limits around London.",
+    )
+    practice = evidence.practice[
+        (evidence.practice["wave"] == wave) & (evidence.practice["indicator_id"] == EVIDENCE_MEASURE)
+    ]
+    correlations = evidence.correlations[evidence.correlations["wave"] == wave]
+    headline = correlations[(correlations["indicator_id"] == EVIDENCE_MEASURE) & (correlations["period"] == "before")]
+    scatter = chart_figure(
+        index_rate_scatter(
+            practice, headline.iloc[0] if len(headline) else None, name, f"12 months before wave {wave}"
+        ),
+        f"Each borough's council index against {name.lower()} per 1,000 residents.",
+    )
+    names = data.indicator_names
+    # Periods not yet published (the 12 months after a recent wave) have no correlation to show.
+    correlations = correlations[correlations["rho"].notna()].sort_values(["indicator_id", "period"])
+    shown = correlations.assign(
+        indicator=correlations["indicator_id"].map(lambda i: names.get(i, i)),
+        period=correlations["period"].map(
+            {"before": "12 months before", "after": "12 months after", "change": "change"}
+        ),
+    )
+    table = make_table(
+        shown,
+        [
+            Column("indicator", "Outcome"),
+            Column("period", "Period"),
+            Column("rho", "Spearman's rho", "coefficient"),
+            Column("lower_ci", "Lower 95% CI", "coefficient"),
+            Column("upper_ci", "Upper 95% CI", "coefficient"),
+            Column("n", "Boroughs", "count"),
+        ],
+        f"Rank correlation across boroughs between the council's index and each outcome, wave {wave}",
+    )
+    context = {
+        "wave": wave,
+        "period_text": period_text,
+        "funnel": funnel,
+        "scatter": scatter,
+        "correlations": table,
+        "cautions": EVIDENCE_CAUTIONS,
+    }
+    return Section("evidence", "The evidence base", context, [funnel, scatter])
