@@ -331,8 +331,12 @@ def test_city_of_london_is_not_covered_never_zero(tmp_path, reference, mapping):
         write(tmp_path / "f.csv", HEADERS["majortext_boroughname"], [[VAP, VWI, "Brent", 1, 1]]), reference
     )
     measures, _ = map_outcomes(file.cells, mapping)
-    assert "E09000001" not in set(measures["gss_code"]) and measures["gss_code"].nunique() == 32
+    assert "E09000001" not in set(measures["gss_code"])
     assert "E09000001" not in set(complete_grid(file.cells, reference)["gss_code"])
+    everyone = [[VAP, VWI, name, 1, 1] for name in reference.boroughs["name"] if name != "City of London"]
+    full = read_crime_file(write(tmp_path / "all.csv", HEADERS["majortext_boroughname"], everyone), reference)
+    measures, _ = map_outcomes(full.cells, mapping)
+    assert "E09000001" not in set(measures["gss_code"]) and measures["gss_code"].nunique() == 32
 
 
 def test_city_of_london_rows_if_ever_published_stay_out_of_borough_figures(tmp_path, reference, mapping):
@@ -358,7 +362,40 @@ def test_sparse_rows_mean_zero(tmp_path, reference, mapping):
     measures, _ = map_outcomes(file.cells, mapping)
     assert measure(measures, "robbery", "E09000003", dt.date(2023, 1, 1)) == 0
     assert measure(measures, "robbery", "E09000008", dt.date(2023, 1, 1)) == 2
-    assert any("sparse rule" in note for note in file.notes)  # 30 covered boroughs have no rows at all
+
+
+def test_a_borough_absent_from_a_file_is_missing_not_zero(tmp_path, reference, mapping):
+    # Every borough records crime every month: a borough with no row at all was left out of the file.
+    rows = [[VAP, VWI, "Croydon", 5, 6], [VAP, VWI, "Barnet", 1, 1]]
+    file = read_crime_file(write(tmp_path / "two.csv", HEADERS["majortext_boroughname"], rows), reference)
+    measures, _ = map_outcomes(file.cells, mapping)
+    assert set(measures["gss_code"]) == {"E09000008", "E09000003"}  # Brent and the other 29: no rows, not 0
+    assert any("missing from every measure (not 0)" in note and "Brent" in note for note in file.notes)
+    account = balanced(file, mapping)
+    assert len(account["boroughs_absent"]) == 30 and "Brent" in account["boroughs_absent"]
+    assert "City of London" not in account["boroughs_absent"]  # not covered, so never expected
+
+
+def test_a_measure_with_none_of_its_categories_in_a_file_is_missing_not_zero(tmp_path, reference, mapping):
+    # A file with no robbery category at all (say an unverified new spelling): robbery is not 0 there.
+    rows = [[VAP, VWI, "Croydon", 5, 6], ["Robbery", "Robbery of Personal Propperty", "Croydon", 2, 3]]
+    file = read_crime_file(write(tmp_path / "typo.csv", HEADERS["majortext_boroughname"], rows), reference)
+    measures, unmapped = map_outcomes(file.cells, mapping)
+    assert "robbery" not in set(measures["measure_id"])
+    assert measure(measures, "violence_with_injury", "E09000008", dt.date(2023, 2, 1)) == 6
+    assert unmapped.loc[~unmapped["known"], "count"].sum() == 5  # the unknown spelling is reported
+    assert "robbery" in balanced(file, mapping)["measures_absent"]
+
+
+def test_a_row_repeated_under_another_name_of_the_borough_is_counted_once(tmp_path, reference, mapping):
+    rows = [[VAP, VWI, "Barking and Dagenham", 4, 5], [VAP, VWI, "Barking & Dagenham", 4, 5]]
+    file = read_crime_file(write(tmp_path / "alias.csv", HEADERS["majortext_boroughname"], rows), reference)
+    assert file.cells["duplicate_of_row"].tolist() == [pd.NA, pd.NA, 2, 2]
+    measures, _ = map_outcomes(file.cells, mapping)
+    assert measure(measures, "violence_with_injury", "E09000002", dt.date(2023, 2, 1)) == 5
+    rows[1][4] = 6
+    with pytest.raises(InputError, match=r"alias2.csv, row 3, column '202302': repeats .* row of row 2"):
+        read_crime_file(write(tmp_path / "alias2.csv", HEADERS["majortext_boroughname"], rows), reference)
 
 
 def test_exact_repeated_row_is_flagged_and_counted_once_in_figures(tmp_path, reference, mapping):
@@ -490,17 +527,38 @@ def test_overlapping_releases_newest_wins_per_month(tmp_path, reference, mapping
     assert (older["months_superseded"], older["cells_superseded"], older["count_superseded"]) == (3, 3, 30)
     assert older["superseded_months"] == "2023-04, 2023-05, 2023-06" and older["superseded_by"] == "release-b.csv"
     assert older["count_total"] == 60  # superseded cells are still counted in the file's accounting
-    assert balanced(files[0], mapping, supply)["months_superseded"] == 0
+    newer = balanced(files[0], mapping, supply)
+    assert newer["months_superseded"] == 0
+    # Summed over the releases, the supplied offences count every month once: 3 x 10 + 6 x 20.
+    assert (older["count_mapped_supplied"], newer["count_mapped_supplied"]) == (30, 120)
+    assert older["count_mapped"] + newer["count_mapped"] == 180  # what summing count_mapped would claim
 
 
-def test_release_tie_is_broken_by_file_name(tmp_path, reference):
+def test_release_tie_is_broken_by_file_name_when_the_files_agree(tmp_path, reference):
+    header = HEADERS["majortext_boroughname"]
+    historical = write(tmp_path / "MPS Borough Level Crime (Historical).csv", header, [[VAP, VWI, "Brent", 1, 2]])
+    recent = write(
+        tmp_path / "MPS Borough Level Crime (most recent 24 months).csv",
+        header,
+        [[VAP, VWI, "Brent", 2, 9]],
+        months=("202302", "202303"),
+    )
+    # A third file ending in the same month as the recent one, agreeing with it on 2023-02 and 2023-03.
+    copy = write(tmp_path / "MPS Borough Level Crime (copy).csv", header, [[VAP, VWI, "Brent", 9]], months=("202303",))
+    files = [read_crime_file(path, reference) for path in (recent, historical, copy)]
+    monthly, supply = combine_releases(files)
+    assert supply["source_file"].tolist() == [historical.name, recent.name, recent.name]
+    assert monthly["count"].tolist() == [1, 2, 9]
+
+
+def test_two_releases_ending_in_one_month_that_disagree_are_an_error(tmp_path, reference):
     header = HEADERS["majortext_boroughname"]
     historical = write(tmp_path / "MPS Borough Level Crime (Historical).csv", header, [[VAP, VWI, "Brent", 1, 1]])
     recent = write(
-        tmp_path / "MPS Borough Level Crime (most recent 24 months).csv", header, [[VAP, VWI, "Brent", 2, 2]]
+        tmp_path / "MPS Borough Level Crime (most recent 24 months).csv", header, [[VAP, VWI, "Brent", 1, 2]]
     )
-    monthly, supply = combine_releases([read_crime_file(recent, reference), read_crime_file(historical, reference)])
-    assert set(supply["source_file"]) == {recent.name} and monthly["count"].tolist() == [2, 2]
+    with pytest.raises(InputError, match=r"most recent 24 months\).csv, column '202302': ends in the same month"):
+        combine_releases([read_crime_file(recent, reference), read_crime_file(historical, reference)])
 
 
 def test_two_files_with_one_name_are_an_error(tmp_path, reference):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tipipeline.stats.rates import crude_rate, funnel_limits, spearman_with_ci
+from tipipeline.stats.rates import crude_rate, funnel_limits, funnel_position, spearman_with_ci
 
 
 @pytest.mark.parametrize(
@@ -49,23 +49,73 @@ def test_zero_events_has_a_lower_limit_of_zero_and_bad_inputs_are_refused():
         crude_rate(3, 0)
 
 
+# Reference values from PHStatsMethods 0.1.16 (OHID's Python port of PHEindicatormethods), run in a
+# throwaway environment on ten made-up areas (counts 289, 7, 1520, 930, 64, 410, 0, 260, 282, 100 over
+# 271,523, 10,847, 340,000, 310,000, 150,000, 205,000, 9,000, 100,000, 100,000, 50,000 residents):
+#   calculate_funnel_limits(df, "count", "rate", 1000, denom_col="pop", rate="rate",
+#                           rate_type="crude", years_of_data=1)
+# One row per number of events: (events, population of the lower line, lower limit per 1,000,
+# population of the upper line, upper limit per 1,000) for 95% ("2s") and 99.8% ("3s").
+FUNNEL_AVERAGE = 2.4974617976292866 / 1000  # the weighted average, per person
+FUNNEL_REFERENCE = {
+    0.95: [
+        (1, 2230.9228476372, 0.4482449947, 10.1374516432, 98.6441203568),
+        (11, 7880.8169702722, 1.3957943753, 2198.6962801418, 5.0029647566),
+        (136, 64414.5201053420, 2.1113252071, 45688.1788589768, 2.9766999560),
+        (900, 384699.7081602871, 2.3394870880, 337203.8401452107, 2.6690087504),
+    ],
+    0.998: [
+        (1, 3697.1176705013, 0.2704809771, 0.4006255583, 2496.0963656905),
+        (11, 10246.1221488056, 1.0735768948, 1398.0127921808, 7.8683114071),
+        (136, 70485.9728531478, 1.9294619127, 41157.7901425001, 3.3043562234),
+        (900, 399051.2224878480, 2.2553495624, 324383.3695400939, 2.7744948863),
+    ],
+}
+# assign_funnel_significance(df, "count", "rate", denom_col="pop", rate="rate", rate_type="crude",
+# multiplier=1000) on the same areas.
+FUNNEL_SIGNIFICANCE = [
+    (289, 271523, "Low (0.001)"),
+    (7, 10847, "Low (0.001)"),
+    (1520, 340000, "High (0.001)"),
+    (930, 310000, "High (0.001)"),
+    (64, 150000, "Low (0.001)"),
+    (410, 205000, "Low (0.001)"),
+    (0, 9000, "Low (0.001)"),
+    (260, 100000, "Not significant"),
+    (282, 100000, "High (0.025)"),
+    (100, 50000, "Low (0.025)"),
+]
+
+
 @pytest.mark.parametrize("probability", [0.95, 0.998])
-def test_funnel_limits_are_poisson_quantiles_that_approach_the_normal_limits(probability):
-    rate = 0.012  # per person
-    tail = (1 - probability) / 2
-    for population in (2_000, 10_000, 50_000, 300_000):
-        lower, upper = funnel_limits(rate, population, probability)
-        expected = rate * population
-        # The interpolated limit lies between the Poisson quantile and the count below it.
-        for limit, p in ((lower, tail), (upper, 1 - tail)):
-            r = math.ceil(limit * population)
-            assert stats.poisson.cdf(r - 1, expected) <= p + 1e-12 <= stats.poisson.cdf(r, expected) + 1e-12
-    lower, upper = funnel_limits(rate, 5_000_000, probability)
-    z = stats.norm.ppf(1 - tail)
-    half = z * math.sqrt(rate / 5_000_000)
-    assert (lower, upper) == pytest.approx((rate - half, rate + half), rel=2e-3)
-    widths = [np.subtract(*funnel_limits(rate, p, probability)[::-1]) for p in (1e3, 1e4, 1e5, 1e6)]
+def test_funnel_limits_match_fingertips_published_method(probability):
+    # 1e-5: PHStatsMethods finds each limit by bisection, stopping when its step is below 1e-7.
+    for events, lower_population, lower, upper_population, upper in FUNNEL_REFERENCE[probability]:
+        assert funnel_limits(FUNNEL_AVERAGE, lower_population, probability)[0] * 1000 == pytest.approx(lower, rel=1e-5)
+        assert funnel_limits(FUNNEL_AVERAGE, upper_population, probability)[1] * 1000 == pytest.approx(upper, rel=1e-5)
+        # A point on either line is a whole number of events over the population it is drawn at.
+        assert funnel_limits(FUNNEL_AVERAGE, upper_population, probability)[1] * upper_population == pytest.approx(
+            events, rel=1e-5
+        )
+    widths = [np.subtract(*funnel_limits(FUNNEL_AVERAGE, p, probability)[::-1]) for p in (1e3, 1e4, 1e5, 1e6)]
     assert widths == sorted(widths, reverse=True)  # the funnel narrows as populations grow
+    # Too few residents to expect enough events for a lower limit above 0 at this probability.
+    assert funnel_limits(FUNNEL_AVERAGE, 500, probability)[0] == 0
+
+
+def test_funnel_position_matches_fingertips_significance():
+    for count, population, expected in FUNNEL_SIGNIFICANCE:
+        p998 = funnel_position(count, population, FUNNEL_AVERAGE, 0.998)
+        p95 = funnel_position(count, population, FUNNEL_AVERAGE, 0.95)
+        side = {"above": "High", "below": "Low"}
+        found = (
+            f"{side[p998]} (0.001)"
+            if p998 != "inside"
+            else f"{side[p95]} (0.025)"
+            if p95 != "inside"
+            else "Not significant"
+        )
+        assert found == expected, (count, population)
 
 
 def test_spearman_rho_and_interval_by_hand():

@@ -69,7 +69,7 @@ def input_changes(settings: Settings) -> list[str]:
     from tipipeline.framework.catalogue import CATALOGUE_PATH
     from tipipeline.ingest.policy_audit import audit_files
     from tipipeline.inputs import file_sha256, version_of, wave_versions
-    from tipipeline.outcomes.files import outcome_files
+    from tipipeline.outcomes.files import outcome_config_files, outcome_files
 
     with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
         recorded_files, codebook_sha, framework_sha, catalogue_sha = conn.execute(
@@ -92,6 +92,7 @@ def input_changes(settings: Settings) -> list[str]:
         current["surveys/codebook.yaml"] = file_sha256(settings.codebook_path)
     current["framework/framework.yaml"] = file_sha256(FRAMEWORK_PATH)
     current["framework/indicators.yaml"] = file_sha256(CATALOGUE_PATH)
+    current.update({name: file_sha256(path) for name, path in outcome_config_files().items()})
     changes = []
     for name in sorted(set(recorded) | set(current)):
         if name not in current:

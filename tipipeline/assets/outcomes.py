@@ -16,7 +16,8 @@ SOURCE_TABLES = [
     TableAsset(
         "outcome_measures",
         "Offences per outcome measure (outcomes.yaml), borough and month from the MPS borough crime files; "
-        "for each month the newest release; 0 where a release has no row for a borough and category.",
+        "for each month the newest release; 0 where a release has no row for a borough and category (a borough "
+        "or measure a release has no row for at all is missing, never 0).",
         schemas.OutcomeMeasures,
     ),
     TableAsset(
@@ -94,7 +95,15 @@ def outcome_files(context: AssetExecutionContext, paths: PathsResource, warehous
     with readable_failures():
         inputs = read_outcome_folder(paths.settings.outcomes_dir, load_reference())
     if inputs.unrecognised:
-        context.log.warning(f"not outcome files, left out: {', '.join(inputs.unrecognised)}")
+        context.log.warning(
+            f"not outcome files, left out (listed in outcome_data_quality): {', '.join(inputs.unrecognised)}"
+        )
+    for name, frame in (("MPS crime", inputs.measures), ("population", inputs.population)):
+        if frame.empty:
+            # Without both, evidence_base has no outcome indicators to build: say so here, once.
+            context.log.warning(
+                f"no {name} file in {paths.settings.outcomes_dir}: the outcome indicators will be empty"
+            )
     frames = {
         "outcome_measures": inputs.measures,
         "outcome_unmapped": inputs.unmapped,
@@ -121,7 +130,7 @@ def _submission_dates(conn) -> dict[str, list]:
     specs=asset_specs(
         EVIDENCE_TABLES,
         "indicators",
-        ["outcome_measures", "population_estimates", "indicators", "survey_wave_register"],
+        ["outcome_measures", "population_estimates", "indicators", "survey_wave_register", "stg_respondents"],
     ),
     check_specs=check_specs(EVIDENCE_TABLES),
     pool="duckdb_write",
@@ -142,7 +151,10 @@ def evidence_base(context: AssetExecutionContext, warehouse: WarehouseResource):
         )
     # DuckDB hands dates back as timestamps; the functions work in dates.
     measures["month"] = pd.to_datetime(measures["month"]).dt.date
-    tables = outcome_tables(measures, population, submitted, survey, load_reference())
+    if not submitted:
+        context.log.warning("no survey wave with submission dates: no outcome periods to build")
+    with readable_failures():
+        tables = outcome_tables(measures, population, submitted, survey, load_reference())
     frames = {
         "outcome_indicators": tables.cells,
         "outcome_coverage": tables.coverage,

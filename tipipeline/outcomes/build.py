@@ -12,12 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from tipipeline.errors import InputError
+from tipipeline.inputs import file_sha256
 from tipipeline.outcomes import crime, fingertips, indicators, population
 from tipipeline.outcomes.check import CRIME, FINGERTIPS, POPULATION, outcome_kind
 from tipipeline.outcomes.files import outcome_files
 from tipipeline.reference import Reference
 from tipipeline.schemas import outcomes as schemas
 
+UNRECOGNISED = "unrecognised"
+NOT_OUTCOME = (
+    "neither an MPS Borough Level Crime CSV, an OHID Fingertips data export (CSV) nor an ONS mid-year "
+    "population estimates workbook (MYE2 or MYEB1); move it out of the outcomes folder"
+)
 QUALITY_COLUMNS = [
     "source",
     "source_file",
@@ -45,8 +52,8 @@ class OutcomeInputs:
 
 
 def _crime_quality(file: crime.CrimeFile, counts: dict) -> dict:
-    accounting = {k: v for k, v in counts.items() if k.startswith(("count_", "cells_", "months"))}
-    accounting["superseded_months"] = counts.get("superseded_months", [])
+    kept = ("count_", "cells_", "months", "measures_absent", "boroughs_absent", "superseded_")
+    accounting = {k: v for k, v in counts.items() if k.startswith(kept)}
     return {
         "source": "crime",
         "source_file": file.source_file,
@@ -85,9 +92,49 @@ def _crime_tables(files: list[crime.CrimeFile], reference: Reference) -> tuple[p
     return measures, unmapped, supply, quality
 
 
+def _unrecognised_quality(path: Path) -> dict:
+    """A file in the outcomes folder that is none of the outcome kinds: listed, with its hash, so
+    the accounting names it and `verify` does not report it as new on every run."""
+    return {
+        "source": UNRECOGNISED,
+        "source_file": path.name,
+        "sha256": file_sha256(path),
+        "file_format": "unrecognised",
+        "rows_read": 0,
+        "rows_accepted": 0,
+        "rows_excluded": 0,
+        "excluded_by_rule": json.dumps({"not_an_outcome_file": 1}),
+        "accounting": json.dumps({"reason": f"not an outcome file: {NOT_OUTCOME}"}),
+    }
+
+
+def combine_populations(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The population files' rows as one frame: an area's mid-year published identically in two
+    files is kept once (the first file's row); published with different residents it is an
+    InputError naming both files, since neither can be called the newer estimate."""
+    if not frames:
+        return _empty(schemas.PopulationEstimates)
+    rows = pd.concat(frames, ignore_index=True)
+    key = ["area_code", "mid_year"]
+    first = rows.drop_duplicates(key, keep="first").set_index(key)
+    for row in rows[rows.duplicated(key, keep="first")].itertuples(index=False):
+        kept = first.loc[(row.area_code, row.mid_year)]
+        for column in ("all_ages", "aged_10_24"):
+            if int(kept[column]) != int(getattr(row, column)):
+                raise InputError(
+                    row.source_file,
+                    f"mid-{row.mid_year} residents ({column}) of {row.area_name} are {getattr(row, column)} here "
+                    f"but {kept[column]} in {kept['source_file']} (row {kept['source_row']}): two editions of the "
+                    "estimates disagree, so keep one population file in the outcomes folder",
+                    row=int(row.source_row),
+                    column=column,
+                )
+    return rows.drop_duplicates(key, keep="first").reset_index(drop=True)
+
+
 def read_outcome_folder(folder: Path, reference: Reference) -> OutcomeInputs:
     """Read every outcome file in `folder` (an absent or empty folder gives empty tables)."""
-    crimes, tips, people, quality, unrecognised = [], [], [], [], []
+    crimes, tips, people, unrecognised = [], [], [], []
     for path in outcome_files(folder):
         kind = outcome_kind(path)
         if kind == CRIME:
@@ -97,21 +144,25 @@ def read_outcome_folder(folder: Path, reference: Reference) -> OutcomeInputs:
         elif kind == POPULATION or path.suffix.lower() == ".xls":
             people.append(population.read_population(path))  # .xls: the reader says how to convert it
         else:
-            unrecognised.append(path.name)
+            unrecognised.append(path)
     measures, unmapped, supply, crime_quality = _crime_tables(crimes, reference)
     quality = crime_quality + [_reader_quality("fingertips", f) for f in tips]
     quality += [_reader_quality("population", f) for f in people]
-    tips_frames = [fingertips.london_boroughs(f.data, reference) for f in tips]
+    quality += [_unrecognised_quality(path) for path in unrecognised]
+    # Across files as well as within one: two exports repeating a row are kept once, or disagree.
+    tips_frame = (
+        fingertips.london_boroughs(pd.concat([f.data for f in tips], ignore_index=True), reference)
+        if tips
+        else pd.DataFrame(columns=fingertips.COLUMNS)
+    )
     return OutcomeInputs(
         measures=measures,
         unmapped=unmapped,
         supply=supply,
-        fingertips=pd.concat(tips_frames, ignore_index=True) if tips else pd.DataFrame(columns=fingertips.COLUMNS),
-        population=pd.concat([f.data for f in people], ignore_index=True)
-        if people
-        else _empty(schemas.PopulationEstimates),
+        fingertips=tips_frame,
+        population=combine_populations([f.data for f in people]),
         data_quality=pd.DataFrame(quality, columns=QUALITY_COLUMNS),
-        unrecognised=unrecognised,
+        unrecognised=[path.name for path in unrecognised],
     )
 
 

@@ -30,9 +30,14 @@ Rules (every published cell is kept, and counted in `accounting`):
 - The City of London is never in these files: it has its own police force, so the MPS does not
   cover it. It is "not covered" (`COVERAGE`, `coverage()`), never 0. Should a file ever carry City
   rows, they are MPS records made inside the City, not the City's figure: kept as non-borough.
-- Sparse files: a borough x category row that is missing means 0 in every month of that file.
-  The long frame holds only published cells; `complete_grid()` adds the zeros when asked.
-- A row repeating an earlier row's area and category with the same counts is flagged in
+- Sparse files: a borough x category row that is missing means 0 in every month of that file,
+  for a borough the file has rows for. A borough with no row at all is missing from the file (every
+  borough records crime every month), never 0; so is a measure none of whose categories the file
+  publishes (an unfamiliar spelling must not read as no crime). `map_outcomes` leaves both out and
+  `accounting` names them. The long frame holds only published cells; `complete_grid()` adds the
+  zeros when asked.
+- A row repeating an earlier row's area (a borough by any of its names) and category with the same
+  counts is flagged in
   `duplicate_of_row` and left out of every figure (counted as `duplicate_row` in the accounting);
   with different counts it is an error.
 - Categories are matched by `category_key`: upper case, '&' as 'and', punctuation and repeated
@@ -179,10 +184,11 @@ def read_crime_file(path: str | Path, reference: Reference | None = None) -> Cri
     rows, blank = _parse_rows(path, records[1:], header, width, roles)
     if layout.startswith("majortext") and _all_upper(rows):
         layout = UPPER_LAYOUT
-    _flag_duplicate_rows(path, rows, header)
-    _flag_aviation_security(rows)
     reference = reference or load_reference()
     areas = _classify_areas(path, rows, header[roles.index("area")], reference)
+    # Repeats are found after the aliases are resolved: two spellings of one borough are one area.
+    _flag_duplicate_rows(path, rows, header, areas)
+    _flag_aviation_security(rows)
     cells = _long_frame(path.name, layout, rows, months, areas)
     notes = [] if encoding.startswith("utf") else [f"not UTF-8: read as Windows-1252 ({encoding})"]
     notes += _missing_boroughs(areas, reference)
@@ -266,10 +272,12 @@ def _all_upper(rows: list[_Row]) -> bool:
     return bool(texts) and all(t == t.upper() for t in texts)
 
 
-def _flag_duplicate_rows(path: Path, rows: list[_Row], header: list[str]) -> None:
+def _flag_duplicate_rows(path: Path, rows: list[_Row], header: list[str], areas: dict[str, str | None]) -> None:
     first: dict[tuple[str, str, str], _Row] = {}
     for row in rows:
-        earlier = first.setdefault(row.key, row)
+        # A borough is keyed by its GSS code (any alias), any other area by its normalised name.
+        area = areas[row.area] or row.key[0]
+        earlier = first.setdefault((area, *row.key[1:]), row)
         if earlier is row:
             continue
         if earlier.counts != row.counts:
@@ -325,13 +333,17 @@ def _area_code(path: Path, row: _Row, column: str, resolver: AliasResolver, name
 
 
 def _missing_boroughs(areas: dict[str, str | None], reference: Reference) -> list[str]:
-    # A whole borough absent is legal (sparse rule: 0 everywhere) but worth a look: say so.
+    # Every borough records some crime every month, so a borough with no row at all is a file that
+    # left it out, not a borough with no crime: its months are missing, never 0 (see map_outcomes).
     present = {code for code in areas.values() if code is not None}
     boroughs = _covered_boroughs(reference)
     missing = boroughs.loc[~boroughs["gss_code"].isin(present), "borough_name"].tolist()
     if not missing:
         return []
-    return [f"no rows for {len(missing)} covered borough(s), so 0 for them by the sparse rule: {', '.join(missing)}"]
+    return [
+        f"no rows for {len(missing)} covered borough(s), so their months are missing from every measure "
+        f"(not 0): {', '.join(missing)}"
+    ]
 
 
 def _long_frame(source_file: str, layout: str, rows: list[_Row], months, areas) -> pd.DataFrame:
@@ -425,7 +437,9 @@ def combine_releases(files: list[CrimeFile]) -> tuple[pd.DataFrame, pd.DataFrame
 
     For each month the NEWEST release that publishes it wins. The newest release is the file
     whose last month is latest; between files ending in the same month, the one whose file name
-    sorts last (so "... (most recent 24 months).csv" beats "... (Historical).csv"). Every cell of
+    sorts last (so "... (most recent 24 months).csv" beats "... (Historical).csv"), but only when
+    they publish the same counts for the months both hold: two files ending in the same month that
+    disagree are an error, since neither can be called the newer release. Every cell of
     the winning file for that month is taken, and none of any other file's: counts revised
     between releases are never mixed within a month.
 
@@ -438,6 +452,7 @@ def combine_releases(files: list[CrimeFile]) -> tuple[pd.DataFrame, pd.DataFrame
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InputError(repeated[0], "two outcome files have this name: keep one, or rename a release")
+    _check_same_release_months(files)
     holders: dict[dt.date, list[CrimeFile]] = {}
     for file in sorted(files, key=_release_key, reverse=True):
         for month in file.months:
@@ -454,6 +469,45 @@ def combine_releases(files: list[CrimeFile]) -> tuple[pd.DataFrame, pd.DataFrame
     monthly = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CELL_COLUMNS)
     monthly = monthly.sort_values(["month", "source_file", "source_row"], kind="stable").reset_index(drop=True)
     return monthly, supply
+
+
+def _published_counts(file: CrimeFile, months: set[dt.date]) -> pd.DataFrame:
+    """A file's borough and non-borough counts in `months`, keyed by area and category, sorted."""
+    cells = file.cells[file.cells["month"].isin(months) & file.cells["duplicate_of_row"].isna()]
+    area = cells["gss_code"].fillna(cells["area_name"].map(normalise_name))
+    keyed = pd.DataFrame(
+        {"area": area, "category": cells["category_key"], "month": cells["month"], "count": cells["count"]}
+    )
+    return keyed.groupby(["area", "category", "month"], as_index=False)["count"].sum()
+
+
+def _check_same_release_months(files: list[CrimeFile]) -> None:
+    """Files whose last month is the same must agree on the months they share (InputError if not)."""
+    by_last: dict[dt.date, list[CrimeFile]] = {}
+    for file in sorted(files, key=lambda f: f.source_file):
+        by_last.setdefault(max(file.months), []).append(file)
+    for same in by_last.values():
+        for index, first in enumerate(same):
+            for second in same[index + 1 :]:
+                shared = set(first.months) & set(second.months)
+                a, b = _published_counts(first, shared), _published_counts(second, shared)
+                merged = a.merge(b, on=["area", "category", "month"], how="outer", suffixes=("_a", "_b"))
+                differ = merged[merged["count_a"].fillna(0) != merged["count_b"].fillna(0)]
+                if differ.empty:
+                    continue
+                cell = differ.sort_values(["month", "area", "category"]).iloc[0]
+                raise InputError(
+                    second.path,
+                    f"ends in the same month ({max(second.months):%Y-%m}) as {first.source_file} but publishes "
+                    f"different counts for {cell['month']:%Y-%m} ({cell['area']} / {cell['category']}: "
+                    f"{_shown(cell['count_a'])} there, {_shown(cell['count_b'])} here), so neither is the newer "
+                    "release: keep the file you trust and move the other out of the outcomes folder",
+                    column=f"{cell['month']:%Y%m}",
+                )
+
+
+def _shown(count) -> str:
+    return "no row" if pd.isna(count) else str(int(count))
 
 
 # --- the outcome mapping (outcomes.yaml) -------------------------------------------------------
@@ -553,9 +607,12 @@ def map_outcomes(
     `monthly` is one file's cells or `combine_releases`' monthly frame (one file per month).
 
     `measures`: measure_id, measure_name, gss_code, borough_name, month, count, source_file,
-    layout. Every covered borough has a row for every month of `monthly` whose layout family
-    defines the measure (0 where nothing was published: the sparse rule). A category feeding two
-    measures counts in both.
+    layout. A covered borough has a row for every month of `monthly` whose file publishes at least
+    one of the measure's categories (for any borough) and at least one row for the borough: 0 where
+    nothing was published for it (the sparse rule). A measure none of whose categories a file
+    publishes, and a borough a file has no row for, have no rows for that file's months: missing,
+    never 0 (`outcome_coverage` names the months; `accounting` the measures and boroughs). A
+    category feeding two measures counts in both.
 
     `unmapped`: source_file, layout, family, major_category, minor_category, category_key,
     known (True when outcomes.yaml lists it under not_measured; False: a category the mapping
@@ -573,8 +630,11 @@ def map_outcomes(
     joined = published.merge(mapping.links, on=["family", "category_key"], how="inner")
     sums = joined.groupby(["measure_id", "gss_code", "month"], as_index=False)["count"].sum()
     periods = _with_family(monthly[["month", "source_file", "layout"]].drop_duplicates())
-    defined = mapping.links[["family", "measure_id"]].drop_duplicates()
-    grid = periods.merge(defined, on="family").merge(_covered_boroughs(reference), how="cross")
+    # Per file: the measures it publishes a category of, and the boroughs it has rows for.
+    in_file = joined[["source_file", "measure_id"]].drop_duplicates()
+    boroughs = _covered_boroughs(reference)
+    present = published[["source_file", "gss_code"]].drop_duplicates().merge(boroughs, on="gss_code")
+    grid = periods.merge(in_file, on="source_file").merge(present, on="source_file")
     measures = grid.merge(sums, on=["measure_id", "gss_code", "month"], how="left")
     measures["count"] = measures["count"].fillna(0).astype("int64")
     measures["measure_name"] = measures["measure_id"].map({m.id: m.name for m in mapping.measures})
@@ -615,10 +675,13 @@ def accounting(file: CrimeFile, mapping: OutcomeMapping | None = None, supply: p
     """One file's accounting: cells read and where every count went.
 
     count_total = count_mapped + count_unmapped + count_non_borough + count_duplicate_row (the same
-    for cells_*). count_unmapped_unknown is the part of count_unmapped in categories outcomes.yaml
-    does not know; count_non_borough_duplicating the part of count_non_borough in Aviation Security
-    rows repeating Heathrow. With `supply` (from `combine_releases`): the months and cells of this
-    file that a newer release superseded, still counted above.
+    for cells_*), over all the file's months, superseded or not. count_unmapped_unknown is the part
+    of count_unmapped in categories outcomes.yaml does not know; count_non_borough_duplicating the
+    part of count_non_borough in Aviation Security rows repeating Heathrow. measures_absent and
+    boroughs_absent name what the file leaves out (missing, not 0). With `supply` (from
+    `combine_releases`): the months and cells of this file that a newer release superseded, and
+    count_mapped_supplied, the mapped offences of the months it supplied (summing count_mapped over
+    overlapping releases would count a month twice; summing count_mapped_supplied does not).
     """
     mapping = mapping or load_outcome_mapping()
     cells = file.cells
@@ -645,16 +708,32 @@ def accounting(file: CrimeFile, mapping: OutcomeMapping | None = None, supply: p
     unknown = (status == "unmapped") & ~_known_mask(cells, mapping.not_measured)
     out["count_unmapped_unknown"] = int(cells.loc[unknown, "count"].sum())
     out["count_non_borough_duplicating"] = int(cells.loc[cells["duplicates_area"].notna(), "count"].sum())
+    out.update(_absent(file, cells[status == "mapped"], mapping))
     if supply is not None:
-        out.update(_superseded(file, supply))
+        out.update(_superseded(file, supply, status))
     return out
 
 
-def _superseded(file: CrimeFile, supply: pd.DataFrame) -> dict:
+def _absent(file: CrimeFile, mapped: pd.DataFrame, mapping: OutcomeMapping) -> dict:
+    """The measures of the file's family none of whose categories it publishes, and the covered
+    boroughs it has no row for: missing from the outcome measures for its months, never 0."""
+    links = mapping.links[mapping.links["family"] == file.family]
+    found = set(links.loc[links["category_key"].isin(set(mapped["category_key"])), "measure_id"])
+    boroughs = _covered_boroughs(None)
+    present = set(file.cells.loc[file.cells["area_kind"] == "borough", "gss_code"])
+    return {
+        "measures_absent": sorted(set(links["measure_id"]) - found),
+        "boroughs_absent": sorted(boroughs.loc[~boroughs["gss_code"].isin(present), "borough_name"]),
+    }
+
+
+def _superseded(file: CrimeFile, supply: pd.DataFrame, status: pd.Series) -> dict:
     winner = dict(zip(supply["month"], supply["source_file"]))
     lost = [month for month in file.months if winner.get(month, file.source_file) != file.source_file]
     mask = file.cells["month"].isin(lost)
     return {
+        # The mapped offences of the months this file supplied: summed over files, no month twice.
+        "count_mapped_supplied": int(file.cells.loc[~mask & (status == "mapped"), "count"].sum()),
         "months_supplied": len(file.months) - len(lost),
         "months_superseded": len(lost),
         "superseded_months": ", ".join(month.strftime("%Y-%m") for month in lost),

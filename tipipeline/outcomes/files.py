@@ -12,6 +12,11 @@ MAPPING_PATH = PACKAGE / "outcomes.yaml"  # categories -> outcome measures
 OUTCOME_CATALOGUE_PATH = PACKAGE / "outcome_indicators.yaml"  # the outcome indicators' metadata
 
 
+def outcome_config_files() -> dict[str, Path]:
+    """The outcome configuration as provenance names it: name -> path."""
+    return {"config/outcomes.yaml": MAPPING_PATH, "config/outcome_indicators.yaml": OUTCOME_CATALOGUE_PATH}
+
+
 def outcome_files(folder: Path) -> list[Path]:
     """The files in the outcomes folder, in name order (hidden files and notes left out)."""
     if not folder.is_dir():

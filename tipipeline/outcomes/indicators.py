@@ -58,10 +58,10 @@ from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapp
 from tipipeline.framework.catalogue import FINGERTIPS_FIELDS
 from tipipeline.indicators.cells import LONDON_CODE, POLICY_WAVE, geography_names
 from tipipeline.outcomes import files
-from tipipeline.outcomes.crime import COVERAGE, OutcomeMapping, load_outcome_mapping
+from tipipeline.outcomes.crime import COVERAGE, LAYOUT_FAMILY, OutcomeMapping, load_outcome_mapping
 from tipipeline.reference import Reference, load_reference
 from tipipeline.stats.comparison import NOT_COMPARED, compare_with_london
-from tipipeline.stats.rates import crude_rate, funnel_limits, spearman_with_ci
+from tipipeline.stats.rates import crude_rate, funnel_limits, funnel_position, spearman_with_ci
 
 CATALOGUE_PATH = files.OUTCOME_CATALOGUE_PATH
 PERIODS = ("before", "after")
@@ -74,7 +74,10 @@ CORRELATION_CAVEAT = (
     "Ecological and descriptive: a rank correlation across boroughs between the council's "
     "trauma-informed practice index and the borough's recorded offences per 1,000 residents. It "
     "describes areas, not people; nothing is adjusted for (deprivation, population, visitors, "
-    "policing); and it is never evidence that practice causes a change in violence, or the reverse."
+    "policing); and it is never evidence that practice causes a change in violence, or the reverse. "
+    "Many correlations are computed for each wave (every outcome indicator before, after and for the "
+    "change), so about 1 in 20 of the 95% intervals would exclude 0 by chance alone even if there "
+    "were no association: read a single notable one with that in mind."
 )
 
 PERIOD_COLUMNS = ["wave", "period", "start_month", "end_month", "fieldwork_start", "fieldwork_end"]
@@ -486,9 +489,16 @@ def outcome_cells(
         year = population_mid_year(period.start_month, populations)
         start, end = period.start_month, _month_end(period.end_month)
         members, notes = _area_members(reference, start, end)
+        mixed = classification_note(window)
         for spec in catalogue[catalogue["subject_id"] == period.measure_id].itertuples(index=False):
             residents = populations[year][spec.population_group]
             cells = _period_cells(members, counts, residents, notes)
+            if mixed:
+                covered_rows = cells["coverage"] == COVERED
+                cells.loc[covered_rows, "coverage_note"] = [
+                    f"{note}; {mixed}" if isinstance(note, str) and note else mixed
+                    for note in cells.loc[covered_rows, "coverage_note"]
+                ]
             cells = cells.assign(
                 indicator_id=spec.indicator_id,
                 wave=period.wave,
@@ -505,6 +515,22 @@ def outcome_cells(
     frame = pd.concat(parts, ignore_index=True)
     frame["geography_name"] = [names.get(key) for key in zip(frame["geography_level"], frame["geography_code"])]
     return _typed(frame).sort_values(CELL_ORDER).reset_index(drop=True)
+
+
+def classification_note(window: pd.DataFrame) -> str | None:
+    """When a period's months come from more than one MPS classification (layout family: the 2024
+    re-coding changed what some categories hold), a note naming each one's months; else None."""
+    if "layout" not in window.columns or window.empty:
+        return None
+    families = window.assign(family=window["layout"].map(LAYOUT_FAMILY))
+    spans = families.groupby("family")["month"].agg(["min", "max"]).sort_values("min")
+    if len(spans) < 2:
+        return None
+    parts = [f"{family} {first:%Y-%m} to {last:%Y-%m}" for family, (first, last) in spans.iterrows()]
+    return (
+        f"months from {len(spans)} MPS classifications ({', '.join(parts)}): what some categories count "
+        "changed between them (see outcomes.yaml), so part of a difference may be in what is counted"
+    )
 
 
 def _period_cells(members: pd.DataFrame, counts: pd.Series, residents: pd.Series, notes: dict) -> pd.DataFrame:
@@ -858,16 +884,13 @@ def _funnel_selection(outcome_cells: pd.DataFrame, measure: str, wave: str, peri
     return boroughs, per_person, london["indicator_id"].iloc[0]
 
 
-def _position(value: float, lower: float, upper: float) -> str:
-    return "above" if value > upper else "below" if value < lower else "inside"
-
-
 def funnel_points(outcome_cells: pd.DataFrame, measure: str, wave: str, period: str) -> pd.DataFrame:
     """Each covered borough's rate and residents with the 95% and 99.8% funnel limits around
-    London's rate at its population (Spiegelhalter's exact Poisson limits, `funnel_limits`), per
-    1,000 like the rate, and where it stands against each: 'inside' (limits inclusive), 'above' or
-    'below'; inside_95 / inside_998 the same as booleans (FUNNEL_COLUMNS). `measure` is an indicator
-    id, or a measure id for its all-ages rate. The City of London is not covered, so not plotted."""
+    London's rate at its population (Fingertips' exact Poisson funnel, `funnel_limits`), per 1,000
+    like the rate, and where it stands against each as Fingertips decides it (`funnel_position`: the
+    borough's own interval against London's rate): 'inside', 'above' or 'below'; inside_95 /
+    inside_998 the same as booleans (FUNNEL_COLUMNS). `measure` is an indicator id, or a measure id
+    for its all-ages rate. The City of London is not covered, so not plotted."""
     boroughs, per_person, indicator_id = _funnel_selection(outcome_cells, measure, wave, period)
     rows = []
     for cell in boroughs.sort_values("geography_code").itertuples(index=False):
@@ -885,7 +908,7 @@ def funnel_points(outcome_cells: pd.DataFrame, measure: str, wave: str, period: 
         for label, probability in FUNNEL_PROBABILITIES.items():
             lower, upper = funnel_limits(per_person, int(cell.population), probability)
             lower, upper = lower * MULTIPLIER, upper * MULTIPLIER
-            position = _position(cell.value, lower, upper)
+            position = funnel_position(int(cell.count), int(cell.population), per_person, probability)
             row.update(
                 {
                     f"lower_{label}": lower,

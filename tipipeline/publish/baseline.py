@@ -22,6 +22,8 @@ import duckdb
 import pandas as pd
 
 from tipipeline.errors import ConfigError, TipipelineError, read_yaml_mapping
+from tipipeline.inputs import file_sha256
+from tipipeline.outcomes.files import outcome_config_files
 from tipipeline.warehouse import table_exists
 
 SPEC_PATH = Path(__file__).with_name("published_tables.yaml")
@@ -246,4 +248,6 @@ def input_files(conn: duckdb.DuckDBPyConnection) -> str:
         "SELECT 'surveys/' || wave || '/' || source_file, sha256 FROM survey_data_quality "
         f"UNION ALL SELECT 'policy_audit/' || source_file, sha256 FROM audit_data_quality {outcomes}ORDER BY 1"
     ).fetchall()
+    # The outcome configuration decides which offences count and how indicators are described.
+    rows += [(name, file_sha256(path)) for name, path in outcome_config_files().items()]
     return json.dumps([{"file": f, "sha256": s} for f, s in rows])

@@ -102,7 +102,7 @@ class PopulationEstimates(pa.DataFrameModel):
 class OutcomeDataQuality(pa.DataFrameModel):
     """One row per outcome file: rows read = accepted + excluded, and (crime) where every offence went."""
 
-    source: Series[str] = pa.Field(isin=["crime", "fingertips", "population"])
+    source: Series[str] = pa.Field(isin=["crime", "fingertips", "population", "unrecognised"])
     source_file: Series[str] = pa.Field(unique=True)
     sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
     file_format: Series[str]

@@ -3,7 +3,8 @@ the statistics of the outcome side of the evidence base (counts of offences over
 
 Rates follow PHEindicatormethods' `phe_rate` (OHID's Fingertips method): Byar's approximation to the
 Poisson interval for 10 or more events, exact Poisson limits (from the chi-squared distribution)
-below 10. Funnel limits are Spiegelhalter's (2005) exact Poisson limits around the London rate.
+below 10. Funnel limits and the funnel's verdict on each area are Fingertips' too (PHEindicatormethods'
+`calculate_funnel_limits` and `assign_funnel_significance` for crude rates).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from scipy import optimize, stats
 
 BYARS_FROM = 10  # PHEindicatormethods switches from exact Poisson to Byar's at 10 events
 
@@ -63,25 +64,51 @@ def crude_rate(count: int, population: float, multiplier: float = 1000, confiden
     return Rate(count, population, count * scale, lower * scale, upper * scale, method)
 
 
-def funnel_limits(rate: float, population: float, probability: float) -> tuple[float, float]:
-    """Control limits (as rates per person) for an area of `population` people around a `rate` per
-    person, containing `probability` (0.95 or 0.998) of areas if every area had that rate.
+def _events_at(expected: float, side: str, tail: float) -> float:
+    """The (continuous) number of events x whose exact Poisson limit equals `expected`: for the
+    lower funnel line the upper limit of x (chi-squared 2x + 2 degrees of freedom), for the upper
+    line the lower limit of x (2x degrees of freedom). 0 where no x >= 0 reaches it."""
+    if side == "lower":
 
-    Spiegelhalter (2005), Statistics in Medicine 24:1185: exact Poisson quantiles of the expected
-    count, interpolated so the limits are smooth in the population."""
+        def gap(x: float) -> float:
+            return float(stats.chi2.ppf(1 - tail, 2 * x + 2)) / 2 - expected
+    else:
+
+        def gap(x: float) -> float:
+            return (float(stats.chi2.ppf(tail, 2 * x)) / 2 if x > 0 else 0.0) - expected
+
+    if gap(0.0) >= 0:
+        return 0.0
+    high = expected + 10 * math.sqrt(expected) + 20  # beyond any root: the limits are x -/+ ~z*sqrt(x)
+    return float(optimize.brentq(gap, 0.0, high, xtol=1e-10, rtol=1e-13, maxiter=500))
+
+
+def funnel_limits(rate: float, population: float, probability: float) -> tuple[float, float]:
+    """Funnel-plot control limits (as rates per person) for an area of `population` people around
+    the average `rate` per person, at `probability` (0.95 or 0.998), as OHID's Fingertips draws them
+    (PHEindicatormethods / PHStatsMethods `calculate_funnel_limits`, statistic 'rate'): a point on
+    the lower line is x events over the population at which the exact (Garwood) upper limit of x
+    equals the expected count; the upper line likewise with the exact lower limit. Solved for x at
+    the given population, so the lines are smooth in the population."""
     expected = rate * population
     if expected <= 0:
         return 0.0, 0.0
-
-    def limit(p: float) -> float:
-        r = float(stats.poisson.ppf(p, expected))
-        below = float(stats.poisson.cdf(r - 1, expected)) if r > 0 else 0.0
-        at = float(stats.poisson.cdf(r, expected))
-        step = (at - p) / (at - below) if at > below else 0.0
-        return max(r - step, 0.0)
-
     tail = (1 - probability) / 2
-    return limit(tail) / population, limit(1 - tail) / population
+    lower = _events_at(expected, "lower", tail) / population
+    upper = _events_at(expected, "upper", tail) / population
+    return lower, upper
+
+
+def funnel_position(count: int, population: float, rate: float, probability: float) -> str:
+    """Where an area stands against the funnel at `probability`, as Fingertips decides it: 'above'
+    when its rate's interval (`crude_rate`: Byar's from 10 events, exact below) lies wholly above
+    the average `rate` per person, 'below' when wholly below, else 'inside'."""
+    interval = crude_rate(count, population, multiplier=1, confidence=probability)
+    if interval.lower > rate:
+        return "above"
+    if interval.upper < rate:
+        return "below"
+    return "inside"
 
 
 @dataclass(frozen=True)
