@@ -34,6 +34,7 @@ SECTIONS = [
     "Journey and roadmap",
     "Borough partnership profiles",
     "Promising practice",
+    "The evidence base",
     "Caveats",
 ]
 
@@ -278,6 +279,52 @@ def test_report_speaks_plain_english(report):
         ]
         if len(named) > 1:
             assert named == [s for s in stages if s in named], named
+
+
+def test_evidence_section_reports_rho_as_scipy_computes_it_and_says_what_it_cannot(report, built_sample):
+    """The correlations shown equal scipy's Spearman rho on the published practice_outcomes, with
+    the Bonett-Wright interval worked by hand; the section says the link is ecological, not causal."""
+    import math
+
+    import duckdb
+    from scipy import stats
+
+    parser = _Text()
+    parser.feed(report.read_text(encoding="utf-8"))
+    text = " ".join(parser.text)
+    start = text.rindex("The evidence base", 0, text.index("What this can and cannot say"))  # not the contents
+    section = text[start : text.index("Caveats", start)]
+    assert "ecological" in section and "causal" in section and "City of London" in section
+    shown = [t for t in parser.tables if t and "Spearman's rho" in t[0]]
+    assert len(shown) == 1, "one correlation table"
+    headers, *rows = shown[0]
+    assert rows
+    with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
+        practice = conn.execute("SELECT * FROM practice_outcomes").df()
+        names = dict(conn.execute("SELECT indicator_id, name FROM indicator_catalogue").fetchall())
+    wave = practice.loc[practice["rate_before"].notna(), "wave"].max()
+    practice = practice[practice["wave"] == wave]
+    columns = {"12 months before": "rate_before", "12 months after": "rate_after"}
+    checked = 0
+    for row in rows:
+        cell = dict(zip(headers, row))
+        if cell["Period"] not in columns:
+            continue
+        indicator = next(i for i, n in names.items() if n == cell["Outcome"])
+        mine = practice[practice["indicator_id"] == indicator]
+        both = mine[["council_index", columns[cell["Period"]]]].dropna()
+        rho = stats.spearmanr(both.iloc[:, 0], both.iloc[:, 1]).statistic
+        n = len(both)
+        half = stats.norm.ppf(0.975) * math.sqrt((1 + rho**2 / 2) / (n - 3))
+        expected = [
+            f"{rho:.3f}",
+            f"{math.tanh(math.atanh(rho) - half):.3f}",
+            f"{math.tanh(math.atanh(rho) + half):.3f}",
+        ]
+        assert [cell["Spearman's rho"], cell["Lower 95% CI"], cell["Upper 95% CI"]] == expected, cell
+        assert cell["Boroughs"] == str(n)
+        checked += 1
+    assert checked >= 4
 
 
 def test_count_columns_refuse_fractions():
