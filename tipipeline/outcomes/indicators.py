@@ -86,6 +86,8 @@ COVERAGE_COLUMNS = [
     "measure_id",
     "wave",
     "period",
+    "fieldwork_start",
+    "fieldwork_end",
     "start_month",
     "end_month",
     "months_expected",
@@ -369,6 +371,9 @@ def outcome_coverage(
                     "measure_id": measure_id,
                     "wave": period.wave,
                     "period": period.period,
+                    # The span the periods hang on, shown so a stray submission date is seen.
+                    "fieldwork_start": period.fieldwork_start,
+                    "fieldwork_end": period.fieldwork_end,
                     "start_month": period.start_month,
                     "end_month": period.end_month,
                     "months_expected": len(months),

@@ -180,6 +180,10 @@ class OutcomeCoverage(pa.DataFrameModel):
     complete: Series[bool]
 
     @pa.dataframe_check
+    def fieldwork_ends_after_it_starts(cls, df):
+        return pd.to_datetime(df["fieldwork_start"]) <= pd.to_datetime(df["fieldwork_end"])
+
+    @pa.dataframe_check
     def complete_means_every_month(cls, df):
         return ~df["complete"] | (df["months_present"] == df["months_expected"])
 
