@@ -6,9 +6,11 @@ import sys
 
 import pytest
 from conftest import SHARED
+from test_outcomes_population import CITY, HACKNEY, PREAMBLE, mye2_rows, workbook
+from xls_writer import password_protected_xls
 
 from tipipeline.check import check_files
-from tipipeline.outcomes.check import CRIME, FINGERTIPS, POPULATION, outcome_kind
+from tipipeline.outcomes.check import CRIME, FINGERTIPS, POPULATION, format_outcome_report, outcome_kind
 
 OUTCOMES = SHARED / "fixtures" / "outcomes"
 CRIME_FILE = OUTCOMES / "MPS Borough Level Crime (most recent 24 months).csv"
@@ -58,3 +60,59 @@ def test_cli_check_prints_the_outcome_report(real_files):
     assert result.returncode == 0, result.stderr
     assert "kind: crime; format: majortext_lookup_boroughname" in result.stdout
     assert "boroughs 32; other areas" in result.stdout
+
+
+# --- .xls population workbooks are checked like .xlsx ones -------------------------------------
+
+
+def test_xls_population_file_is_reported_like_the_xlsx(tmp_path):
+    rows = [*PREAMBLE, *mye2_rows([HACKNEY, CITY]), [None], ["Source: Office for National Statistics"]]
+    sheets = {"Contents": [["Contents"]], "MYE2 - Persons ": rows}
+    xlsx, xls = workbook(tmp_path / "mye21.xlsx", sheets), workbook(tmp_path / "mye21.xls", sheets)
+    assert outcome_kind(xls) == outcome_kind(xlsx) == POPULATION
+    reports = check_files([xlsx, xls])
+    assert all(r["usable"] for r in reports), [r["reason"] for r in reports]
+    for report, path in zip(reports, (xlsx, xls)):
+        assert report.pop("file") == str(path)
+    assert reports[0] == reports[1]
+    assert reports[1]["format"] == "ONS mid-year estimates (mye2_wide, sheet 'MYE2 - Persons ')"
+    assert (reports[1]["rows_read"], reports[1]["rows_excluded"]) == (4, {"note_row": 1, "blank_row": 1})
+    assert format_outcome_report(reports[0]) == format_outcome_report(reports[1])
+
+
+def test_unreadable_xls_is_reported_with_the_readers_reason(tmp_path):
+    """Only population estimates come as .xls: one that cannot be read, or has no MYE2 sheet, is
+    reported as a population file with the reader's reason (not as a survey export)."""
+    corrupt = tmp_path / "mye19.xls"
+    corrupt.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    locked = password_protected_xls(tmp_path / "locked.xls")
+    other = workbook(tmp_path / "other.xls", {"MYE4": [["Code"]]})
+    reports = check_files([corrupt, locked, other])
+    assert [(r["kind"], r["usable"]) for r in reports] == [(POPULATION, False)] * 3
+    assert reports[0]["reason"].startswith(
+        "mye19.xls: not a readable Excel 97-2003 workbook (.xls): truncated or corrupt"
+    )
+    assert reports[1]["reason"].startswith("locked.xls: the workbook is password-protected")
+    assert (
+        reports[2]["reason"]
+        == "other.xls: no 'MYE2 - Persons' (or 'MYE2 - All', 'MYEB1') sheet; the workbook has 'MYE4'"
+    )
+    # An .xlsx without an MYE2 sheet is not taken for population estimates (a survey export may be one).
+    assert outcome_kind(workbook(tmp_path / "other.xlsx", {"MYE4": [["Code"]]})) is None
+    # An .xlsx is recognised by its sheets, also when it is an .xls under an .xlsx name.
+    renamed = tmp_path / "renamed.xlsx"
+    renamed.write_bytes(workbook(tmp_path / "m.xls", {"MYE2 - Persons": [["Code"]]}).read_bytes())
+    assert outcome_kind(renamed) == POPULATION
+    renamed.write_bytes(other.read_bytes())
+    assert outcome_kind(renamed) is None
+
+
+def test_cli_check_prints_the_xls_population_report(tmp_path):
+    path = workbook(tmp_path / "mye21.xls", {"MYE2 - Persons": [*PREAMBLE, *mye2_rows([CITY])]})
+    result = subprocess.run(
+        [sys.executable, "-m", "tipipeline.cli", "check", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "kind: population; format: ONS mid-year estimates (mye2_wide, sheet 'MYE2 - Persons')" in result.stdout
+    assert "rows read 1 = accepted 1 + excluded 0" in result.stdout
+    assert "mid-years 2021; areas 1; London boroughs 1 of 33" in result.stdout

@@ -141,8 +141,8 @@ def read_outcome_folder(folder: Path, reference: Reference) -> OutcomeInputs:
             crimes.append(crime.read_crime_file(path, reference))
         elif kind == FINGERTIPS:
             tips.append(fingertips.read_fingertips(path))
-        elif kind == POPULATION or path.suffix.lower() == ".xls":
-            people.append(population.read_population(path))  # .xls: the reader says how to convert it
+        elif kind == POPULATION:  # every .xls is (outcome_kind); the reader says why one cannot be read
+            people.append(population.read_population(path))
         else:
             unrecognised.append(path)
     measures, unmapped, supply, crime_quality = _crime_tables(crimes, reference)

@@ -34,6 +34,22 @@ def _first_line(path: Path) -> str:
 
 
 def _sheet_names(path: Path) -> list[str]:
+    """The sheets of an .xlsx or .xls workbook (told apart by content), or [] if it cannot be read."""
+    from tipipeline.outcomes.population import OLE_MAGIC, open_xls
+
+    try:
+        with path.open("rb") as handle:
+            is_xls = handle.read(len(OLE_MAGIC)) == OLE_MAGIC
+    except OSError:
+        return []
+    if is_xls:
+        try:
+            book = open_xls(path, path.read_bytes())
+        except (OSError, TipipelineError):
+            return []
+        names = book.sheet_names()
+        book.release_resources()
+        return names
     try:
         with zipfile.ZipFile(path) as archive:
             workbook = archive.read("xl/workbook.xml").decode("utf-8", errors="replace")
@@ -43,13 +59,16 @@ def _sheet_names(path: Path) -> list[str]:
 
 
 def outcome_kind(path: str | Path) -> str | None:
-    """Which outcome file this is (by content, not by name), or None if it is none of them."""
+    """Which outcome file this is (by content, not by name), or None if it is none of them. Every
+    .xls is taken for population estimates, the only input that comes in that format."""
     path = Path(path)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    if path.suffix.lower() == ".xls":
+        # The population reader gives the reason one cannot be read (not a workbook, corrupt,
+        # password-protected, no MYE2 sheet).
+        return POPULATION
+    if path.suffix.lower() in (".xlsx", ".xlsm"):  # an .xls saved under an .xlsx name too
         names = [name.strip().casefold() for name in _sheet_names(path)]
         return POPULATION if any(n.startswith(("mye2", "myeb1")) for n in names) else None
-    if path.suffix.lower() == ".xls":
-        return None
     line = _first_line(path).strip().strip('"').casefold().replace('"', "")
     squashed = line.replace(" ", "")
     if line.startswith(_CRIME_STARTS):

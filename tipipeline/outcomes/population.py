@@ -9,8 +9,10 @@ and feedback links above it):
   `name`/`lanameYY`, `sex` (M/F or 1/2), `age` (0..90, 90 meaning 90 and over) and one
   `population_YYYY` column per mid-year; areas are summed over both sexes, one row per mid-year.
 A workbook holding both is read from `MYE2 - Persons` unless `sheet` says otherwise; sheet names
-match ignoring case and surrounding spaces. `.xlsx` workbooks and `.csv` tables are read; the
-old `.xls` format is refused with a clear reason (no .xls reader is installed).
+match ignoring case and surrounding spaces. Workbooks are read as `.xlsx` (openpyxl) or in the
+Excel 97-2003 format, `.xls` (xlrd), told apart by their content rather than their name; `.csv`
+tables are read too. A `.xls` reads as its `.xlsx` twin does, except that xlrd drops empty rows
+after the last row with a value, so they are not counted as blank rows.
 
 Accounting, per file: rows read (below the header) = data rows + `note_row` (text only, e.g.
 footnotes and source lines: no figures) + `blank_row`.
@@ -23,6 +25,7 @@ import hashlib
 import io
 import json
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +58,12 @@ COLUMNS = [
 ]
 
 _XLSX_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+# An OLE2 compound document: an Excel 97-2003 workbook, or an .xlsx encrypted with a password.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# The stream in which a password-protected .xlsx keeps its encrypted workbook.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_PASSWORD = "the workbook is password-protected (encrypted): open it in Excel, remove the password and save it again"
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _MID_YEAR = re.compile(r"\bmid[-\s]?(\d{4})\b", re.IGNORECASE)
 _GSS_CODE = re.compile(r"^[A-Z]\d{8}$")
 _LONG_CODE = re.compile(r"^(?:lad)?code\d*$")
@@ -133,15 +141,14 @@ def read_population(path: str | Path, sheet: str | None = None) -> PopulationFil
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from exc
-    if data.startswith(_OLE_MAGIC) or path.suffix.lower() == ".xls":
-        raise InputError(
-            path,
-            "an Excel 97-2003 workbook (.xls): no .xls reader is installed; open it in Excel or "
-            "LibreOffice and save it as an .xlsx workbook",
-        )
-    if path.suffix.lower() in (".xlsx", ".xlsm") and not data.startswith(_XLSX_MAGIC):
-        raise InputError(path, "named .xlsx but is not an XLSX workbook")
-    table = _workbook_table(path, data, sheet) if data.startswith(_XLSX_MAGIC) else _csv_table(path, data)
+    if data.startswith(OLE_MAGIC):
+        table = _xls_table(path, data, sheet)
+    elif data.startswith(_XLSX_MAGIC):
+        table = _workbook_table(path, data, sheet)
+    elif path.suffix.lower() in _WORKBOOK_SUFFIXES:
+        raise InputError(path, _not_a_workbook(path.suffix.lower(), data))
+    else:
+        table = _csv_table(path, data)
     header, layout = _find_header(table)
     reader = _read_wide if layout == WIDE else _read_long
     frame, accepted, excluded = reader(table, header)
@@ -178,6 +185,102 @@ def _workbook_table(path: Path, data: bytes, wanted: str | None) -> _Table:
     return _Table(path, name, rows)
 
 
+def _not_a_workbook(suffix: str, data: bytes) -> str:
+    if not data.strip():
+        return "the file is empty: expected ONS mid-year population estimates"
+    if suffix != ".xls":
+        return "named .xlsx but is not an XLSX workbook"
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return "named .xls but is a web page (HTML), not an Excel workbook: open it in Excel and save it as an .xlsx workbook"
+    return "named .xls but is not an Excel workbook"
+
+
+def xls_errors() -> tuple[type[Exception], ...]:
+    """What xlrd raises on a truncated or corrupt .xls (it checks the format with asserts and
+    index arithmetic as well as its own errors)."""
+    import xlrd
+    from xlrd.compdoc import CompDocError
+
+    return (
+        xlrd.XLRDError,
+        CompDocError,
+        struct.error,
+        AssertionError,
+        IndexError,
+        KeyError,
+        ValueError,
+        TypeError,
+        EOFError,
+        OverflowError,
+        UnicodeDecodeError,
+    )
+
+
+def open_xls(path: Path, data: bytes):
+    """An Excel 97-2003 workbook opened with xlrd, its sheets read on demand; InputError naming the
+    file if it is password-protected, truncated or corrupt."""
+    import xlrd
+
+    try:
+        # xlrd writes warnings about odd but readable files to its log; they are not the user's concern.
+        return xlrd.open_workbook(file_contents=data, on_demand=True, logfile=io.StringIO())
+    except xls_errors() as exc:
+        if isinstance(exc, xlrd.XLRDError) and "encrypted" in str(exc).casefold():
+            raise InputError(path, _PASSWORD) from exc  # a FILEPASS record: the workbook has a password
+        if _ENCRYPTED_PACKAGE in data:  # no workbook stream, but an .xlsx encrypted with a password
+            raise InputError(path, _PASSWORD) from exc
+        if isinstance(exc, xlrd.XLRDError) and "find workbook" in str(exc).casefold():
+            raise InputError(
+                path, "an Office file with no workbook in it (a Word document?), not an Excel workbook"
+            ) from exc
+        raise _corrupt_xls(path, exc) from exc
+
+
+def _corrupt_xls(path: Path, exc: Exception) -> InputError:
+    name = "struct.error" if isinstance(exc, struct.error) else type(exc).__name__
+    return InputError(path, f"not a readable Excel 97-2003 workbook (.xls): truncated or corrupt ({name})")
+
+
+def _xls_table(path: Path, data: bytes, wanted: str | None) -> _Table:
+    book = open_xls(path, data)
+    try:
+        name = _choose_sheet(path, book.sheet_names(), wanted)
+        sheet = book.sheet_by_name(name)
+        rows = [
+            (index + 1, _xls_row(sheet.row_types(index), sheet.row_values(index), book.datemode))
+            for index in range(sheet.nrows)
+        ]
+    except xls_errors() as exc:
+        raise _corrupt_xls(path, exc) from exc
+    finally:
+        book.release_resources()
+    return _Table(path, name, rows)
+
+
+def _xls_row(kinds, values: list, datemode: int) -> list:
+    """A row of xlrd cells as openpyxl gives them: None when empty, whole numbers as int, error
+    codes as their text ('#N/A'), dates as datetimes."""
+    import xlrd
+
+    row = []
+    for kind, value in zip(kinds, values):
+        if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+            value = None
+        elif kind == xlrd.XL_CELL_NUMBER and float(value).is_integer():
+            value = int(value)
+        elif kind == xlrd.XL_CELL_BOOLEAN:
+            value = bool(value)
+        elif kind == xlrd.XL_CELL_ERROR:
+            value = xlrd.error_text_from_code.get(value, f"#ERROR {value}")
+        elif kind == xlrd.XL_CELL_DATE:
+            try:
+                value = xlrd.xldate.xldate_as_datetime(value, datemode)
+            except (xlrd.xldate.XLDateError, ValueError, OverflowError):
+                pass  # a date Python cannot hold stays a number
+        row.append(value)
+    return row
+
+
 def _choose_sheet(path: Path, names: list[str], wanted: str | None) -> str:
     by_key = {_sheet_key(n): n for n in names}
     listing = ", ".join(repr(n) for n in names)
@@ -201,7 +304,9 @@ def _csv_table(path: Path, data: bytes) -> _Table:
     if not data.strip():
         raise InputError(path, "the file is empty: expected ONS mid-year population estimates")
     if b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(path, "a binary file, neither an .xlsx workbook nor a CSV table of population estimates")
+        raise InputError(
+            path, "a binary file, neither an Excel workbook (.xlsx, .xls) nor a CSV table of population estimates"
+        )
     stream = io.TextIOWrapper(io.BytesIO(data), encoding=detect_encoding(path, data), newline="")
     return _Table(path, None, [(number, fields) for number, fields in enumerate(csv.reader(stream), 1)])
 
