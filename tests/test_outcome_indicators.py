@@ -508,3 +508,32 @@ def test_real_files_london_is_the_ons_region_less_the_city(reference, catalogue)
     coverage = outcome_coverage(measures, periods, reference, catalogue)
     after = coverage[(coverage["measure_id"] == VWI) & (coverage["period"] == "after")].iloc[0]
     assert after["missing_months"] == "2024-02; 2024-03; 2024-04"
+
+
+def test_a_change_across_the_2024_recoding_is_noted_wherever_it_is_shown(periods, reference, catalogue):
+    measures = make_measures()
+    recoded = measures["month"] >= D(2024, 1, 1)
+    measures["layout"] = ["majortext_upper_2024" if r else "majortext_lookup_boroughname" for r in recoded]
+    got = outcome_cells(measures, make_population(), periods, reference, catalogue)
+    before = got[(got["period"] == "before") & (got["geography_code"] == HACKNEY)].iloc[0]
+    after = got[(got["period"] == "after") & (got["geography_code"] == HACKNEY)].iloc[0]
+    # before = 2023-03 to 2024-02 (10 months pre-2024, 2 re-coded); after = 2024-05 to 2025-04.
+    assert (before["classifications"], after["classifications"]) == ("pre_2024; upper_2024", "upper_2024")
+    assert (
+        "months from 2 MPS classifications (pre_2024 2023-03 to 2023-12, upper_2024 2024-01 to 2024-02)"
+        in (before["coverage_note"])
+    )
+    assert after["coverage_note"] is None or "classifications" not in after["coverage_note"]
+    practice = practice_outcomes(survey_indicators(), got, reference, periods=periods, catalogue=catalogue)
+    assert practice["change_note"].str.contains("part of the change may be in what is counted").all()
+    correlations = practice_outcome_correlations(practice)
+    change = correlations[(correlations["period"] == "change") & correlations["rho"].notna()]
+    assert len(change) and change["note"].str.contains("different MPS classifications").all()
+    unchanged = practice_outcomes(
+        survey_indicators(),
+        outcome_cells(make_measures(), make_population(), periods, reference, catalogue),
+        reference,
+        periods=periods,
+        catalogue=catalogue,
+    )
+    assert unchanged["change_note"].isna().all()

@@ -45,6 +45,11 @@ def test_two_population_files_agreeing_are_kept_once():
     assert len(combined) == 1 and combined["source_file"].iloc[0] == "mye22.xlsx"
 
 
+def test_one_population_file_disagreeing_with_itself_says_so():
+    with pytest.raises(InputError, match=r"mye22.xlsx, row 9, column 'all_ages': .* in row 5 of this file: correct"):
+        combine_populations([pd.concat([people("mye22.xlsx", 259_956), people("mye22.xlsx", 261_000, row=9)])])
+
+
 def test_two_population_files_disagreeing_name_both():
     with pytest.raises(InputError) as caught:
         combine_populations([people("mye22.xlsx", 259_956), people("mye22 revised.xlsx", 261_000, row=9)])
@@ -60,16 +65,35 @@ def test_a_file_of_no_outcome_kind_is_listed_with_its_hash(tmp_path, reference):
     assert inputs.unrecognised == ["notes.csv"]
     row = inputs.data_quality.set_index("source_file").loc["notes.csv"]
     assert row["source"] == "unrecognised" and row["sha256"] == file_sha256(stray)
-    assert json.loads(row["excluded_by_rule"]) == {"not_an_outcome_file": 1}
+    assert json.loads(row["excluded_by_rule"]) == {} and row["rows_read"] == 0
     assert "not an outcome file" in json.loads(row["accounting"])["reason"]
+
+
+def test_excel_lock_files_are_not_outcome_files(tmp_path, reference):
+    (tmp_path / "~$mye22.xlsx").write_bytes(b"\x00owner")  # what Excel leaves beside an open workbook
+    inputs = read_outcome_folder(tmp_path, reference)
+    assert inputs.unrecognised == [] and inputs.data_quality.empty
 
 
 def test_fingertips_rows_repeated_across_exports_are_kept_once_or_must_agree(tmp_path, reference):
     write_fingertips(tmp_path / "export-a.csv", [record(), record(area="E09000007", name="Camden")])
     write_fingertips(tmp_path / "export-b.csv", [record()])
+    write_fingertips(tmp_path / "export-c.csv", [record(area="E07000240", name="St Albans", value="9.1")])
     inputs = read_outcome_folder(tmp_path, reference)
     assert sorted(inputs.fingertips["area_code"]) == ["E09000007", "E09000012"]
     assert inputs.fingertips.set_index("area_code").loc["E09000012", "source_file"] == "export-a.csv"
+    # Every row a reader gave is in the table, outside London, or a repeat kept once from another file.
+    accounts = {r.source_file: json.loads(r.accounting) for r in inputs.data_quality.itertuples()}
+    assert accounts["export-a.csv"] == {
+        "table_rows_given": 2,
+        "table_rows_kept": 2,
+        "outside_london": 0,
+        "repeats_of_an_earlier_row": 0,
+    }
+    assert (
+        accounts["export-b.csv"]["repeats_of_an_earlier_row"] == 1 and accounts["export-b.csv"]["table_rows_kept"] == 0
+    )
+    assert accounts["export-c.csv"]["outside_london"] == 1
     write_fingertips(tmp_path / "export-b.csv", [record(value="22.5")])
     with pytest.raises(InputError, match=r"export-b.csv, row 2.*published twice with different values"):
         read_outcome_folder(tmp_path, reference)

@@ -388,11 +388,12 @@ def test_a_measure_with_none_of_its_categories_in_a_file_is_missing_not_zero(tmp
 
 
 def test_a_row_repeated_under_another_name_of_the_borough_is_counted_once(tmp_path, reference, mapping):
-    rows = [[VAP, VWI, "Barking and Dagenham", 4, 5], [VAP, VWI, "Barking & Dagenham", 4, 5]]
+    # Two names normalise_name keeps apart and only the alias list joins.
+    rows = [[VAP, VWI, "Westminster", 4, 5], [VAP, VWI, "City of Westminster", 4, 5]]
     file = read_crime_file(write(tmp_path / "alias.csv", HEADERS["majortext_boroughname"], rows), reference)
     assert file.cells["duplicate_of_row"].tolist() == [pd.NA, pd.NA, 2, 2]
     measures, _ = map_outcomes(file.cells, mapping)
-    assert measure(measures, "violence_with_injury", "E09000002", dt.date(2023, 2, 1)) == 5
+    assert measure(measures, "violence_with_injury", "E09000033", dt.date(2023, 2, 1)) == 5
     rows[1][4] = 6
     with pytest.raises(InputError, match=r"alias2.csv, row 3, column '202302': repeats .* row of row 2"):
         read_crime_file(write(tmp_path / "alias2.csv", HEADERS["majortext_boroughname"], rows), reference)
@@ -549,6 +550,15 @@ def test_release_tie_is_broken_by_file_name_when_the_files_agree(tmp_path, refer
     monthly, supply = combine_releases(files)
     assert supply["source_file"].tolist() == [historical.name, recent.name, recent.name]
     assert monthly["count"].tolist() == [1, 2, 9]
+
+
+def test_a_borough_only_one_same_month_release_publishes_is_a_disagreement(tmp_path, reference):
+    header = HEADERS["majortext_boroughname"]
+    both = [[VAP, VWI, "Brent", 1, 1], [VAP, VWI, "Barnet", 0, 0]]
+    a = write(tmp_path / "release-a.csv", header, both)
+    b = write(tmp_path / "release-b.csv", header, both[:1])  # Barnet absent: missing there, 0 in release-a
+    with pytest.raises(InputError, match=r"release-b.csv, column '202301': .*E09000003 / VIOLENCE WITH INJURY: 0"):
+        combine_releases([read_crime_file(a, reference), read_crime_file(b, reference)])
 
 
 def test_two_releases_ending_in_one_month_that_disagree_are_an_error(tmp_path, reference):

@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, multi_asset
 
 from tipipeline.assets.failures import readable_failures
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
-from tipipeline.inputs import RAW_OUTCOMES
+from tipipeline.inputs import FRAMEWORK_FILES, RAW_OUTCOMES
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import outcomes as schemas
@@ -84,7 +84,8 @@ EVIDENCE_TABLES = [
 
 @multi_asset(
     name="outcome_files",
-    specs=asset_specs(SOURCE_TABLES, "ingest", [RAW_OUTCOMES, "boroughs"]),
+    # FRAMEWORK_FILES holds outcomes.yaml and outcome_indicators.yaml: editing them makes these stale.
+    specs=asset_specs(SOURCE_TABLES, "ingest", [RAW_OUTCOMES, FRAMEWORK_FILES, "boroughs"]),
     check_specs=check_specs(SOURCE_TABLES),
     pool="duckdb_write",
 )
@@ -98,12 +99,10 @@ def outcome_files(context: AssetExecutionContext, paths: PathsResource, warehous
         context.log.warning(
             f"not outcome files, left out (listed in outcome_data_quality): {', '.join(inputs.unrecognised)}"
         )
-    for name, frame in (("MPS crime", inputs.measures), ("population", inputs.population)):
+    for name, frame in (("MPS borough offences", inputs.measures), ("population estimates", inputs.population)):
         if frame.empty:
             # Without both, evidence_base has no outcome indicators to build: say so here, once.
-            context.log.warning(
-                f"no {name} file in {paths.settings.outcomes_dir}: the outcome indicators will be empty"
-            )
+            context.log.warning(f"no {name} in {paths.settings.outcomes_dir}: the outcome indicators will be empty")
     frames = {
         "outcome_measures": inputs.measures,
         "outcome_unmapped": inputs.unmapped,

@@ -67,13 +67,25 @@ def _crime_quality(file: crime.CrimeFile, counts: dict) -> dict:
     }
 
 
-def _reader_quality(source: str, file) -> dict:
+def _reader_quality(source: str, file, table: pd.DataFrame, kept_codes: set[str] | None = None) -> dict:
+    """A Fingertips or population file's row: the reader's counts, and where the rows it gave went
+    in the combined `table` (in it; left out as outside London, for Fingertips; or kept once from
+    another file that published them identically)."""
     row = file.quality_row()
+    given = len(file.data)
+    outside = 0 if kept_codes is None else int((~file.data["area_code"].isin(kept_codes)).sum())
+    in_table = int((table["source_file"] == row["source_file"]).sum()) if len(table) else 0
+    accounting = {
+        "table_rows_given": given,
+        "table_rows_kept": in_table,
+        "outside_london": outside,
+        "repeats_of_an_earlier_row": given - outside - in_table,
+    }
     return {
         "source": source,
         **{k: row[k] for k in ("source_file", "sha256", "file_format", "rows_read", "rows_accepted", "rows_excluded")},
         "excluded_by_rule": row["excluded_by_rule"],
-        "accounting": "{}",
+        "accounting": json.dumps(accounting, sort_keys=True),
     }
 
 
@@ -88,7 +100,7 @@ def _crime_tables(files: list[crime.CrimeFile], reference: Reference) -> tuple[p
         return _empty(schemas.OutcomeMeasures), _empty(schemas.OutcomeUnmapped), _empty(schemas.OutcomeSupply), []
     monthly, supply = crime.combine_releases(files)
     measures, unmapped = crime.map_outcomes(monthly, mapping, reference)
-    quality = [_crime_quality(f, crime.accounting(f, mapping, supply)) for f in files]
+    quality = [_crime_quality(f, crime.accounting(f, mapping, supply, reference)) for f in files]
     return measures, unmapped, supply, quality
 
 
@@ -103,7 +115,7 @@ def _unrecognised_quality(path: Path) -> dict:
         "rows_read": 0,
         "rows_accepted": 0,
         "rows_excluded": 0,
-        "excluded_by_rule": json.dumps({"not_an_outcome_file": 1}),
+        "excluded_by_rule": "{}",  # no row was read: the whole file is left out, for the reason below
         "accounting": json.dumps({"reason": f"not an outcome file: {NOT_OUTCOME}"}),
     }
 
@@ -121,11 +133,21 @@ def combine_populations(frames: list[pd.DataFrame]) -> pd.DataFrame:
         kept = first.loc[(row.area_code, row.mid_year)]
         for column in ("all_ages", "aged_10_24"):
             if int(kept[column]) != int(getattr(row, column)):
+                same_file = kept["source_file"] == row.source_file
+                where = (
+                    f"row {kept['source_row']} of this file"
+                    if same_file
+                    else f"{kept['source_file']} (row {kept['source_row']})"
+                )
+                advice = (
+                    "correct the file"
+                    if same_file
+                    else "two editions of the estimates disagree, so keep one population file in the outcomes folder"
+                )
                 raise InputError(
                     row.source_file,
                     f"mid-{row.mid_year} residents ({column}) of {row.area_name} are {getattr(row, column)} here "
-                    f"but {kept[column]} in {kept['source_file']} (row {kept['source_row']}): two editions of the "
-                    "estimates disagree, so keep one population file in the outcomes folder",
+                    f"but {kept[column]} in {where}: {advice}",
                     row=int(row.source_row),
                     column=column,
                 )
@@ -146,21 +168,23 @@ def read_outcome_folder(folder: Path, reference: Reference) -> OutcomeInputs:
         else:
             unrecognised.append(path)
     measures, unmapped, supply, crime_quality = _crime_tables(crimes, reference)
-    quality = crime_quality + [_reader_quality("fingertips", f) for f in tips]
-    quality += [_reader_quality("population", f) for f in people]
-    quality += [_unrecognised_quality(path) for path in unrecognised]
     # Across files as well as within one: two exports repeating a row are kept once, or disagree.
     tips_frame = (
         fingertips.london_boroughs(pd.concat([f.data for f in tips], ignore_index=True), reference)
         if tips
         else pd.DataFrame(columns=fingertips.COLUMNS)
     )
+    people_frame = combine_populations([f.data for f in people])
+    london = {*reference.boroughs["gss_code"], fingertips.LONDON_REGION, fingertips.ENGLAND}
+    quality = crime_quality + [_reader_quality("fingertips", f, tips_frame, london) for f in tips]
+    quality += [_reader_quality("population", f, people_frame) for f in people]
+    quality += [_unrecognised_quality(path) for path in unrecognised]
     return OutcomeInputs(
         measures=measures,
         unmapped=unmapped,
         supply=supply,
         fingertips=tips_frame,
-        population=combine_populations([f.data for f in people]),
+        population=people_frame,
         data_quality=pd.DataFrame(quality, columns=QUALITY_COLUMNS),
         unrecognised=[path.name for path in unrecognised],
     )

@@ -492,7 +492,15 @@ def _check_same_release_months(files: list[CrimeFile]) -> None:
                 shared = set(first.months) & set(second.months)
                 a, b = _published_counts(first, shared), _published_counts(second, shared)
                 merged = a.merge(b, on=["area", "category", "month"], how="outer", suffixes=("_a", "_b"))
-                differ = merged[merged["count_a"].fillna(0) != merged["count_b"].fillna(0)]
+                # A missing row is 0 only for an area and a category the file publishes at all (the
+                # sparse rule); an area or category only one file has is a disagreement.
+                sparse_a = merged["area"].isin(set(a["area"])) & merged["category"].isin(set(a["category"]))
+                sparse_b = merged["area"].isin(set(b["area"])) & merged["category"].isin(set(b["category"]))
+                differ = merged[
+                    (merged["count_a"].fillna(0) != merged["count_b"].fillna(0))
+                    | (merged["count_a"].isna() & ~sparse_a)
+                    | (merged["count_b"].isna() & ~sparse_b)
+                ]
                 if differ.empty:
                     continue
                 cell = differ.sort_values(["month", "area", "category"]).iloc[0]
@@ -671,7 +679,12 @@ def cell_status(cells: pd.DataFrame, mapping: OutcomeMapping | None = None) -> p
     return status
 
 
-def accounting(file: CrimeFile, mapping: OutcomeMapping | None = None, supply: pd.DataFrame | None = None) -> dict:
+def accounting(
+    file: CrimeFile,
+    mapping: OutcomeMapping | None = None,
+    supply: pd.DataFrame | None = None,
+    reference: Reference | None = None,
+) -> dict:
     """One file's accounting: cells read and where every count went.
 
     count_total = count_mapped + count_unmapped + count_non_borough + count_duplicate_row (the same
@@ -708,18 +721,18 @@ def accounting(file: CrimeFile, mapping: OutcomeMapping | None = None, supply: p
     unknown = (status == "unmapped") & ~_known_mask(cells, mapping.not_measured)
     out["count_unmapped_unknown"] = int(cells.loc[unknown, "count"].sum())
     out["count_non_borough_duplicating"] = int(cells.loc[cells["duplicates_area"].notna(), "count"].sum())
-    out.update(_absent(file, cells[status == "mapped"], mapping))
+    out.update(_absent(file, cells[status == "mapped"], mapping, reference))
     if supply is not None:
         out.update(_superseded(file, supply, status))
     return out
 
 
-def _absent(file: CrimeFile, mapped: pd.DataFrame, mapping: OutcomeMapping) -> dict:
+def _absent(file: CrimeFile, mapped: pd.DataFrame, mapping: OutcomeMapping, reference: Reference | None) -> dict:
     """The measures of the file's family none of whose categories it publishes, and the covered
     boroughs it has no row for: missing from the outcome measures for its months, never 0."""
     links = mapping.links[mapping.links["family"] == file.family]
     found = set(links.loc[links["category_key"].isin(set(mapped["category_key"])), "measure_id"])
-    boroughs = _covered_boroughs(None)
+    boroughs = _covered_boroughs(reference)
     present = set(file.cells.loc[file.cells["area_kind"] == "borough", "gss_code"])
     return {
         "measures_absent": sorted(set(links["measure_id"]) - found),

@@ -18,13 +18,14 @@ def outcome_config_files() -> dict[str, Path]:
 
 
 def outcome_files(folder: Path) -> list[Path]:
-    """The files in the outcomes folder, in name order (hidden files and notes left out)."""
+    """The files in the outcomes folder, in name order (hidden files, Excel lock files and notes left out)."""
     if not folder.is_dir():
         return []
     return sorted(
         p
         for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in OUTCOME_SUFFIXES
+        # "~$" names are the lock files Excel leaves beside an open workbook, not data.
+        if p.is_file() and not p.name.startswith(("~$", ".")) and p.suffix.lower() in OUTCOME_SUFFIXES
     )
 
 

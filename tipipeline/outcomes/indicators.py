@@ -123,6 +123,7 @@ OUTCOME_CELL_COLUMNS = [
     "ci_method",
     "coverage",
     "coverage_note",
+    "classifications",
 ]
 CELL_ORDER = ["indicator_id", "wave", "period", "geography_level", "geography_code"]
 _WHOLE = ["n", "numerator", "count", "population", "population_mid_year", "boroughs"]
@@ -495,6 +496,7 @@ def outcome_cells(
         start, end = period.start_month, _month_end(period.end_month)
         members, notes = _area_members(reference, start, end)
         mixed = classification_note(window)
+        families = classifications(window)
         for spec in catalogue[catalogue["subject_id"] == period.measure_id].itertuples(index=False):
             residents = populations[year][spec.population_group]
             cells = _period_cells(members, counts, residents, notes)
@@ -513,6 +515,7 @@ def outcome_cells(
                 measure_id=period.measure_id,
                 population_group=spec.population_group,
                 population_mid_year=year,
+                classifications=families,
             )
             parts.append(_add_rates(cells, spec.polarity))
     if not parts:
@@ -520,6 +523,22 @@ def outcome_cells(
     frame = pd.concat(parts, ignore_index=True)
     frame["geography_name"] = [names.get(key) for key in zip(frame["geography_level"], frame["geography_code"])]
     return _typed(frame).sort_values(CELL_ORDER).reset_index(drop=True)
+
+
+def classifications(window: pd.DataFrame) -> str | None:
+    """The MPS classifications (layout families) a period's months come from, in time order,
+    '; '-separated (e.g. 'pre_2024' or 'pre_2024; upper_2024'); None without layouts."""
+    if "layout" not in window.columns or window.empty:
+        return None
+    first = window.assign(family=window["layout"].map(LAYOUT_FAMILY)).groupby("family")["month"].min()
+    return "; ".join(first.sort_values().index) or None
+
+
+CHANGE_ACROSS_CLASSIFICATIONS = (
+    "the 12 months before and the 12 after come from different MPS classifications ({before} before, "
+    "{after} after): what some categories count changed between them, so part of the change may be "
+    "in what is counted"
+)
 
 
 def classification_note(window: pd.DataFrame) -> str | None:
@@ -641,6 +660,7 @@ PRACTICE_COLUMNS = [
     "count_after",
     "comparison_after",
     "rate_change",
+    "change_note",
 ]
 CORRELATION_COLUMNS = [
     "wave",
@@ -765,6 +785,13 @@ def practice_outcomes(
                 rows.append(row)
     frame = pd.DataFrame(rows, columns=PRACTICE_COLUMNS)
     frame["rate_change"] = frame["rate_after"].astype(float) - frame["rate_before"].astype(float)
+    frame["change_note"] = [
+        _change_note(
+            rates.get((row.indicator_id, row.wave, "before", row.gss_code)),
+            rates.get((row.indicator_id, row.wave, "after", row.gss_code)),
+        )
+        for row in frame.itertuples(index=False)
+    ]
     for column in ("council_index", "bcu_index", "icb_index", *_PERIOD_FLOATS):
         frame[column] = frame[column].astype("float64")
     for column in ("council_index_n", "bcu_index_n", "icb_index_n", "count_before", "count_after"):
@@ -772,6 +799,16 @@ def practice_outcomes(
     for column in ("council_index_suppressed", "bcu_index_suppressed", "icb_index_suppressed"):
         frame[column] = frame[column].astype(bool)
     return frame.sort_values(["wave", "gss_code", "indicator_id"]).reset_index(drop=True)
+
+
+def _change_note(before, after) -> str | None:
+    """Why a change may be partly in what is counted: the two periods' classifications differ."""
+    if before is None or after is None:
+        return None
+    first, second = getattr(before, "classifications", None), getattr(after, "classifications", None)
+    if not first or not second or first == second:
+        return None
+    return CHANGE_ACROSS_CLASSIFICATIONS.format(before=first, after=second)
 
 
 def _period_values(cell, period: str) -> dict:
@@ -822,6 +859,10 @@ def practice_outcome_correlations(practice_outcomes: pd.DataFrame) -> pd.DataFra
             else:
                 result = spearman_with_ci(x, y)
                 rho, lower, upper, method = result.rho, result.lower, result.upper, result.method
+                if period == "change" and "change_note" in group.columns:
+                    # Shown beside rho: a change across the 2024 re-coding is partly in what is counted.
+                    noted = group.loc[both, "change_note"].dropna()
+                    note = noted.iloc[0] if len(noted) else None
             rows.append(
                 {
                     "wave": wave,
