@@ -10,7 +10,14 @@ from test_outcomes_population import CITY, HACKNEY, PREAMBLE, mye2_rows, workboo
 from xls_writer import password_protected_xls
 
 from tipipeline.check import check_files
-from tipipeline.outcomes.check import CRIME, FINGERTIPS, POPULATION, format_outcome_report, outcome_kind
+from tipipeline.outcomes.check import (
+    CRIME,
+    FINGERTIPS,
+    POPULATION,
+    check_outcome_file,
+    format_outcome_report,
+    outcome_kind,
+)
 
 OUTCOMES = SHARED / "fixtures" / "outcomes"
 CRIME_FILE = OUTCOMES / "MPS Borough Level Crime (most recent 24 months).csv"
@@ -116,3 +123,17 @@ def test_cli_check_prints_the_xls_population_report(tmp_path):
     assert "kind: population; format: ONS mid-year estimates (mye2_wide, sheet 'MYE2 - Persons')" in result.stdout
     assert "rows read 1 = accepted 1 + excluded 0" in result.stdout
     assert "mid-years 2021; areas 1; London boroughs 1 of 33" in result.stdout
+
+
+def test_a_crime_file_missing_a_measure_says_so(tmp_path):
+    path = tmp_path / "no-robbery.csv"
+    path.write_text(
+        "MajorText,MinorText,BoroughName,202301\r\n"
+        "Violence Against the Person,Violence with Injury,Brent,4\r\n"
+        "Robbery,Robbery of Personal Propperty,Brent,2\r\n",
+        encoding="utf-8",
+    )
+    report = check_outcome_file(path)
+    assert report["usable"]
+    missing = [d for d in report["details"] if d.startswith("measures none of whose categories")]
+    assert len(missing) == 1 and "robbery" in missing[0] and "violence_with_injury" not in missing[0]

@@ -121,6 +121,11 @@ def _check_crime(path: Path, report: dict) -> None:
         report["details"].append(
             f"categories outcomes.yaml does not know: {counts['count_unmapped_unknown']:,} offences (add them)"
         )
+    if counts["measures_absent"]:
+        report["details"].append(
+            "measures none of whose categories this file publishes (missing for its months, not 0): "
+            + ", ".join(counts["measures_absent"])
+        )
     report["details"] += [f"note: {note}" for note in file.notes]
 
 
