@@ -148,3 +148,89 @@ def test_check_reports_boundary_files(tmp_path, lad):
     lad.iloc[:31].to_file(tmp_path / "short.gpkg")
     [short] = check_files([tmp_path / "short.gpkg"])
     assert not short["usable"] and short["codes_missing"] == ["E09000032", "E09000033"]
+
+
+# --- the boundary tables of the working warehouse ------------------------------------------------
+
+
+def _through_warehouse(boundaries):
+    """The boundaries written as the `boundaries` assets write them (validated), read back."""
+    import duckdb
+
+    from tipipeline.ingest.boundaries import boundary_tables, read_warehouse_boundaries
+    from tipipeline.schemas import boundaries as schemas
+    from tipipeline.schemas.validation import validate
+    from tipipeline.warehouse import replace_tables
+
+    tables = boundary_tables(boundaries)
+    models = {
+        "borough_boundaries": schemas.BoroughBoundaries,
+        "bcu_boundaries": schemas.BcuBoundaries,
+        "icb_boundaries": schemas.IcbBoundaries,
+    }
+    for name, model in models.items():
+        assert validate(model, tables[name]).passed, name
+    with duckdb.connect() as conn:
+        # Rows stored in another order must read back the same.
+        replace_tables(conn, {name: table.iloc[::-1] for name, table in tables.items()})
+        return tables, read_warehouse_boundaries(conn)
+
+
+def _same(a, b):
+    assert (a.mode, a.attribution, a.source_file) == (b.mode, b.attribution, b.source_file)
+    for level in ("boroughs", "bcus", "icbs"):
+        x, y = getattr(a, level), getattr(b, level)
+        assert list(x.columns) == list(y.columns)
+        assert x.drop(columns="geometry").equals(y.drop(columns="geometry")), level
+        assert (x.geometry.to_wkb() == y.geometry.to_wkb()).all(), level  # the same coordinates, bit for bit
+        assert x.crs == y.crs
+
+
+def test_tile_grid_round_trips_through_the_warehouse(reference):
+    tile = tile_grid_boundaries(reference)
+    tables, back = _through_warehouse(tile)
+    _same(tile, back)
+    assert back.mode == "tile_grid" and back.attribution is None and back.boroughs.crs is None
+    assert tables["borough_boundaries"]["attribution"].isna().all()
+
+
+@needs_lad
+def test_a_real_file_round_trips_through_the_warehouse_with_its_attribution(reference):
+    from_file = read_boundary_file(LAD, reference)
+    tables, back = _through_warehouse(from_file)
+    _same(from_file, back)
+    assert back.boroughs.crs.to_epsg() == 27700
+    for table in tables.values():
+        assert set(table["attribution"]) == {from_file.attribution}
+        assert set(table["source_file"]) == {LAD.name}
+    assert "Contains OS data \u00a9 Crown copyright and database right 2022" in back.attribution
+
+
+def test_boundary_tables_that_would_lose_the_attribution_fail_their_schema(reference):
+    from tipipeline.ingest.boundaries import boundary_tables
+    from tipipeline.schemas.boundaries import BoroughBoundaries
+    from tipipeline.schemas.validation import validate
+
+    table = boundary_tables(tile_grid_boundaries(reference))["borough_boundaries"]
+    file_without_attribution = table.assign(mode="file", source_file="london.gpkg", area_km2=1.0)
+    assert not validate(BoroughBoundaries, file_without_attribution).passed
+    mixed = table.copy()
+    mixed.loc[0, "source_file"] = "another.gpkg"
+    assert not validate(BoroughBoundaries, mixed).passed
+
+
+def test_missing_or_older_boundary_tables_are_a_clear_error(reference):
+    import duckdb
+
+    from tipipeline.ingest.boundaries import boundary_tables, read_warehouse_boundaries
+
+    with duckdb.connect() as conn:
+        with pytest.raises(RuntimeError, match="no borough_boundaries, bcu_boundaries, icb_boundaries: materialise"):
+            read_warehouse_boundaries(conn)
+        for name, table in boundary_tables(tile_grid_boundaries(reference)).items():
+            older = table.drop(columns=["source_file", "attribution"])  # as tipipeline wrote them before
+            conn.register("t", older)
+            conn.execute(f"CREATE TABLE {name} AS SELECT * FROM t")
+            conn.unregister("t")
+        with pytest.raises(RuntimeError, match="older tipipeline .*source_file, attribution.*materialise"):
+            read_warehouse_boundaries(conn)

@@ -58,3 +58,77 @@ def test_maps_are_drawn_and_byte_identical_across_builds(cells, tmp_path, mode):
     (ARTEFACTS / f"map_{mode}.png").write_bytes(record.png)
     if mode == "file":
         assert "Crown copyright" in boundaries.attribution and "2022" in boundaries.attribution
+
+
+# --- maps drawn from the warehouse's boundary tables ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def evidence(built_sample):
+    from tipipeline.report.data import load_evidence_data
+
+    with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
+        return load_evidence_data(conn)
+
+
+def _all_drawn(cells, evidence, boundaries):
+    """The partnership maps of the latest wave and the outcome maps, as the report draws them."""
+    from tipipeline.viz.outcome_maps import build_outcome_maps, measure_order
+
+    latest = max(set(cells["wave"]) - {"policy_audit"})
+    records = build_maps(
+        cells[cells["wave"] == latest],
+        load_indicator_catalogue(load_framework()),
+        boundaries,
+        load_reference(),
+        None,
+        ["ti_index_mean", "domain_mean_policy"],
+        layers=("partnership",),
+    )
+    outcome = evidence.cells[evidence.cells["indicator_id"] == "outcome_rate_robbery"]
+    records += build_outcome_maps(
+        evidence.cells, evidence.catalogue, boundaries, load_reference(), None, measure_order(), each=False
+    )
+    records += build_outcome_maps(outcome, evidence.catalogue, boundaries, load_reference(), None)
+    return records
+
+
+def _assert_same_maps(a, b):
+    # 2 partnership maps; the all-ages outcomes side by side; robbery's map alone and "side by side" alone.
+    assert len(a) == len(b) == 5
+    for x, y in zip(a, b):
+        assert (x.indicator_id, x.layer, x.title, x.alt_text, x.attribution) == (
+            y.indicator_id, y.layer, y.title, y.alt_text, y.attribution,
+        )  # fmt: skip
+        assert x.png == y.png, (x.indicator_id, x.layer)
+        assert x.data.equals(y.data)
+
+
+def test_maps_from_the_sample_warehouse_are_the_tile_grid_maps_byte_for_byte(built_sample, cells, evidence):
+    """The sample has no boundary file: the pipeline's boundary tables hold the tile grid, and the
+    maps drawn from them are the ones drawn from the tile grid itself."""
+    from tipipeline.ingest.boundaries import read_warehouse_boundaries
+
+    with duckdb.connect(str(built_sample.warehouse_path), read_only=True) as conn:
+        stored = read_warehouse_boundaries(conn)
+    assert stored.mode == "tile_grid" and stored.attribution is None
+    _assert_same_maps(
+        _all_drawn(cells, evidence, stored), _all_drawn(cells, evidence, tile_grid_boundaries(load_reference()))
+    )
+
+
+def test_maps_from_stored_real_boundaries_are_the_file_maps_byte_for_byte(cells, evidence):
+    """A real boundary file through the boundary tables (written and read as the assets do) draws
+    the same maps as the file read directly, with its Crown copyright attribution."""
+    from tipipeline.ingest.boundaries import boundary_tables, read_warehouse_boundaries
+    from tipipeline.warehouse import replace_tables
+
+    if not LAD.exists():
+        pytest.skip("shared boundary file is not present")
+    from_file = read_boundary_file(LAD, load_reference())
+    with duckdb.connect() as conn:
+        replace_tables(conn, boundary_tables(from_file))
+        stored = read_warehouse_boundaries(conn)
+    drawn = _all_drawn(cells, evidence, stored)
+    _assert_same_maps(drawn, _all_drawn(cells, evidence, from_file))
+    assert all("Crown copyright and database right 2022" in r.attribution for r in drawn)

@@ -272,6 +272,21 @@ def test_boundary_file_in_the_data_directory_is_used(settings, instance):
         area = conn.execute("SELECT sum(area_km2) FROM borough_boundaries").fetchone()[0]
         bcus = conn.execute("SELECT count(*) FROM bcu_boundaries").fetchone()[0]
     assert modes == [("file",)] and 1570 < area < 1577 and bcus == 12
+    # What the maps read: the file's shapes, bit for bit, with its name and Crown copyright attribution.
+    from tipipeline.ingest.boundaries import read_boundary_file, read_warehouse_boundaries
+    from tipipeline.reference import load_reference
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        stored = read_warehouse_boundaries(conn)
+        sources = conn.execute(
+            "SELECT DISTINCT source_file, attribution FROM (SELECT source_file, attribution FROM borough_boundaries "
+            "UNION ALL SELECT source_file, attribution FROM bcu_boundaries "
+            "UNION ALL SELECT source_file, attribution FROM icb_boundaries)"
+        ).fetchall()
+    from_file = read_boundary_file(LAD, load_reference())
+    assert sources == [(LAD.name, from_file.attribution)] and stored.attribution == from_file.attribution
+    for level in ("boroughs", "bcus", "icbs"):
+        assert (getattr(stored, level).geometry.to_wkb() == getattr(from_file, level).geometry.to_wkb()).all()
     key = next(k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.to_user_string() == "borough_boundaries")
     metadata = instance.get_latest_materialization_event(key).asset_materialization.metadata
     assert metadata["mode"].value == "file" and metadata["source_file"].value == LAD.name

@@ -104,7 +104,26 @@ def test_report_is_self_contained_with_alt_text_and_ordered_headings(report):
     assert all(title in sections for title in SECTIONS)
     assert html.count("<details>") == len(images)  # a data table beside every image
     maps = sorted((report.parent.parent / "maps").rglob("*.png"))
-    assert len(maps) == 2 * 12 * 4  # 2 waves x (index + 11 domains) x (3 sectors + partnership)
+    outcome_maps = [m for m in maps if m.parent.name == "outcomes"]
+    assert len(maps) - len(outcome_maps) == 2 * 12 * 4  # 2 waves x (index + 11 domains) x (3 sectors + partnership)
+    # The latest wave's 8 outcome indicators (5 for all ages, 3 per resident aged 10-24), and the 5 side by side.
+    assert sorted(m.name for m in outcome_maps)[:2] == [
+        "all_measures_before.png",
+        "outcome_rate_10_24_possession_of_weapons_before.png",
+    ]
+    assert len(outcome_maps) == 8 + 1 and {m.parent.parent.name for m in outcome_maps} == {"2025-w2"}
+
+
+def test_the_evidence_base_maps_each_outcome_with_the_city_not_covered(report):
+    html = report.read_text(encoding="utf-8")
+    evidence = html[html.index('id="evidence"') :]
+    parser = _Text()
+    parser.feed(evidence)
+    [maps] = [t for t in parser.tables if t[0][:3] == ["Outcome", "Area", "Rate per 1,000"]]
+    assert len(maps) == 1 + 5 * 34  # the header; London and 33 areas for each all-ages outcome
+    city = [row for row in maps if row[1] == "City of London"]
+    assert len(city) == 5 and all(row[2] == "[x]" and row[-1].startswith("not covered") for row in city)
+    assert 'alt="Maps of London boroughs, one per outcome' in evidence
 
 
 @pytest.mark.parametrize("device", WIDTHS)

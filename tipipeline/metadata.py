@@ -197,7 +197,10 @@ def maps_markdown(records) -> str:
     """Map images (atlas MapRecords) one after another, each under its heading, as one markdown value."""
     from tipipeline.viz.atlas import LAYERS
 
-    headings = {layer: label for layer, (_, _, label) in LAYERS.items()} | {"partnership": "Borough partnership"}
+    headings = {layer: label for layer, (_, _, label) in LAYERS.items()} | {
+        "partnership": "Borough partnership",
+        "outcomes": "Violence outcomes compared with London",
+    }
     parts = []
     for record in records:
         data = base64.b64encode(_display_png(record.png)).decode("ascii")

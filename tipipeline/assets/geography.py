@@ -1,7 +1,9 @@
 """Boundary assets: borough shapes from a real boundary file, or the tile grid; BCUs and ICBs
-dissolved from them. Geometry is stored as WKB (the DuckDB spatial extension is not needed)."""
+dissolved from them. Geometry is stored as WKB (the DuckDB spatial extension is not needed: it is
+downloaded at run time, which cannot be relied on), with the source file and its Crown copyright
+attribution on every row. The maps read these tables (tipipeline.ingest.boundaries:
+read_warehouse_boundaries), never the file again."""
 
-import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, multi_asset
 
 from tipipeline.assets.failures import readable_failures
@@ -15,7 +17,8 @@ BOUNDARY_TABLES = [
     TableAsset(
         "borough_boundaries",
         "The 33 borough shapes in British National Grid (from the boundary file in "
-        "data/boundaries/, or tile-grid squares when there is none), as WKB.",
+        "data/boundaries/, or tile-grid squares when there is none), as WKB, with the file's name and "
+        "Crown copyright attribution (empty for the tile grid). The maps are drawn from these tables.",
         schemas.BoroughBoundaries,
     ),
     TableAsset(
@@ -25,16 +28,6 @@ BOUNDARY_TABLES = [
     ),
     TableAsset("icb_boundaries", "The 5 ICB shapes, dissolved from their boroughs.", schemas.IcbBoundaries),
 ]
-
-
-def boundary_table(shapes, mode: str) -> pd.DataFrame:
-    """A GeoDataFrame as a plain table: attributes, mode, area (km2, real files only) and WKB."""
-    table = pd.DataFrame(shapes.drop(columns="geometry"))
-    table["mode"] = mode
-    table["area_km2"] = shapes.geometry.area.to_numpy() / 1e6 if mode == "file" else None
-    table["area_km2"] = table["area_km2"].astype("float64")
-    table["geometry_wkb"] = shapes.geometry.to_wkb().to_numpy()
-    return table
 
 
 def _source_metadata(result) -> dict:
@@ -54,22 +47,21 @@ def _source_metadata(result) -> dict:
 
 @multi_asset(
     name="boundaries",
-    specs=asset_specs(BOUNDARY_TABLES, "reference", [RAW_BOUNDARIES, "boroughs", "bcus", "icbs", "tile_grid"]),
+    # Code version 2: the tables carry the source file and its attribution, which the maps read.
+    specs=asset_specs(
+        BOUNDARY_TABLES, "reference", [RAW_BOUNDARIES, "boroughs", "bcus", "icbs", "tile_grid"], code_version="2"
+    ),
     check_specs=check_specs(BOUNDARY_TABLES),
     pool="duckdb_write",
 )
 def boundaries(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
     """Borough, BCU and ICB shapes; a boundary file that is present but broken fails the run."""
     # geopandas is imported when the asset runs, not when the definitions load.
-    from tipipeline.ingest.boundaries import load_boundaries
+    from tipipeline.ingest.boundaries import boundary_tables, load_boundaries
 
     with readable_failures():
         result = load_boundaries(paths.settings.boundaries_dir, load_reference())
-    frames = {
-        "borough_boundaries": boundary_table(result.boroughs, result.mode),
-        "bcu_boundaries": boundary_table(result.bcus, result.mode),
-        "icb_boundaries": boundary_table(result.icbs, result.mode),
-    }
+    frames = boundary_tables(result)
     source = _source_metadata(result)
     yield from write_tables(
         warehouse, BOUNDARY_TABLES, frames, extra_metadata={t.name: source for t in BOUNDARY_TABLES}

@@ -7,53 +7,82 @@ from tipipeline.framework.catalogue import load_indicator_catalogue, score_indic
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.metadata import maps_markdown
 from tipipeline.reference import load_reference
-from tipipeline.resources import PathsResource
+from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.warehouse import connection
 
 # geopandas and matplotlib are imported inside the assets: the code server loads the definitions
 # often (every reload), and drawing is needed only when these assets run.
 
 MAPPED_INDICATORS = "ti_index_mean"
+BOUNDARY_ASSETS = ["borough_boundaries", "bcu_boundaries", "icb_boundaries"]
+
+
+def _warehouse_boundaries(warehouse: WarehouseResource):
+    """The boundary tables the `boundaries` assets wrote (geometry, mode, attribution): the maps
+    draw what the warehouse holds, never the boundary file read again. Both assets that call this
+    run in the `duckdb_write` pool: the working warehouse is opened by one process at a time."""
+    from tipipeline.ingest.boundaries import read_warehouse_boundaries
+
+    with warehouse.get_connection() as conn:
+        return read_warehouse_boundaries(conn)
 
 
 @asset(
     group_name="outputs",
     description="Choropleth maps per wave for the index and each domain's mean score: councils by borough, police by "
-    "BCU, health by ICB, and the borough partnership (three panels). Geographic with a boundary file, the London tile "
-    "grid otherwise. PNGs in `outputs/maps/{wave}/`; identical bytes for the same inputs. The latest wave's index maps "
-    "are shown under `latest_index_maps`.",
+    "BCU, health by ICB, and the borough partnership (three panels); and the latest wave's outcome maps: each "
+    "borough's rate of each violence outcome in the 12 months before it, compared with London, one map per outcome "
+    "and the all-ages outcomes side by side. Drawn from the boundary tables in the warehouse: geographic from a "
+    "boundary file (with its Crown copyright attribution), the London tile grid otherwise. PNGs in "
+    "`outputs/maps/{wave}/` (outcomes in `outputs/maps/{wave}/outcomes/`); identical bytes for the same inputs. "
+    "The latest wave's index maps are shown under `latest_index_maps`, its outcome maps under `latest_outcome_maps`.",
     kinds={"matplotlib", "geopandas"},
     owners=["team:tipipeline"],
-    code_version="1",
+    code_version="2",
+    pool="duckdb_write",
     tags={"layer": "outputs"},
-    deps=["published_baseline", "borough_boundaries", "bcu_boundaries", "icb_boundaries"],
+    deps=["published_baseline", *BOUNDARY_ASSETS],
 )
-def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeResult:
-    from tipipeline.ingest.boundaries import load_boundaries
+def maps(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource) -> MaterializeResult:
+    from tipipeline.report.data import load_evidence_data
     from tipipeline.viz.atlas import build_maps
+    from tipipeline.viz.outcome_maps import SMALL_MULTIPLES, build_outcome_maps, measure_order
 
     settings = paths.settings
     framework = load_framework()
     reference = load_reference()
+    boundaries = _warehouse_boundaries(warehouse)
     with connection(settings.baseline_path, read_only=True) as conn:
         cells = conn.execute("SELECT * FROM indicators").df()
+        evidence = load_evidence_data(conn)
     catalogue = load_indicator_catalogue(framework)
-    boundaries = load_boundaries(settings.boundaries_dir, reference)
     records = build_maps(
         cells, catalogue, boundaries, reference, settings.output_dir / "maps", score_indicators(framework)
+    )
+    outcome_records = (
+        build_outcome_maps(
+            evidence.cells, evidence.catalogue, boundaries, reference, settings.output_dir / "maps", measure_order()
+        )
+        if evidence is not None
+        else []
     )
     latest = max(r.wave for r in records)
     shown = [r for r in records if r.wave == latest and r.indicator_id == MAPPED_INDICATORS]
     folder = (settings.output_dir / "maps").resolve()
     metadata = {
         "maps": len(records),
+        "outcome_maps": len(outcome_records),
         "mode": boundaries.mode,
+        "attribution": boundaries.attribution or "none: the built-in tile grid",
         "folder": MetadataValue.path(str(folder)),
         "folder_link": MetadataValue.url(folder.as_uri()),
         # One entry, the maps at full size: see tipipeline.metadata for why they are behind a link.
         "latest_index_maps": MetadataValue.md(maps_markdown(shown)),
     }
-    context.log.info(f"{len(records)} maps drawn ({boundaries.mode})")
+    outcome_shown = [r for r in outcome_records if r.indicator_id == SMALL_MULTIPLES]
+    if outcome_shown:
+        metadata["latest_outcome_maps"] = MetadataValue.md(maps_markdown(outcome_shown))
+    context.log.info(f"{len(records)} maps and {len(outcome_records)} outcome maps drawn ({boundaries.mode})")
     return MaterializeResult(metadata=metadata)
 
 
@@ -61,23 +90,29 @@ def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeRes
     group_name="outputs",
     description="The baseline report: one self-contained HTML file (`outputs/report/baseline.html`) with summary, "
     "framework, data and methods, indicators by domain with maps and tables, journey and roadmap, borough partnership "
-    "profiles, promising practice and caveats. Every image has alt text and its data table.",
+    "profiles, promising practice, the evidence base (with outcome maps) and caveats. Every image has alt text and "
+    "its data table.",
     kinds={"html"},
     owners=["team:tipipeline"],
-    code_version="1",
+    code_version="2",
+    pool="duckdb_write",
     tags={"layer": "outputs"},
-    deps=["maps", "published_baseline"],
+    deps=["maps", "published_baseline", *BOUNDARY_ASSETS],
 )
-def baseline_report(context: AssetExecutionContext, paths: PathsResource) -> MaterializeResult:
-    from tipipeline.ingest.boundaries import load_boundaries
+def baseline_report(
+    context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource
+) -> MaterializeResult:
     from tipipeline.report.content import build_report
+    from tipipeline.report.data import load_evidence_data
     from tipipeline.viz.atlas import build_maps
+    from tipipeline.viz.outcome_maps import build_outcome_maps, measure_order
     from tipipeline.viz.style import write_atomically
 
     settings = paths.settings
     framework = load_framework()
     reference = load_reference()
     codebook = load_codebook(settings.codebook_path)
+    boundaries = _warehouse_boundaries(warehouse)
     with connection(settings.baseline_path, read_only=True) as conn:
         cells = conn.execute("SELECT * FROM indicators").df()
         # Only the latest wave's partnership maps go in the report: drawn in memory (the `maps`
@@ -86,12 +121,18 @@ def baseline_report(context: AssetExecutionContext, paths: PathsResource) -> Mat
         records = build_maps(
             cells[cells["wave"] == latest],
             load_indicator_catalogue(framework),
-            load_boundaries(settings.boundaries_dir, reference),
+            boundaries,
             reference,
             None,
             score_indicators(framework),
             layers=("partnership",),
         )
+        # The evidence section's outcome maps: the all-ages outcomes side by side (each=False).
+        evidence = load_evidence_data(conn)
+        if evidence is not None:
+            records += build_outcome_maps(
+                evidence.cells, evidence.catalogue, boundaries, reference, None, measure_order(), each=False
+            )
         html_text, figures = build_report(
             conn, records, framework, codebook.synthetic, framework.disclosure.min_cell_size
         )

@@ -24,6 +24,7 @@ from shapely.geometry import box
 from tipipeline.errors import InputError
 from tipipeline.inputs import BOUNDARY_SUFFIXES
 from tipipeline.reference import Reference
+from tipipeline.warehouse import table_exists
 
 BRITISH_NATIONAL_GRID = CRS.from_epsg(27700)
 GSS_LONDON = re.compile(r"^E09000\d{3}$")
@@ -49,15 +50,16 @@ class Boundaries:
     layer: str | None = None
     source_crs: str | None = None
     notes: list[str] = field(default_factory=list)
+    # Crown copyright attribution for ONS/OS boundaries (None for the tile grid): printed on every
+    # map drawn from them and stored with the boundary tables in the warehouse.
+    attribution: str | None = None
 
-    @property
-    def attribution(self) -> str | None:
-        """Crown copyright attribution for ONS/OS boundaries (None for the tile grid). The year is
-        the boundaries' own (LAD22CD -> 2022), never today's: the same file gives the same maps."""
-        if self.mode != "file":
-            return None
-        match = re.fullmatch(r"[A-Z]+(\d{2})CD", self.code_column or "")
-        return ONS_ATTRIBUTION.format(year=f" 20{match.group(1)}" if match else "")
+
+def ons_attribution(code_column: str | None) -> str:
+    """The Crown copyright attribution of ONS/OS boundaries. The year is the boundaries' own
+    (LAD22CD -> 2022), never today's: the same file gives the same maps."""
+    match = re.fullmatch(r"[A-Z]+(\d{2})CD", code_column or "")
+    return ONS_ATTRIBUTION.format(year=f" 20{match.group(1)}" if match else "")
 
 
 def find_boundary_file(directory: str | Path) -> Path | None:
@@ -216,6 +218,7 @@ def read_boundary_file(path: str | Path, reference: Reference) -> Boundaries:
     result = _with_groupings(boroughs, reference, mode="file")
     result.source_file, result.sha256, result.code_column = path.name, _file_sha256(path), column
     result.layer, result.source_crs, result.notes = layer, (CRS(frame.crs).name if frame.crs else None), notes
+    result.attribution = ons_attribution(column)
     return result
 
 
@@ -256,3 +259,78 @@ def load_boundaries(directory: str | Path, reference: Reference) -> Boundaries:
     """The boundary file in `directory` if there is one, else the tile grid."""
     path = find_boundary_file(directory)
     return read_boundary_file(path, reference) if path else tile_grid_boundaries(reference)
+
+
+# --- the boundary tables of the working warehouse ------------------------------------------------
+
+# Warehouse table -> (the Boundaries attribute it holds, its code column, its other attributes).
+BOUNDARY_TABLE_LEVELS = {
+    "borough_boundaries": ("boroughs", "gss_code", ["name", "bcu_code", "icb_code"]),
+    "bcu_boundaries": ("bcus", "bcu_code", ["name"]),
+    "icb_boundaries": ("icbs", "icb_code", ["name"]),
+}
+
+
+def boundary_tables(boundaries: Boundaries) -> dict[str, pd.DataFrame]:
+    """The boundaries as the warehouse stores them: one plain table per level (attributes, then on
+    every row the mode, the area in km2 (real files only), the source file and the attribution,
+    then the geometry as WKB). `boundaries_from_tables` turns them back into the same Boundaries."""
+    tables = {}
+    for table_name, (attribute, code, columns) in BOUNDARY_TABLE_LEVELS.items():
+        shapes = getattr(boundaries, attribute)
+        table = pd.DataFrame(shapes[[code, *columns]]).reset_index(drop=True)
+        table["mode"] = boundaries.mode
+        areas = shapes.geometry.area.to_numpy() / 1e6 if boundaries.mode == "file" else None
+        table["area_km2"] = pd.Series(areas, index=table.index, dtype="float64")
+        table["source_file"] = pd.Series(boundaries.source_file, index=table.index, dtype=object)
+        table["attribution"] = pd.Series(boundaries.attribution, index=table.index, dtype=object)
+        table["geometry_wkb"] = shapes.geometry.to_wkb().to_numpy()
+        tables[table_name] = table
+    return tables
+
+
+def _single(tables: dict[str, pd.DataFrame], column: str) -> str | None:
+    """The one value of `column` on every row of every table (None when it is empty)."""
+    values = {None if pd.isna(v) else v for table in tables.values() for v in table[column]}
+    if len(values) != 1:
+        raise ValueError(f"the boundary tables disagree on {column}: {sorted(map(str, values))}")
+    return values.pop()
+
+
+def boundaries_from_tables(tables: dict[str, pd.DataFrame]) -> Boundaries:
+    """Boundaries from the warehouse's boundary tables (as `boundary_tables` writes them): the same
+    shapes, names, order and attribution as the file or tile grid they were made from, so maps drawn
+    from either are byte-identical. Rows may come in any order: each level is sorted by its code."""
+    missing = sorted(set(BOUNDARY_TABLE_LEVELS) - set(tables))
+    if missing:
+        raise ValueError(f"boundary tables missing: {', '.join(missing)}")
+    mode = _single(tables, "mode")
+    # Real files are put in British National Grid when they are read; the tile grid has no CRS.
+    crs = BRITISH_NATIONAL_GRID if mode == "file" else None
+    levels = {}
+    for table_name, (attribute, code, columns) in BOUNDARY_TABLE_LEVELS.items():
+        table = tables[table_name].sort_values(code).reset_index(drop=True)
+        attributes = table[[code, *columns]].astype(object)
+        attributes = attributes.where(attributes.notna(), None)  # SQL NULL (City of London's BCU) as None
+        geometry = gpd.GeoSeries.from_wkb([bytes(g) for g in table["geometry_wkb"]], crs=crs)
+        levels[attribute] = gpd.GeoDataFrame(attributes, geometry=geometry, crs=crs)
+    return Boundaries(
+        mode=mode,
+        **levels,
+        source_file=_single(tables, "source_file"),
+        attribution=_single(tables, "attribution"),
+    )
+
+
+def read_warehouse_boundaries(conn) -> Boundaries:
+    """The boundaries the `boundaries` assets stored in the working warehouse (`conn`)."""
+    rebuild = "materialise the boundaries assets (`tipipeline run` builds them)"
+    missing = [name for name in BOUNDARY_TABLE_LEVELS if not table_exists(conn, name)]
+    if missing:
+        raise RuntimeError(f"the warehouse has no {', '.join(missing)}: {rebuild}")
+    tables = {name: conn.execute(f"SELECT * FROM {name}").df() for name in BOUNDARY_TABLE_LEVELS}
+    for name, table in tables.items():
+        absent = [c for c in ("mode", "source_file", "attribution", "geometry_wkb") if c not in table.columns]
+        if absent:
+            raise RuntimeError(f"{name} was written by an older tipipeline (no {', '.join(absent)}): {rebuild}")
+    return boundaries_from_tables(tables)

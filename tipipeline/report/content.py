@@ -23,7 +23,7 @@ def _provenance_note(data: queries.ReportData) -> str:
 
 def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: int) -> tuple[str, list[Figure]]:
     """The report HTML and the figures in it, from a connection to the published baseline and the
-    latest wave's partnership maps."""
+    latest wave's partnership maps and outcome maps (tipipeline.viz.atlas.MapRecord)."""
     data = queries.load_report_data(conn)
     parts = [
         sections.summary_section(data, framework),
@@ -33,7 +33,7 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
         sections.journey_section(data, framework),
         sections.partnership_section(data),
         sections.promising_section(data),
-        sections.evidence_section(queries.load_evidence_data(conn), data),
+        sections.evidence_section(queries.load_evidence_data(conn), data, maps),
         sections.caveats_section(),
     ]
     parts = [part for part in parts if part is not None]  # no outcome files: no evidence section

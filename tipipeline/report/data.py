@@ -118,15 +118,24 @@ class EvidenceData:
     practice: pd.DataFrame
     correlations: pd.DataFrame
     coverage: pd.DataFrame
+    catalogue: pd.DataFrame  # the outcome indicators' id, name and data source (indicator_catalogue)
+
+
+EVIDENCE_TABLES = ("outcome_indicators", "practice_outcomes", "practice_outcome_correlations", "outcome_coverage")
 
 
 def load_evidence_data(conn) -> EvidenceData | None:
     """The outcome tables of the published baseline, or None when it has none or they are empty."""
     tables = {t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    needed = ("outcome_indicators", "practice_outcomes", "practice_outcome_correlations", "outcome_coverage")
-    if not set(needed) <= tables:
+    if not set(EVIDENCE_TABLES) <= tables:
         return None
-    evidence = EvidenceData(*(_frame(conn, f"SELECT * FROM {name}") for name in needed))
+    frames = [_frame(conn, f"SELECT * FROM {name}") for name in EVIDENCE_TABLES]
+    catalogue = _frame(
+        conn,
+        "SELECT indicator_id, name, data_source FROM indicator_catalogue "
+        "WHERE indicator_id IN (SELECT indicator_id FROM outcome_indicators) ORDER BY indicator_id",
+    )
+    evidence = EvidenceData(*frames, catalogue=catalogue)
     if evidence.cells.empty:
         return None
     for column in ("period_start", "period_end"):

@@ -28,7 +28,10 @@ def chart_figure(fig_alt_table, caption: str) -> Figure:
     return Figure(png, alt, caption, frame_table(frame, f"Data for: {caption}"))
 
 
-def map_figure(record) -> Figure:
-    """A drawn map (tipipeline.viz.atlas.MapRecord) with its values as a table."""
-    caption = f"{record.title}: councils by borough, police by BCU, health by ICB."
+def map_figure(record, caption: str | None = None) -> Figure:
+    """A drawn map (tipipeline.viz.atlas.MapRecord) with its values as a table. The caption
+    (default: the partnership map's) ends with the boundaries' attribution, as the map does."""
+    caption = caption or f"{record.title}: councils by borough, police by BCU, health by ICB."
+    if record.attribution:
+        caption = f"{caption} {record.attribution}"
     return Figure(record.png, record.alt_text, caption, frame_table(record.data, f"Data for: {record.title}"))

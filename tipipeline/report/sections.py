@@ -463,8 +463,25 @@ def _evidence_wave(evidence) -> tuple[str, pd.DataFrame] | None:
     return wave, evidence.cells[evidence.cells["wave"] == wave]
 
 
-def evidence_section(evidence, data: ReportData) -> Section | None:
-    """Violence outcomes beside practice: a funnel plot, the index against the rate, and Spearman's rho."""
+def _outcome_maps(maps, evidence, wave: str) -> Figure | None:
+    """The all-ages outcomes' borough maps for the wave (drawn by the report asset), as a figure."""
+    from tipipeline.viz.outcome_maps import LAYER, SMALL_MULTIPLES
+
+    record = next((m for m in maps if m.layer == LAYER and m.indicator_id == SMALL_MULTIPLES and m.wave == wave), None)
+    if record is None:
+        return None
+    sources = evidence.catalogue["data_source"].dropna()
+    source = f" Source: {sources.iloc[0].rstrip('.')}." if len(sources) else ""
+    caption = (
+        f"Each borough's rate of each violence outcome in the 12 months before wave {wave}, compared with London's: "
+        f"better (lower), similar or worse (higher).{source}"
+    )
+    return map_figure(record, caption)
+
+
+def evidence_section(evidence, data: ReportData, maps: list = ()) -> Section | None:
+    """Violence outcomes beside practice: borough maps of each outcome against London, a funnel plot,
+    the index against the rate, and Spearman's rho. `maps`: drawn maps, among them the outcome maps."""
     from tipipeline.outcomes.indicators import funnel_curve, funnel_points
     from tipipeline.viz.evidence import index_rate_scatter, outcome_funnel_chart
 
@@ -516,12 +533,15 @@ def evidence_section(evidence, data: ReportData) -> Section | None:
         ],
         f"Rank correlation across boroughs between the council's index and each outcome, wave {wave}",
     )
+    outcome_maps = _outcome_maps(maps, evidence, wave)
     context = {
         "wave": wave,
         "period_text": period_text,
+        "outcome_maps": outcome_maps,
         "funnel": funnel,
         "scatter": scatter,
         "correlations": table,
         "cautions": EVIDENCE_CAUTIONS,
     }
-    return Section("evidence", "The evidence base", context, [funnel, scatter])
+    figures = [f for f in (outcome_maps, funnel, scatter) if f is not None]
+    return Section("evidence", "The evidence base", context, figures)

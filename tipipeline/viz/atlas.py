@@ -29,6 +29,7 @@ class MapRecord:
     png: bytes
     thumbnail: bytes
     data: pd.DataFrame  # the values drawn, for the report's table beside the image
+    attribution: str | None = None  # the boundaries' Crown copyright (None on the tile grid)
 
 
 def _labels(boundaries, level: str, reference) -> dict[str, str] | None:
@@ -147,5 +148,5 @@ def build_maps(
                     f"Map of London: {indicator_names[indicator].lower()}, wave {wave}. {described} "
                     f"The table below gives every value."
                 )
-                records.append(MapRecord(path, indicator, wave, layer, title, alt, full, small, table))
+                records.append(MapRecord(path, indicator, wave, layer, title, alt, full, small, table, attribution))
     return records

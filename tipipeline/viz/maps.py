@@ -3,12 +3,14 @@ side by side (the borough partnership). Geographic from a boundary file, or the 
 
 Classes are fixed breaks on the 1-5 score scale (`BREAKS`), the same as the journey's stage
 thresholds, so that a colour means the same on every map and wave. Suppressed and no-data areas are
-hatched and have their own legend entries: never colour alone.
+hatched and have their own legend entries: never colour alone. Another kind of map (the outcome
+maps, tipipeline.viz.outcome_maps) brings its own classes as a `Scheme`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -38,10 +40,12 @@ CLASS_LABELS = ["below 2.5", "2.5 to under 3.0", "3.0 to under 3.5", "3.5 to und
 
 @dataclass(frozen=True)
 class Area:
-    """What a map shows for one area."""
+    """What a map shows for one area. `category`: its class when decided outside the map (an
+    outcome's comparison with London); survey maps class the value itself."""
 
     value: float | None
     suppressed: bool = False
+    category: str | None = None
 
 
 def classify(value: float | None) -> int | None:
@@ -52,6 +56,55 @@ def classify(value: float | None) -> int | None:
         if value < upper:
             return index
     return len(BREAKS) - 2
+
+
+@dataclass(frozen=True)
+class MapClass:
+    """One legend entry and how its areas are drawn."""
+
+    label: str
+    fill: dict  # PatchCollection keywords for its areas
+    key: dict  # Patch keywords for its legend entry
+    label_colour: str = TEXT  # tile-grid labels on it
+    hatched: bool = False  # a tile-grid label on it sits on a white patch, clear of the hatching
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A map's classes: the legend's title, its entries in order (key -> class) and which entry an
+    area (None when the area has no row) belongs to."""
+
+    title: str
+    classes: dict
+    class_of: Callable[[Area | None], object]
+
+
+def _hatched(label: str, style: dict) -> MapClass:
+    return MapClass(label, {"linewidth": 0.5, **style}, style, hatched=True)
+
+
+def score_scheme(suppressed_label: str = "Suppressed: small numbers") -> Scheme:
+    """The survey maps' classes: five fixed bands of the 1-5 mean score, suppressed, no data."""
+    classes: dict = {
+        i: MapClass(
+            CLASS_LABELS[i],
+            {"facecolor": SEQUENTIAL[i], "edgecolor": "white", "linewidth": 0.6},
+            {"facecolor": SEQUENTIAL[i], "edgecolor": "#707070"},
+            label_colour="white" if i >= 2 else TEXT,
+        )
+        for i in range(len(CLASS_LABELS))
+    }
+    classes["suppressed"] = _hatched(suppressed_label, SUPPRESSED_STYLE)
+    classes["no data"] = _hatched("No data", NO_DATA_STYLE)
+
+    def class_of(area: Area | None):
+        if area is not None and area.suppressed:
+            return "suppressed"
+        if area is None or classify(area.value) is None:
+            return "no data"
+        return classify(area.value)
+
+    return Scheme("Mean score (1 = strongly disagree, 5 = strongly agree)", classes, class_of)
 
 
 @dataclass(frozen=True)
@@ -74,26 +127,13 @@ def _path(geometry) -> Path:
     return Path(np.concatenate(vertices), np.concatenate(codes))
 
 
-def _draw_panel(ax, panel: Panel, show_title: bool = True, label_size: float = MIN_FONTSIZE) -> None:
+def _draw_panel(ax, panel: Panel, scheme: Scheme, show_title: bool = True, label_size: float = MIN_FONTSIZE) -> None:
     """Fill each area by its class, or hatch it (suppressed / no data); one plot call per style."""
-    styles = []
-    for row in panel.shapes.itertuples():
-        area = panel.areas.get(row.code)
-        if area is not None and area.suppressed:
-            styles.append("suppressed")
-        elif area is None or classify(area.value) is None:
-            styles.append("no data")
-        else:
-            styles.append(classify(area.value))
+    styles = [scheme.class_of(panel.areas.get(row.code)) for row in panel.shapes.itertuples()]
     shapes = panel.shapes.assign(style=styles)
     ax.set_axis_off()
     for style, group in shapes.groupby("style", sort=False):
-        if style == "suppressed":
-            kwargs = {"linewidth": 0.5, **SUPPRESSED_STYLE}
-        elif style == "no data":
-            kwargs = {"linewidth": 0.5, **NO_DATA_STYLE}
-        else:
-            kwargs = {"facecolor": SEQUENTIAL[style], "edgecolor": "white", "linewidth": 0.6}
+        kwargs = scheme.classes[style].fill
         ax.add_collection(PatchCollection([PathPatch(_path(g)) for g in group.geometry], **kwargs))
     (minx, maxx), (miny, maxy) = _limits(panel)
     ax.set_xlim(minx, maxx)
@@ -102,18 +142,16 @@ def _draw_panel(ax, panel: Panel, show_title: bool = True, label_size: float = M
         for row, style in zip(shapes.itertuples(), styles):
             if row.code in panel.labels:
                 point = row.geometry.representative_point()
-                dark = isinstance(style, int) and style >= 2
+                drawn = scheme.classes[style]
                 # On a hatched area the label sits on a white patch, so the hatching never crosses it.
-                backing = (
-                    None if isinstance(style, int) else {"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"}
-                )
+                backing = {"boxstyle": "square,pad=0.15", "fc": "white", "ec": "none"} if drawn.hatched else None
                 ax.annotate(
                     panel.labels[row.code],
                     (point.x, point.y),
                     ha="center",
                     va="center",
                     fontsize=label_size,
-                    color="white" if dark else TEXT,
+                    color=drawn.label_colour,
                     bbox=backing,
                 )
     if show_title:
@@ -137,6 +175,7 @@ def _aspect(panel: Panel) -> float:
 # Layout of a map figure, in inches (see draw_map).
 MARGIN = 0.12
 PANEL_GAP = 0.25
+ROW_GAP = 0.16  # between rows of panels (small multiples)
 SINGLE_WIDTH, SINGLE_PANEL = 7.0, 5.4  # a one-panel map: figure width and the map's width
 
 
@@ -146,19 +185,24 @@ def draw_map(
     panels: list[Panel],
     attribution: str | None,
     suppressed_label: str = "Suppressed: small numbers",
+    scheme: Scheme | None = None,
+    columns: int | None = None,
 ):
     """A figure of one or more panels with a shared legend, title, subtitle and attribution.
 
-    Several panels make a report figure, `REPORT_WIDTH` wide; one panel makes a map of its own.
-    Every part is measured, then stacked top to bottom (title, subtitle, panel titles, maps, legend,
-    attribution), and the figure is made exactly as tall as they are: no blank bands, nothing clipped.
+    Several panels make a report figure, `REPORT_WIDTH` wide, in rows of `columns` (default: one
+    row), the last row from the left; one panel makes a map of its own. `scheme`: the classes
+    (default: the survey's mean-score bands, `score_scheme`). Every part is measured, then stacked
+    top to bottom (title, subtitle, panel titles, maps (again per row), legend, attribution), and
+    the figure is made exactly as tall as they are: no blank bands, nothing clipped.
     """
+    scheme = scheme or score_scheme(suppressed_label)
     single = len(panels) == 1
+    columns = 1 if single else min(columns or len(panels), len(panels))
+    rows = [panels[i : i + columns] for i in range(0, len(panels), columns)]
     width = SINGLE_WIDTH if single else REPORT_WIDTH
-    panel_width = SINGLE_PANEL if single else (width - 2 * MARGIN - PANEL_GAP * (len(panels) - 1)) / len(panels)
-    lefts = (
-        [(width - panel_width) / 2] if single else [MARGIN + i * (panel_width + PANEL_GAP) for i in range(len(panels))]
-    )
+    panel_width = SINGLE_PANEL if single else (width - 2 * MARGIN - PANEL_GAP * (columns - 1)) / columns
+    lefts = [(width - panel_width) / 2] if single else [MARGIN + i * (panel_width + PANEL_GAP) for i in range(columns)]
     text_px = (width - 2 * MARGIN) * DPI
     with styled():
         fig = figure(width, 6.0)  # the height is set once every part is measured
@@ -171,33 +215,27 @@ def draw_map(
         def inches(artist) -> float:
             return artist.get_window_extent(renderer).height / DPI
 
-        handles = [
-            Patch(facecolor=SEQUENTIAL[i], edgecolor="#707070", label=CLASS_LABELS[i]) for i in range(len(CLASS_LABELS))
-        ]
-        handles.append(Patch(label=suppressed_label, **SUPPRESSED_STYLE))
-        handles.append(Patch(label="No data", **NO_DATA_STYLE))
-        key = legend(
-            fig,
-            ncol=len(handles),
-            max_px=text_px,
-            handles=handles,
-            loc="upper center",
-            title="Mean score (1 = strongly disagree, 5 = strongly agree)",
-        )
+        handles = [Patch(label=entry.label, **entry.key) for entry in scheme.classes.values()]
+        key = legend(fig, ncol=len(handles), max_px=text_px, handles=handles, loc="upper center", title=scheme.title)
         # Rows from the top: (the artists of the row, their x positions in inches, its height, gap below).
         header = [
             ([text(title, 12, text_px, weight="bold", ha="left", color=TEXT)], [MARGIN], 0.08),
             ([text(subtitle, MIN_FONTSIZE + 0.5, text_px, ha="left", color=TEXT)], [MARGIN], 0.12),
         ]
-        if not single:  # a single map's subtitle already names it
-            titles = [text(p.title, 10, panel_width * DPI, ha="center", color=TEXT) for p in panels]
-            header.append((titles, [left + panel_width / 2 for left in lefts], 0.04))
+        titles = []  # per row of panels: its panel titles (a single map's subtitle already names it)
+        if not single:
+            for row in rows:
+                artists = [text(p.title, 10, panel_width * DPI, ha="center", color=TEXT) for p in row]
+                titles.append((artists, [left + panel_width / 2 for left in lefts], 0.04))
+            header.append(titles[0])
         footer = [([key], [width / 2], 0.08)]
         if attribution:
             footer.append(([text(attribution, MIN_FONTSIZE, text_px, ha="left", color=SECONDARY_TEXT)], [MARGIN], 0.0))
         map_height = panel_width * max(_aspect(p) for p in panels)
         row_height = lambda row: max(inches(a) for a in row[0]) + row[2]  # noqa: E731
         total = 2 * MARGIN + sum(map(row_height, header)) + map_height + 0.14 + sum(map(row_height, footer))
+        if len(rows) > 1:
+            total += sum(ROW_GAP + row_height(t) + map_height for t in titles[1:])
         fig.set_size_inches(width, total)
 
         def place(rows, top: float) -> float:
@@ -211,9 +249,12 @@ def draw_map(
             return top
 
         top = place(header, total - MARGIN)
-        for left, panel in zip(lefts, panels):
-            ax = fig.add_axes((left / width, (top - map_height) / total, panel_width / width, map_height / total))
-            _draw_panel(ax, panel, show_title=False, label_size=10 if single else MIN_FONTSIZE)
+        for index, row in enumerate(rows):
+            if index:
+                top = place([titles[index]], top - map_height - ROW_GAP)
+            for left, panel in zip(lefts, row):
+                ax = fig.add_axes((left / width, (top - map_height) / total, panel_width / width, map_height / total))
+                _draw_panel(ax, panel, scheme, show_title=False, label_size=10 if single else MIN_FONTSIZE)
         place(footer, top - map_height - 0.14)
     return fig
 
