@@ -34,6 +34,8 @@ def _funnel_inputs():
                 "upper_95": high95,
                 "inside_95": low95 <= value <= high95,
                 "inside_998": low998 <= value <= high998,
+                "position_95": "above" if value > high95 else "below" if value < low95 else "inside",
+                "position_998": "above" if value > high998 else "below" if value < low998 else "inside",
             }
         )
     grid = np.geomspace(75_000, 630_000, 50)
@@ -56,7 +58,16 @@ def test_funnel_plot_fits_the_report_and_says_how_many_lie_outside():
     fig, alt, table = outcome_funnel_chart(points, curve, "Violence with injury", "12 months before wave 2024-w1")
     outside = int((~points["inside_95"]).sum())
     assert f"{outside} borough(s) lie outside the 95% limits" in alt
-    assert set(table["position"]) <= {"inside", "outside 95%", "outside 99.8%"}
+    expected = [
+        "Inside the 95% limits"
+        if row.inside_95
+        else f"{'Above' if row.position_95 == 'above' else 'Below'} the {'95' if row.inside_998 else '99.8'}% limits"
+        for row in points.itertuples()
+    ]
+    assert table["position"].tolist() == expected
+    # One colour means one thing in the section: below London's funnel is the maps' "better" blue.
+    below = [c for c in fig.axes[0].collections if c.get_label().startswith("Below")]
+    assert below and all(tuple(c.get_facecolor()[0][:3]) == (0x12 / 255, 0x43 / 255, 0x6D / 255) for c in below)
     check(fig, "evidence_funnel")
 
 

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
+from tipipeline.viz.outcome_maps import COMPARISON_CLASSES
 from tipipeline.viz.style import CATEGORICAL, MIN_FONTSIZE, REPORT_WIDTH, TEXT, figure, legend, styled
 
-INSIDE, OUTSIDE_95, OUTSIDE_998 = CATEGORICAL[0], CATEGORICAL[3], CATEGORICAL[2]
+# The outcome maps' colours, so one colour means one thing across the section: a rate below
+# London's funnel is better (lower is better for violence), above it worse, inside it similar.
+FUNNEL_CLASSES = [
+    ("inside", "Inside the 95% limits", COMPARISON_CLASSES["similar"][1], "o"),
+    ("below 95", "Below the 95% limits", COMPARISON_CLASSES["better"][1], "s"),
+    ("below 998", "Below the 99.8% limits", COMPARISON_CLASSES["better"][1], "D"),
+    ("above 95", "Above the 95% limits", COMPARISON_CLASSES["worse"][1], "s"),
+    ("above 998", "Above the 99.8% limits", COMPARISON_CLASSES["worse"][1], "D"),
+]
 
 
 def _title(fig, ax, text: str, subtitle: str) -> None:
@@ -54,6 +64,16 @@ def place_labels(fig, ax, xs, ys, texts) -> None:
         taken.append(box)
 
 
+def funnel_status(points: pd.DataFrame) -> np.ndarray:
+    """Each borough's place in the funnel: 'inside', or 'above'/'below' with '95' or '998' (the
+    widest limits it lies beyond), from funnel_points' positions."""
+    return np.where(
+        points["position_998"] != "inside",
+        points["position_998"] + " 998",
+        np.where(points["position_95"] != "inside", points["position_95"] + " 95", "inside"),
+    )
+
+
 def outcome_funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, name: str, period_text: str):
     """Boroughs' rates per 1,000 against residents, inside the 95% and 99.8% limits around London.
 
@@ -67,32 +87,35 @@ def outcome_funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, name: str, p
             words = "95% limits" if label == "95" else "99.8% limits"
             ax.plot(curve["population"], curve[f"lower_{label}"], style, color="#505A5F", linewidth=1, label=words)
             ax.plot(curve["population"], curve[f"upper_{label}"], style, color="#505A5F", linewidth=1)
-        status = np.where(
-            ~points["inside_998"], "outside 99.8%", np.where(~points["inside_95"], "outside 95%", "inside")
-        )
-        for value, colour, marker in (
-            ("inside", INSIDE, "o"),
-            ("outside 95%", OUTSIDE_95, "s"),
-            ("outside 99.8%", OUTSIDE_998, "D"),
-        ):
+        status = funnel_status(points)
+        for value, words, colour, marker in FUNNEL_CLASSES:
             chosen = points[status == value]
             ax.scatter(
                 chosen["population"],
                 chosen["value"],
                 color=colour,
+                edgecolors="#505A5F",
+                linewidths=0.6,
                 marker=marker,
                 s=30,
                 zorder=3,
-                label=f"Borough {value}",
+                label=words,
             )
         ax.set_xscale("log")
+        # Residents as a reader writes them (200,000), not as powers of ten.
+        residents = FuncFormatter(lambda value, _: f"{value:,.0f}")
+        ax.xaxis.set_major_formatter(residents)
+        ax.xaxis.set_minor_formatter(
+            FuncFormatter(lambda value, _: f"{value:,.0f}" if str(int(value))[0] in "1235" else "")
+        )
         ax.set_xlabel("Residents (log scale)")
         ax.set_ylabel("Offences per 1,000 residents")
         ax.grid(color="#DDDDDD", linewidth=0.6)
         ax.set_axisbelow(True)
         legend(fig, ncol=3, loc="outside lower center", frameon=False)
         _title(fig, ax, f"{name}: boroughs against London", f"{period_text}. London: {london:.2f} per 1,000.")
-    table = points.assign(position=status)[
+    words = {value: text for value, text, _, _ in FUNNEL_CLASSES}
+    table = points.assign(position=[words[v] for v in status])[
         ["geography_name", "population", "count", "value", "lower_95", "upper_95", "position"]
     ]
     outside = int((status != "inside").sum())
