@@ -36,7 +36,7 @@ def maps(context: AssetExecutionContext, paths: PathsResource) -> MaterializeRes
     framework = load_framework()
     reference = load_reference()
     with connection(settings.baseline_path, read_only=True) as conn:
-        cells = conn.execute("SELECT * FROM indicators").df()
+        cells = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
     catalogue = load_indicator_catalogue(framework)
     boundaries = load_boundaries(settings.boundaries_dir, reference)
     records = build_maps(
@@ -79,10 +79,10 @@ def baseline_report(context: AssetExecutionContext, paths: PathsResource) -> Mat
     reference = load_reference()
     codebook = load_codebook(settings.codebook_path)
     with connection(settings.baseline_path, read_only=True) as conn:
-        cells = conn.execute("SELECT * FROM indicators").df()
+        cells = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
         # Only the latest wave's partnership maps go in the report: drawn in memory (the `maps`
         # asset writes the files), so the report never depends on a stale file on disk.
-        latest = max(set(cells["wave"]) - {"policy_audit"})
+        latest = max(cells["wave"])
         records = build_maps(
             cells[cells["wave"] == latest],
             load_indicator_catalogue(framework),
