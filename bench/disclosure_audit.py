@@ -58,7 +58,7 @@ def measure(data_dir: Path) -> dict:
     families = indicator_families(load_indicator_catalogue(framework))
     warehouse = data_dir / "warehouse"
     with duckdb.connect(str(warehouse / "tipipeline.duckdb"), read_only=True) as conn:
-        cells = conn.execute("SELECT * FROM indicator_cells WHERE wave <> 'policy_audit'").df()
+        cells = conn.execute("SELECT * FROM indicator_cells").df()  # survey cells only
         files = conn.execute("SELECT DISTINCT wave, source_file, org_id FROM stg_respondents").df()
     result = {"threshold": threshold}
     rules = (

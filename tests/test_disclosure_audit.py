@@ -150,7 +150,7 @@ def sample_cells(built_sample):
         return conn.execute(
             "SELECT c.indicator_id, c.wave, c.geography_level, c.geography_code, c.geography_name, c.sector, c.n, "
             "c.numerator, i.suppressed, i.suppression_reason FROM indicator_cells c JOIN indicators i "
-            "USING (indicator_id, wave, geography_level, geography_code) WHERE c.wave <> 'policy_audit'"
+            "USING (indicator_id, wave, geography_level, geography_code) WHERE i.source = 'survey'"
         ).df()
 
 
@@ -234,7 +234,7 @@ def test_each_published_table_leak_is_caught(snapshot, table):
 def test_a_file_of_part_of_a_wave_with_a_hidden_organisation_must_not_publish_its_counts(snapshot):
     with duckdb.connect(str(snapshot), read_only=True) as conn:
         hidden_org = conn.execute(
-            "SELECT geography_code, wave FROM indicators WHERE suppressed AND "
+            "SELECT geography_code, wave FROM indicators WHERE source = 'survey' AND suppressed AND "
             "geography_level = 'organisation' ORDER BY ALL LIMIT 1"
         ).fetchone()
         survey_file = conn.execute("SELECT source_file FROM data_quality WHERE wave = ?", [hidden_org[1]]).fetchone()[0]
@@ -265,8 +265,8 @@ def test_data_quality_withholds_small_files_and_partial_files_with_a_hidden_orga
             "('w', 'all.csv', 'S')) v(wave, source_file, org_id)"
         )
         conn.execute(
-            "CREATE TABLE indicators AS SELECT * FROM (VALUES ('w', 'organisation', 'H', true), "
-            "('w', 'organisation', 'S', false)) v(wave, geography_level, geography_code, suppressed)"
+            "CREATE TABLE indicators AS SELECT * FROM (VALUES ('survey', 'w', 'organisation', 'H', true), "
+            "('survey', 'w', 'organisation', 'S', false)) v(source, wave, geography_level, geography_code, suppressed)"
         )
         conn.execute(
             "CREATE TABLE survey_data_quality AS SELECT * FROM (VALUES ('w', 'big.csv', 120), ('w', 'small.csv', 9), "

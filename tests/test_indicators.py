@@ -46,7 +46,7 @@ def test_comparisons_are_consistent_with_the_cis(built):
         "SELECT i.*, l.value AS london, c.polarity FROM indicators i JOIN indicators l "
         "ON l.indicator_id = i.indicator_id AND l.wave = i.wave AND l.geography_level = 'london' "
         "JOIN indicator_catalogue c ON c.indicator_id = i.indicator_id "
-        "WHERE i.geography_level <> 'london' AND i.wave <> 'policy_audit'",
+        "WHERE i.geography_level <> 'london' AND i.source = 'survey'",
     )
     published = cells[~cells["suppressed"]]
     inside = (published["lower_ci"] <= published["london"]) & (published["london"] <= published["upper_ci"])
@@ -64,7 +64,7 @@ def test_no_published_cell_below_the_threshold_is_unsuppressed(built):
     joined = _df(
         conn,
         "SELECT i.suppressed, c.n AS true_n FROM indicators i JOIN indicator_cells c USING "
-        "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'",
+        "(indicator_id, wave, geography_level, geography_code) WHERE i.source = 'survey'",
     )
     assert len(joined) > 5000
     assert joined.loc[joined["true_n"] < THRESHOLD, "suppressed"].all()
@@ -82,7 +82,7 @@ def test_no_hidden_group_is_small_across_a_family(built):
         conn,
         "SELECT i.indicator_id, i.wave, i.geography_level, i.geography_code, i.sector, i.suppressed, "
         "c.n AS true_n FROM indicators i JOIN indicator_cells c USING "
-        "(indicator_id, wave, geography_level, geography_code) WHERE i.wave <> 'policy_audit'",
+        "(indicator_id, wave, geography_level, geography_code) WHERE i.source = 'survey'",
     )
     # A family: the indicators after the first underscore-separated measure word, e.g. domain_*_policy.
     cells["family"] = cells["indicator_id"].str.replace(r"_(mean|agree)(_|$)", r"\2", regex=True)

@@ -221,7 +221,7 @@ def oracle_alpha(wave: str) -> dict[str, float]:
 def published(built_sample):
     with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
         return (
-            conn.execute("SELECT * FROM indicators WHERE wave <> 'policy_audit'").df(),
+            conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df(),
             conn.execute("SELECT * FROM reliability").df(),
             conn.execute("SELECT * FROM indicator_changes").df(),
         )

@@ -370,14 +370,17 @@ def survey_indicators() -> pd.DataFrame:
     for code in BOROUGHS:
         hidden = code == SUPPRESSED_COUNCIL
         # The suppressed cell still holds numbers here: they must never come out.
-        rows.append(("ti_index_mean", "2024-w1", "borough", code, council_index(code), 25, hidden))
-        rows.append(("ti_index_agree", "2024-w1", "borough", code, 55.0, 25, False))
+        rows.append(("ti_index_mean", "survey", "2024-w1", "borough", code, council_index(code), 25, hidden))
+        rows.append(("ti_index_agree", "survey", "2024-w1", "borough", code, 55.0, 25, False))
     for code in ("CE", "CN", "CS", "CW", "EA", "NA", "NE", "NW", "SE", "SN", "SW", "WA"):
-        rows.append(("ti_index_mean", "2024-w1", "bcu", code, 3.25, 40, code == SUPPRESSED_BCU))
+        rows.append(("ti_index_mean", "survey", "2024-w1", "bcu", code, 3.25, 40, code == SUPPRESSED_BCU))
     for code in (NWL_CODE, NCL_CODE, NEL_CODE, "E54000030", "E54000031"):
-        rows.append(("ti_index_mean", "2024-w1", "icb", code, 3.5, 60, False))
-    rows.append(("ti_index_mean", "policy_audit", "borough", CAMDEN, 1.0, 3, False))
-    columns = ["indicator_id", "wave", "geography_level", "geography_code", "value", "n", "suppressed"]
+        rows.append(("ti_index_mean", "survey", "2024-w1", "icb", code, 3.5, 60, False))
+    # Rows of other sources, keyed like survey cells, must never be taken for the index.
+    rows.append(("ti_index_mean", "policy_audit", None, "borough", CAMDEN, 1.0, 3, False))
+    rows.append(("ti_index_mean", "outcome", "2024-w1", "borough", CAMDEN, 9.0, 3, False))
+    rows.append(("ti_index_mean", "outcome", "2023-w0", "borough", CAMDEN, 9.0, 3, False))
+    columns = ["indicator_id", "source", "wave", "geography_level", "geography_code", "value", "n", "suppressed"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -387,7 +390,9 @@ def practice(cells, reference, catalogue, periods):
 
 
 def test_practice_outcomes_sets_each_borough_beside_its_bcu_and_icb(practice, cells):
-    assert len(practice) == 33 * 8 and set(practice["wave"]) == {"2024-w1"}  # policy_audit is not a wave
+    # Only survey rows give the index: the policy and outcome rows add no wave and change no value.
+    assert len(practice) == 33 * 8 and set(practice["wave"]) == {"2024-w1"}
+    assert (practice.loc[practice["gss_code"] == CAMDEN, "council_index"] == council_index(CAMDEN)).all()
     row = practice[(practice["gss_code"] == HACKNEY) & (practice["indicator_id"] == RATE)].iloc[0]
     assert row["council_index"] == council_index(HACKNEY) and row["council_index_n"] == 25
     assert (row["bcu_code"], row["bcu_index"], row["bcu_name"]) == ("CE", 3.25, "Central East")
@@ -414,6 +419,8 @@ def test_a_suppressed_index_stays_missing(practice):
     assert not shown["council_index_suppressed"].any() and not shown["bcu_index_suppressed"].any()
     with pytest.raises(ValueError, match="suppressed"):
         practice_outcomes(survey_indicators().drop(columns="suppressed"), practice.iloc[:0])
+    with pytest.raises(ValueError, match="source"):
+        practice_outcomes(survey_indicators().drop(columns="source"), practice.iloc[:0])
 
 
 def test_spearman_matches_scipy_on_the_same_pairs(practice):

@@ -410,6 +410,7 @@ def test_change_chart_table_with_three_waves_reads_in_plain_english():
         [
             {
                 "indicator_id": f"domain_mean_{domain}",
+                "source": "survey",
                 "geography_level": "london",
                 "geography_code": "E12000007",
                 "geography_name": "London",

@@ -20,8 +20,13 @@ if TYPE_CHECKING:
 
 PREVIEW_ROWS = 10
 
-# `SELECT * FROM t` or `SELECT * EXCLUDE (...) FROM t`: a published table that is warehouse table t.
-_WHOLE_TABLE = re.compile(r"\s*SELECT\s+\*(?:\s+EXCLUDE\s*\([^)]*\))?\s+FROM\s+([a-z_][a-z0-9_]*)\s*", re.IGNORECASE)
+# `SELECT * FROM t`, `SELECT * EXCLUDE (...) FROM t` or `SELECT * REPLACE (CAST(...) AS c, ...) FROM t`
+# (the same columns, typed): a published table that is warehouse table t.
+_WHOLE_TABLE = re.compile(
+    r"\s*SELECT\s+\*(?:\s+EXCLUDE\s*\([^)]*\))?(?:\s+REPLACE\s*\((?:[^()]|\([^()]*\))*\))?"
+    r"\s+FROM\s+([a-z_][a-z0-9_]*)\s*",
+    re.IGNORECASE,
+)
 
 
 @functools.cache

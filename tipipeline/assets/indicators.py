@@ -2,8 +2,8 @@
 borough partnership and promising practice. Read from the warehouse, write back to it.
 
 Per-wave work is partitioned by wave (`wave_indicators`, `wave_journey`): adding or correcting a
-wave recomputes that wave only. `london_indicators` puts every wave together with the policy audit
-and measures change between waves."""
+wave recomputes that wave only. `london_indicators` puts every wave together with the policy audit,
+each row with its source and period (indicators/periods.py), and measures change between waves."""
 
 import time
 
@@ -22,6 +22,7 @@ from tipipeline.framework import load_framework
 from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
 from tipipeline.indicators.build import SCORES_SCRATCH, assemble_indicators, build_wave_indicators
 from tipipeline.indicators.derived import borough_partnership, journey, journey_summary, promising_practice
+from tipipeline.indicators.periods import SURVEY, survey_periods_sql
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.metadata import markdown_preview
 from tipipeline.partitions import survey_waves
@@ -48,7 +49,7 @@ WAVE_INDICATOR_TABLES = [
         "survey_indicators",
         "The wave's survey indicators, disclosure-controlled: value, 95% CI, n and numerator per "
         "indicator and geography, compared with London (suppressed cells flagged with a reason).",
-        schemas.Indicators,
+        schemas.SurveyIndicators,
     ),
     TableAsset(
         "reliability",
@@ -129,9 +130,10 @@ def _write_wave_indicators(warehouse: WarehouseResource, wave: str, built, thres
 LONDON_INDICATOR_TABLES = [
     TableAsset(
         "indicators",
-        "The baseline indicators: value, 95% CI, n and numerator per indicator, wave and "
+        "The baseline indicators: value, 95% CI, n and numerator per indicator, source, period and "
         "geography, compared with London, disclosure-controlled (suppressed cells flagged with a reason): every "
-        "wave's survey indicators and the policy audit's.",
+        "wave's survey indicators (source survey, period the wave) and the policy audit's (source policy_audit, "
+        "period the span of its documents' years, no wave). The published table adds the outcome indicators.",
         schemas.Indicators,
     ),
     TableAsset(
@@ -157,7 +159,7 @@ LONDON_INDICATOR_TABLES = [
     specs=asset_specs(
         LONDON_INDICATOR_TABLES,
         "indicators",
-        ["survey_wave_register", "indicator_cells", "policy_organisations", "policy_documents"],
+        ["survey_wave_register", "indicator_cells", "stg_respondents", "policy_organisations", "policy_documents"],
     ),
     check_specs=check_specs(LONDON_INDICATOR_TABLES),
     pool="duckdb_write",
@@ -172,14 +174,15 @@ def london_indicators(context: AssetExecutionContext, warehouse: WarehouseResour
         cells = conn.execute("SELECT * FROM indicator_cells").df()
         policy_orgs = conn.execute("SELECT * FROM policy_organisations ORDER BY org_id").df()
         documents = conn.execute("SELECT * FROM policy_documents").df()
-    indicators, changes = assemble_indicators(cells, policy_orgs, catalogue, reference)
+        submission_dates = conn.execute(survey_periods_sql()).df()
+    indicators, changes = assemble_indicators(cells, policy_orgs, catalogue, reference, submission_dates, documents)
     waves = sorted(set(cells["wave"]))
     frames = {
         "indicators": indicators,
         "indicator_catalogue": catalogue,
         "indicator_changes": changes,
         "promising_practice": promising_practice(
-            indicators[indicators["wave"].isin(waves)], documents, framework, reference, waves
+            indicators[indicators["source"] == SURVEY], documents, framework, reference, waves
         ),
     }
     extra = {

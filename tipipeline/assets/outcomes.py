@@ -144,7 +144,7 @@ def evidence_base(context: AssetExecutionContext, warehouse: WarehouseResource):
         submitted = _submission_dates(conn)
         # The disclosure-controlled cells: a withheld index stays withheld beside the outcomes.
         survey = (
-            conn.execute("SELECT * FROM indicators WHERE wave <> 'policy_audit'").df()
+            conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
             if table_exists(conn, "indicators")
             else None
         )

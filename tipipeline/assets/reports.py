@@ -53,7 +53,7 @@ def maps(context: AssetExecutionContext, paths: PathsResource, warehouse: Wareho
     reference = load_reference()
     boundaries = _warehouse_boundaries(warehouse)
     with connection(settings.baseline_path, read_only=True) as conn:
-        cells = conn.execute("SELECT * FROM indicators").df()
+        cells = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
         evidence = load_evidence_data(conn)
     catalogue = load_indicator_catalogue(framework)
     records = build_maps(
@@ -114,10 +114,10 @@ def baseline_report(
     codebook = load_codebook(settings.codebook_path)
     boundaries = _warehouse_boundaries(warehouse)
     with connection(settings.baseline_path, read_only=True) as conn:
-        cells = conn.execute("SELECT * FROM indicators").df()
+        cells = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
         # Only the latest wave's partnership maps go in the report: drawn in memory (the `maps`
         # asset writes the files), so the report never depends on a stale file on disk.
-        latest = max(set(cells["wave"]) - {"policy_audit"})
+        latest = max(cells["wave"])
         records = build_maps(
             cells[cells["wave"] == latest],
             load_indicator_catalogue(framework),

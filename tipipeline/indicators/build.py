@@ -3,7 +3,8 @@
 - per wave (`build_wave_indicators`): respondents' scores, cells, disclosure control and Cronbach's
   alpha of ONE wave, from that wave's staged rows only, so adding a wave never recomputes the others;
 - London-wide (`assemble_indicators`): every wave's disclosure-controlled cells with the policy
-  audit's, and the change between consecutive waves.
+  audit's, each row with its source and period (indicators/periods.py), and the change between
+  consecutive waves.
 
 Pure apart from reading (and one scratch table in) the DuckDB connection it is given; the Dagster
 assets only load configuration and write the result."""
@@ -19,6 +20,7 @@ from tipipeline.framework import Framework
 from tipipeline.framework.catalogue import indicator_families
 from tipipeline.indicators.cells import CELL_COLUMNS, aggregate_cells, policy_cells, survey_cells
 from tipipeline.indicators.derived import indicator_changes, reliability
+from tipipeline.indicators.periods import PERIOD_COLUMNS, POLICY, as_date, policy_period, survey_periods
 from tipipeline.indicators.scores import respondent_scores_sql
 from tipipeline.ingest.codebook import Codebook
 from tipipeline.reference import Reference
@@ -28,6 +30,9 @@ PUBLISHED_CELL_COLUMNS = [*CELL_COLUMNS, "suppressed", "suppression_reason"]
 # The working cells keep the true n and sd next to the decision to publish them or not.
 WORKING_CELL_COLUMNS = [*CELL_COLUMNS, "sd", "suppressed", "suppression_reason"]
 CELL_ORDER = ["indicator_id", "wave", "geography_level", "geography_code"]
+# The London-wide `indicators` table: every source's rows, each with its period.
+INDICATOR_COLUMNS = ["indicator_id", *PERIOD_COLUMNS, *PUBLISHED_CELL_COLUMNS[1:]]
+INDICATOR_ORDER = ["indicator_id", "source", "period", "geography_level", "geography_code"]
 # A wave's scores are computed once into this scratch table; the asset copies it into
 # `respondent_measures` with its other tables in one transaction, then drops it.
 SCORES_SCRATCH = "_respondent_measures_build"
@@ -95,13 +100,21 @@ def build_wave_indicators(
 
 
 def assemble_indicators(
-    working_cells: pd.DataFrame, policy_organisations: pd.DataFrame, catalogue: pd.DataFrame, reference: Reference
+    working_cells: pd.DataFrame,
+    policy_organisations: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    reference: Reference,
+    submission_dates: pd.DataFrame,
+    policy_documents: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """London's published indicators and their change between consecutive waves.
+    """London's indicators (survey and policy rows) and their change between consecutive waves.
 
     `working_cells`: every wave's `indicator_cells` (true values, sd and the disclosure decision).
+    `submission_dates`: each wave's first and last submission date (`survey_periods_sql`).
+    `policy_documents`: the audited documents, whose years give the audit's period.
     Returns (indicators, indicator_changes): the survey cells blanked where suppressed, with the
-    policy audit's cells (organisations, not people: no small-number control).
+    policy audit's cells (organisations, not people: no small-number control), each row with its
+    source, period, period_start and period_end; the changes are between survey waves only.
     """
     survey = working_cells.copy()
     hidden = survey["suppressed"].astype(bool).to_numpy()
@@ -111,11 +124,17 @@ def assemble_indicators(
     survey["numerator"] = survey["numerator"].astype("Int64")
     survey.loc[hidden, ["n", "numerator"]] = pd.NA
     survey.loc[hidden, "comparison"] = "not compared"
-    policy = policy_cells(policy_organisations, catalogue, reference).assign(suppressed=False, suppression_reason=None)
-    parts = [p for p in (survey, policy) if len(p)]
-    both = pd.concat(parts, ignore_index=True) if parts else survey
     waves = sorted(set(survey["wave"]))
-    return _ordered(both[PUBLISHED_CELL_COLUMNS]), indicator_changes(both, catalogue, waves)
+    survey = survey.merge(survey_periods(submission_dates, waves), on="wave", how="left", validate="many_to_one")
+    policy = policy_cells(policy_organisations, catalogue, reference).assign(suppressed=False, suppression_reason=None)
+    period, start, end = policy_period(policy_documents)
+    policy = policy.assign(source=POLICY, period=period, period_start=start, period_end=end)
+    parts = [p for p in (survey, policy) if len(p)]
+    both = pd.concat(parts, ignore_index=True)[INDICATOR_COLUMNS] if parts else survey[INDICATOR_COLUMNS]
+    for column in ("period_start", "period_end"):  # dates or None (a DATE column), never NaT or NaN
+        both[column] = pd.Series([as_date(d) for d in both[column]], index=both.index, dtype=object)
+    indicators = both.sort_values(INDICATOR_ORDER).reset_index(drop=True)
+    return indicators, indicator_changes(survey, catalogue, waves)
 
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,6 @@ from tipipeline.stats.intervals import t_half_width, wilson_interval
 
 LONDON_CODE = "E12000007"  # the London region's GSS code
 SECTOR_NAMES = {"council": "Councils", "police": "Police (Metropolitan Police Service)", "health": "Health (ICBs)"}
-POLICY_WAVE = "policy_audit"
 CELL_COLUMNS = [
     "indicator_id",
     "wave",
@@ -161,7 +160,8 @@ def survey_cells(aggregates: pd.DataFrame, catalogue: pd.DataFrame, reference: R
 
 
 def policy_cells(organisations: pd.DataFrame, catalogue: pd.DataFrame, reference: Reference) -> pd.DataFrame:
-    """Policy comprehensiveness and strength per organisation, sector and London (no CI: a census)."""
+    """Policy comprehensiveness and strength per organisation, sector and London (no CI: a census).
+    The audit is not a survey wave: `wave` is empty (its source and period: indicators/periods.py)."""
     orgs = organisations.merge(reference.organisations[["org_id", "name", "sector"]], on="org_id")
     rows = []
     for spec in catalogue[catalogue["measure"] == "policy"].itertuples():
@@ -195,7 +195,7 @@ def policy_cells(organisations: pd.DataFrame, catalogue: pd.DataFrame, reference
     cells = pd.DataFrame(
         rows, columns=["indicator_id", "geography_level", "geography_code", "geography_name", "sector", "value", "n"]
     )
-    cells["wave"] = POLICY_WAVE
+    cells["wave"] = None
     cells["lower_ci"] = np.nan
     cells["upper_ci"] = np.nan
     cells["numerator"] = pd.array([pd.NA] * len(cells), dtype="Int64")

@@ -10,6 +10,7 @@ import math
 import pandas as pd
 
 from tipipeline.framework import Framework
+from tipipeline.indicators.periods import SURVEY
 from tipipeline.reference import Reference
 from tipipeline.stats.comparison import change_significance
 from tipipeline.stats.exact import Moments, cronbach_alpha_exact
@@ -324,10 +325,15 @@ def journey_summary(journey_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def borough_partnership(cells: pd.DataFrame, reference: Reference, indicator_ids: list[str]) -> pd.DataFrame:
-    """Per borough, wave and indicator: its council's, its BCU's and its ICB's values side by side."""
+    """Per borough, wave and indicator: its council's, its BCU's and its ICB's values side by side.
+
+    `cells`: survey cells (a wave's `survey_indicators`; rows of the `indicators` table are taken
+    only where source = 'survey')."""
+    if "source" in cells.columns:
+        cells = cells[cells["source"] == SURVEY]
     boroughs = reference.boroughs_at()
     lookup = cells.set_index(["indicator_id", "geography_level", "geography_code", "wave"])
-    waves = sorted(set(cells["wave"]) - {"policy_audit"})
+    waves = sorted(set(cells["wave"]))
     rows = []
 
     def side(indicator, level, code, wave, prefix):

@@ -212,11 +212,12 @@ def outcome_tables(
     """Indicators per wave's 12 months before and after fieldwork, and their link to the index.
 
     `measures` and `population` as `read_outcome_folder` reads them; `submitted`: each wave's submission dates; `survey_indicators`: the published (disclosure-
-    controlled) indicator cells, so a withheld index stays withheld beside the outcomes."""
+    controlled) indicator cells (those with source 'survey' are used), so a withheld index stays withheld beside
+    the outcomes."""
     catalogue = indicators.outcome_catalogue()
     if survey_indicators is None:  # no survey published yet: the index is missing everywhere
         survey_indicators = pd.DataFrame(
-            columns=["indicator_id", "wave", "geography_level", "geography_code", "value", "n", "suppressed"]
+            columns=["indicator_id", "source", "wave", "geography_level", "geography_code", "value", "n", "suppressed"]
         )
     periods = indicators.wave_periods(submitted) if submitted else pd.DataFrame(columns=indicators.PERIOD_COLUMNS)
     if measures.empty or population.empty or periods.empty:

@@ -56,7 +56,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapping
 from tipipeline.framework.catalogue import FINGERTIPS_FIELDS
-from tipipeline.indicators.cells import LONDON_CODE, POLICY_WAVE, geography_names
+from tipipeline.indicators.cells import LONDON_CODE, geography_names
+from tipipeline.indicators.periods import SURVEY
 from tipipeline.outcomes import files
 from tipipeline.outcomes.crime import COVERAGE, LAYOUT_FAMILY, OutcomeMapping, load_outcome_mapping
 from tipipeline.reference import Reference, load_reference
@@ -688,10 +689,12 @@ def _index_lookup(survey_indicators: pd.DataFrame) -> dict[tuple, tuple]:
     here whatever the frame holds, so a withheld index can never come out as a number."""
     if "suppressed" not in survey_indicators.columns:
         raise ValueError("the survey indicators carry no 'suppressed' flag: pass disclosure-controlled cells")
+    if "source" not in survey_indicators.columns:
+        raise ValueError("the indicators carry no 'source': pass rows of the indicators table")
     rows = survey_indicators[
         (survey_indicators["indicator_id"] == INDEX_INDICATOR)
         & survey_indicators["geography_level"].isin(["borough", "bcu", "icb"])
-        & (survey_indicators["wave"] != POLICY_WAVE)
+        & (survey_indicators["source"] == SURVEY)
     ]
     lookup = {}
     for cell in rows.itertuples(index=False):

@@ -48,13 +48,15 @@ def _frame(conn, sql: str, parameters: list | None = None) -> pd.DataFrame:
 
 
 def survey_waves(indicators: pd.DataFrame) -> list[str]:
-    """The survey waves in the indicators table, in order (the policy audit is not a wave)."""
-    return sorted(set(indicators["wave"]) - {"policy_audit"})
+    """The survey waves in the indicators table, in order (policy and outcome rows are not waves' results)."""
+    return sorted(set(indicators.loc[indicators["source"] == "survey", "wave"]))
 
 
 def load_report_data(conn) -> ReportData:
-    """Everything the report shows, from a connection to the published baseline."""
-    indicators = _frame(conn, "SELECT * FROM indicators")
+    """Everything the report shows, from a connection to the published baseline. `indicators`
+    holds the survey rows only: the report's survey sections never see a policy or outcome row (the
+    evidence base reads the outcome tables themselves: `load_evidence_data`)."""
+    indicators = _frame(conn, "SELECT * FROM indicators WHERE source = 'survey'")
     waves = survey_waves(indicators)
     if not waves:
         raise ValueError("the published baseline holds no survey wave: nothing to report")
@@ -99,9 +101,11 @@ def _partnership(conn, indicator_id: str, wave: str) -> pd.DataFrame:
                bcu.geography_name AS bcu_name, p.police_value, p.police_suppressed, p.police_note,
                icb.geography_name AS icb_name, p.health_value, p.health_suppressed, p.health_note
         FROM borough_partnership p
-        LEFT JOIN (SELECT DISTINCT geography_code, geography_name FROM indicators WHERE geography_level = 'bcu') bcu
+        LEFT JOIN (SELECT DISTINCT geography_code, geography_name FROM indicators
+                   WHERE source = 'survey' AND geography_level = 'bcu') bcu
                ON bcu.geography_code = p.bcu_code
-        LEFT JOIN (SELECT DISTINCT geography_code, geography_name FROM indicators WHERE geography_level = 'icb') icb
+        LEFT JOIN (SELECT DISTINCT geography_code, geography_name FROM indicators
+                   WHERE source = 'survey' AND geography_level = 'icb') icb
                ON icb.geography_code = p.icb_code
         WHERE p.indicator_id = ? AND p.wave = ?
         ORDER BY p.borough_name

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from tipipeline.indicators.periods import POLICY, SOURCES, SURVEY
 from tipipeline.schemas.base import StrictModel
 
 LEVELS = ["london", "sector", "organisation", "borough", "bcu", "icb"]
 
 
-class Indicators(StrictModel):
+class _Cells(StrictModel):
+    """The columns and rules every published indicator cell shares."""
+
     indicator_id: Series[str]
     wave: Series[str]
     geography_level: Series[str] = pa.Field(isin=LEVELS)
@@ -48,9 +53,56 @@ class Indicators(StrictModel):
         has_ci = df["lower_ci"].notna() & df["upper_ci"].notna()
         return ~has_ci | ((df["lower_ci"] <= df["value"] + 1e-9) & (df["value"] <= df["upper_ci"] + 1e-9))
 
+
+class SurveyIndicators(_Cells):
+    """One wave's disclosure-controlled survey cells (`survey_indicators`)."""
+
     @pa.dataframe_check
     def one_row_per_cell(cls, df):
         return ~df.duplicated(["indicator_id", "wave", "geography_level", "geography_code"], keep=False)
+
+
+def _is_date(value) -> bool:
+    return value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime))
+
+
+class Indicators(_Cells):
+    """The `indicators` table: each row's source and period (tipipeline/indicators/periods.py). The
+    working table holds the survey and policy rows; the published one adds the outcome rows."""
+
+    source: Series[str] = pa.Field(isin=list(SOURCES))
+    period: Series[str] = pa.Field(str_length={"min_value": 1})
+    period_start: Series[object] = pa.Field(nullable=True)
+    period_end: Series[object] = pa.Field(nullable=True)
+    wave: Series[str] = pa.Field(nullable=True)
+
+    @pa.check("period_start", "period_end")
+    def dates_only(cls, series):
+        return series.map(_is_date)
+
+    @pa.dataframe_check
+    def wave_empty_only_for_the_policy_audit(cls, df):
+        # The audit is not a survey wave; survey and outcome rows always name theirs.
+        return (df["source"] == POLICY) == df["wave"].isna()
+
+    @pa.dataframe_check
+    def a_survey_period_is_its_wave(cls, df):
+        return (df["source"] != SURVEY) | (df["period"] == df["wave"])
+
+    @pa.dataframe_check
+    def period_starts_before_it_ends(cls, df):
+        # Only dates are compared: anything else is dates_only's failure.
+        return pd.Series(
+            [
+                not (_is_date(start) and _is_date(end)) or start is None or end is None or start <= end
+                for start, end in zip(df["period_start"], df["period_end"])
+            ],
+            index=df.index,
+        )
+
+    @pa.dataframe_check
+    def one_row_per_cell(cls, df):
+        return ~df.duplicated(["indicator_id", "source", "period", "geography_level", "geography_code"], keep=False)
 
 
 class Journey(StrictModel):

@@ -293,9 +293,10 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
             )
 
     add(
-        frame("""SELECT c.* FROM indicator_changes c JOIN indicators a ON a.indicator_id = c.indicator_id
+        frame("""SELECT c.* FROM indicator_changes c
+                 JOIN indicators a ON a.source = 'survey' AND a.indicator_id = c.indicator_id
                  AND a.wave = c.from_wave AND a.geography_level = c.geography_level AND a.geography_code = c.geography_code
-                 JOIN indicators b ON b.indicator_id = c.indicator_id AND b.wave = c.to_wave
+                 JOIN indicators b ON b.source = 'survey' AND b.indicator_id = c.indicator_id AND b.wave = c.to_wave
                  AND b.geography_level = c.geography_level AND b.geography_code = c.geography_code
                  WHERE NOT c.suppressed AND (a.suppressed OR b.suppressed)"""),
         "indicator_changes",
@@ -304,9 +305,11 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
     )
     add(
         frame("""SELECT j.*, 'journey' AS indicator_id FROM journey j
-                 LEFT JOIN indicators m ON m.indicator_id = 'domain_mean_' || j.domain AND m.wave = j.wave
+                 LEFT JOIN indicators m ON m.source = 'survey' AND m.indicator_id = 'domain_mean_' || j.domain
+                      AND m.wave = j.wave
                       AND m.geography_level = 'organisation' AND m.geography_code = j.org_id
-                 LEFT JOIN indicators a ON a.indicator_id = 'domain_agree_' || j.domain AND a.wave = j.wave
+                 LEFT JOIN indicators a ON a.source = 'survey' AND a.indicator_id = 'domain_agree_' || j.domain
+                      AND a.wave = j.wave
                       AND a.geography_level = 'organisation' AND a.geography_code = j.org_id
                  WHERE (j.n IS NOT NULL OR j.score IS NOT NULL OR j.percent_agree IS NOT NULL)
                    AND (m.n IS DISTINCT FROM j.n OR a.n IS DISTINCT FROM j.n OR m.suppressed OR a.suppressed
@@ -321,8 +324,9 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
         ("health", "icb", "icb_code"),
     ):
         add(
-            frame(f"""SELECT p.* FROM borough_partnership p LEFT JOIN indicators i ON i.indicator_id = p.indicator_id
-                      AND i.wave = p.wave AND i.geography_level = '{level}' AND i.geography_code = p.{column}
+            frame(f"""SELECT p.* FROM borough_partnership p LEFT JOIN indicators i ON i.source = 'survey'
+                      AND i.indicator_id = p.indicator_id AND i.wave = p.wave
+                      AND i.geography_level = '{level}' AND i.geography_code = p.{column}
                       WHERE (p.{side}_value IS NOT NULL AND NOT isnan(p.{side}_value) OR p.{side}_n IS NOT NULL)
                         AND (i.suppressed IS DISTINCT FROM false OR i.n IS DISTINCT FROM p.{side}_n)"""),
             "borough_partnership",
@@ -331,7 +335,7 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
         )
     add(
         frame("""SELECT p.*, 'willing_to_share' AS indicator_id FROM promising_practice p
-                 LEFT JOIN indicators i ON i.indicator_id = 'willing_to_share' AND i.wave = p.wave
+                 LEFT JOIN indicators i ON i.source = 'survey' AND i.indicator_id = 'willing_to_share' AND i.wave = p.wave
                       AND i.geography_level = 'organisation' AND i.geography_code = p.org_id
                  WHERE p.percent_willing_to_share IS NOT NULL AND NOT isnan(p.percent_willing_to_share)
                    AND (i.suppressed IS DISTINCT FROM false)"""),
@@ -359,7 +363,7 @@ def audit_published(conn, threshold: int, file_organisations: pd.DataFrame | Non
             add(
                 frame("""SELECT DISTINCT d.*, 'data_quality' AS indicator_id FROM data_quality d
                          JOIN _partial_file_organisations f USING (wave, source_file)
-                         JOIN indicators i ON i.suppressed AND i.wave = d.wave
+                         JOIN indicators i ON i.source = 'survey' AND i.suppressed AND i.wave = d.wave
                               AND i.geography_level = 'organisation' AND i.geography_code = f.org_id
                          WHERE d.source = 'survey' AND d.rows_accepted IS NOT NULL"""),
                 "data_quality",
@@ -409,13 +413,14 @@ def audit_snapshot(
     counts in the working warehouse (the integer-programming audit, unless a passed audit of exactly
     these counts and flags is on record), and its derived tables (`audit_published`)."""
     key = ["indicator_id", "wave", "geography_level", "geography_code"]
+    # indicator_cells holds survey cells only; the snapshot's indicators also hold the policy audit's
+    # and the outcomes' rows, which describe organisations and places, not respondents.
     truth = warehouse_conn.execute(
         "SELECT indicator_id, wave, geography_level, geography_code, geography_name, sector, n, numerator "
-        "FROM indicator_cells WHERE wave <> 'policy_audit'"
+        "FROM indicator_cells"
     ).df()
     flags = snapshot_conn.execute(
-        "SELECT indicator_id, wave, geography_level, geography_code, suppressed FROM indicators "
-        "WHERE wave <> 'policy_audit'"
+        "SELECT indicator_id, wave, geography_level, geography_code, suppressed FROM indicators WHERE source = 'survey'"
     ).df()
     cells = truth.merge(flags, on=key, how="outer", indicator=True)
     unmatched = cells[cells["_merge"] != "both"]

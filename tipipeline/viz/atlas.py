@@ -97,7 +97,7 @@ def build_maps(
     mode_note = "" if boundaries.mode == "file" else " Tile-grid map: each square is a borough, equal in size."
     indicator_names = catalogue.set_index("indicator_id")["name"]
     records = []
-    survey_waves = sorted(set(cells["wave"]) - {"policy_audit"})
+    survey_waves = sorted(set(cells.loc[cells["source"] == "survey", "wave"]))
     shapes = {level: shapes_for(boundaries, level) for level in ("borough", "bcu", "icb")}
     for wave in survey_waves:
         for indicator in indicator_ids:

@@ -148,7 +148,7 @@ def change_chart(changes: pd.DataFrame, indicators: pd.DataFrame, domain_names: 
     london = indicators[
         (indicators["geography_level"] == "london")
         & indicators["indicator_id"].str.startswith("domain_mean_")
-        & (indicators["wave"] != "policy_audit")
+        & (indicators["source"] == "survey")
     ].copy()
     london["domain"] = london["indicator_id"].str.removeprefix("domain_mean_")
     waves = sorted(set(london["wave"]))
