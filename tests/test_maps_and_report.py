@@ -17,7 +17,7 @@ ARTEFACTS = REPO / "tests" / "artefacts"
 @pytest.fixture(scope="module")
 def cells(built_sample):
     with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
-        return conn.execute("SELECT * FROM indicators").df()
+        return conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
 
 
 def _draw(cells, boundaries, out):
@@ -75,7 +75,7 @@ def _all_drawn(cells, evidence, boundaries):
     """The partnership maps of the latest wave and the outcome maps, as the report draws them."""
     from tipipeline.viz.outcome_maps import build_outcome_maps, measure_order
 
-    latest = max(set(cells["wave"]) - {"policy_audit"})
+    latest = max(cells["wave"])
     records = build_maps(
         cells[cells["wave"] == latest],
         load_indicator_catalogue(load_framework()),
