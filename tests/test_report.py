@@ -457,3 +457,14 @@ def test_every_code_the_pipeline_writes_has_words_in_labels_yaml():
         from tipipeline.report.tables import label
 
         label("exclusion_rules", "a_rule_nobody_named")
+
+
+def test_without_outcome_files_the_evidence_section_says_what_is_missing():
+    from tipipeline.report.builder import render_section
+    from tipipeline.report.sections import evidence_section
+
+    section = evidence_section(None, None)
+    html = render_section(section.template, section.context)
+    assert section.title == "The evidence base" and not section.figures
+    assert "no outcome figures yet" in html and "data/raw/outcomes/" in html
+    assert "What this can and cannot say" in html  # the cautions stand either way

@@ -36,7 +36,7 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
         sections.evidence_section(queries.load_evidence_data(conn), data, maps),
         sections.caveats_section(),
     ]
-    parts = [part for part in parts if part is not None]  # no outcome files: no evidence section
+    parts = [part for part in parts if part is not None]
     subtitle = (
         f"Survey waves {', '.join(data.waves)} (baseline: wave {data.baseline_wave}); London Violence Reduction Unit."
     )

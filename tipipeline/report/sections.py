@@ -479,7 +479,7 @@ def _outcome_maps(maps, evidence, wave: str) -> Figure | None:
     return map_figure(record, caption)
 
 
-def evidence_section(evidence, data: ReportData, maps: list = ()) -> Section | None:
+def evidence_section(evidence, data: ReportData, maps: list = ()) -> Section:
     """Violence outcomes beside practice: borough maps of each outcome against London, a funnel plot,
     the index against the rate, and Spearman's rho. `maps`: drawn maps, among them the outcome maps."""
     from tipipeline.outcomes.indicators import funnel_curve, funnel_points
@@ -487,7 +487,8 @@ def evidence_section(evidence, data: ReportData, maps: list = ()) -> Section | N
 
     chosen = _evidence_wave(evidence) if evidence is not None else None
     if chosen is None:
-        return None
+        # Said, not left out: a reader should know the outcome side is missing and how to add it.
+        return Section("evidence", "The evidence base", {"missing": True, "cautions": EVIDENCE_CAUTIONS}, [])
     wave, cells = chosen
     first = cells[(cells["indicator_id"] == EVIDENCE_MEASURE) & (cells["period"] == "before")].iloc[0]
     period_text = f"{first['period_start']:%B %Y} to {first['period_end']:%B %Y}"
@@ -535,6 +536,7 @@ def evidence_section(evidence, data: ReportData, maps: list = ()) -> Section | N
     )
     outcome_maps = _outcome_maps(maps, evidence, wave)
     context = {
+        "missing": False,
         "wave": wave,
         "period_text": period_text,
         "outcome_maps": outcome_maps,
