@@ -124,6 +124,26 @@ def pseudonym_key(synthetic: bool) -> bytes:
     )
 
 
+_HMAC_BLOCK = 64  # SHA-256's block size: HMAC pads (or first hashes) the key to it (RFC 2104)
+
+
+def pseudonym_sql(expression: str, key: bytes, namespace: str = "", name: str = "pseudonym") -> tuple[str, dict]:
+    """`pseudonymise` inside DuckDB: a SQL expression giving the same 32 hex characters for the
+    text value of `expression`, and the named parameters it needs (pass them with the query).
+
+    HMAC-SHA256 written out (RFC 2104) with DuckDB's sha256 over BLOBs, so no Python call per row.
+    The key's inner and outer pads travel as parameters, never in the SQL text (which DuckDB may
+    log or show in errors). NULL gives NULL (pseudonymise would hash the text 'None')."""
+    block = hashlib.sha256(key).digest() if len(key) > _HMAC_BLOCK else key
+    block = block.ljust(_HMAC_BLOCK, b"\0")
+    params = {
+        f"{name}_ipad": bytes(b ^ 0x36 for b in block) + namespace.encode("utf-8"),
+        f"{name}_opad": bytes(b ^ 0x5C for b in block),
+    }
+    inner = f"unhex(sha256(${name}_ipad || encode(CAST(({expression}) AS VARCHAR))))"
+    return f"left(sha256(${name}_opad || {inner}), 32)", params
+
+
 def pseudonymise(values: pd.Series, key: bytes, namespace: str = "") -> pd.Series:
     """HMAC-SHA256 of each value (prefixed by `namespace`), as 32 hex characters."""
     prefix = namespace.encode("utf-8")
