@@ -31,6 +31,7 @@ from tipipeline.ingest.codebook import Codebook, Scale
 from tipipeline.ingest.exports import RawExport, read_export
 from tipipeline.ingest.identifiers import identifying_columns, pseudonymise
 from tipipeline.ingest.long_form import ANSWERED_CODE, NOT_ANSWERED, missing_codes
+from tipipeline.ingest.report import FileReport, Problem
 from tipipeline.reference import AliasResolver, Reference
 
 # Qualtrics response types (DESIGN.md): code -> label.
@@ -130,6 +131,22 @@ class FileIngest:
     def rows_excluded(self) -> dict[str, int]:
         counts = self.exclusions["rule"].value_counts()
         return {rule: int(counts[rule]) for rule in EXCLUSION_RULES if rule in counts}
+
+    def report(self) -> FileReport:
+        """The public accounting of this file (tipipeline.ingest.report)."""
+        return FileReport(
+            path=self.path,
+            format=self.raw_format,
+            format_label=self.format_label,
+            encoding=self.encoding,
+            header_rows=self.header_rows,
+            rows_read=self.rows_read,
+            rows_accepted=self.rows_accepted,
+            rows_quarantined=self.rows_quarantined,
+            rows_excluded=self.rows_excluded,
+            identifying_columns_dropped=list(self.identifying_columns_dropped),
+            problems=[Problem(p["row"], p["column"], p["message"]) for p in self.problems],
+        )
 
     def quality_row(self, wave: str) -> dict:
         return {
@@ -713,6 +730,32 @@ class WaveIngest:
     quarantine: pd.DataFrame
     exclusions: pd.DataFrame
     data_quality: pd.DataFrame
+
+
+def inspect_format(path: Path) -> FileReport:
+    """What the format rules alone find in an export (no codebook): rows, the rows the survey
+    tool's own columns exclude or quarantine, malformed rows, identifying columns."""
+    raw = read_export(path)
+    ledger = _Ledger(raw, wave="")
+    apply_format_rules(raw, ledger, None)
+    excluded = ledger.excluded.value_counts().to_dict()
+    if raw.blank_rows:
+        excluded["blank_row"] = len(raw.blank_rows)
+    problems = [Problem(row, None, f"malformed row: {reason}") for row, reason in raw.malformed.items()]
+    problems += [Problem(e["source_row"], e["column"], e["reason"]) for e in ledger.entries]
+    return FileReport(
+        path=path,
+        format=raw.format,
+        format_label=raw.format_label,
+        encoding=raw.encoding,
+        header_rows=raw.header_rows,
+        rows_read=raw.rows_read,
+        rows_accepted=int(ledger.open.sum()),
+        rows_quarantined=len(raw.malformed) + int(ledger.quarantined.sum()),
+        rows_excluded={rule: int(excluded[rule]) for rule in EXCLUSION_RULES if rule in excluded},
+        identifying_columns_dropped=identifying_columns(raw.columns),
+        problems=problems,
+    )
 
 
 def ingest_wave(paths: list[Path], codebook: Codebook, wave: str, reference: Reference, key: bytes) -> WaveIngest:
