@@ -425,13 +425,7 @@ def ingest_file(
 
     # Hash the duplicate key first, then drop every identifying column: nothing identifying is
     # carried past this point.
-    dup_key = None
-    rule = codebook.exclusions.duplicates
-    if rule is not None and rule.key in columns:
-        keys = data[columns[rule.key]].str.strip().str.casefold()
-        dup_key = pseudonymise(keys, key, "duplicate:").where(keys != "", None)
-    submitted = _dates(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
-    response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
+    dup_key, submitted, response_ids = _identifying_values(data, columns, codebook, key)
     data = data.drop(columns=[c for c in dropped if c in data.columns])
 
     extra_quarantine = [
@@ -449,16 +443,7 @@ def ingest_file(
         shown = data[columns["consent"]].map(lambda v: safe_value(v) or "(blank)")
         ledger.exclude(~consent.fillna(False).to_numpy(dtype=bool), "no_consent", "consent = " + shown)
 
-    # Pseudonyms. Qualtrics response ids are unique across exports; other tools number responses
-    # 1, 2, ... in each form, so there the file name is part of the pseudonym's input too. The
-    # wave always is: two waves' "1" are different people.
-    namespace = f"response:{wave}:" if raw.format.startswith("qualtrics") else f"response:{wave}:{path.name}:"
-    if response_ids is not None:
-        blank_ids = (response_ids == "").to_numpy()
-        ids_source = response_ids.where(~blank_ids, "row:" + sha256 + ":" + pd.Series(ledger.rows).astype(str))
-    else:
-        ids_source = pd.Series(["row:" + sha256 + ":" + str(r) for r in ledger.rows])
-    respondent_id = pseudonymise(ids_source.reset_index(drop=True), key, namespace)
+    respondent_id = _respondent_ids(raw, response_ids, ledger.rows, wave, key)
     repeated = respondent_id.duplicated(keep="first").to_numpy() & ledger.open
     ledger.exclude(repeated, "duplicate_response_id", "the same response id appears earlier in this file")
 
@@ -467,27 +452,8 @@ def ingest_file(
     item_values = _item_values(data, columns, ledger, codebook)
     yes_no = {name: _yes_no(data, columns, ledger, codebook, name) for name in ("ti_training_12m", "willing_to_share")}
 
-    # Duplicate submissions are decided among the rows that passed every check, so that a newer
-    # submission that cannot be accepted does not knock out an older one that can.
     if dup_key is not None:
-        order = pd.DataFrame({"key": dup_key, "when": submitted, "row": ledger.rows})
-        live = order[ledger.open & order["key"].notna().to_numpy()]
-        ascending = rule.keep == "latest"
-        ranked = live.sort_values(["when", "row"], ascending=ascending, na_position="first" if ascending else "last")
-        keep = ranked.drop_duplicates("key", keep="last").index
-        superseded = np.zeros(len(order), dtype=bool)
-        superseded[live.index.difference(keep)] = True
-        kept_row = order.loc[keep].set_index("key")["row"]
-        detail = (
-            order["key"]
-            .map(kept_row)
-            .map(
-                lambda r: (
-                    f"another submission with the same duplicate key is kept (row {int(r)})" if pd.notna(r) else ""
-                )
-            )
-        )
-        ledger.exclude(superseded, "duplicate_submission", detail)
+        _exclude_superseded_submissions(ledger, dup_key, submitted, codebook.exclusions.duplicates.keep)
 
     accepted = ledger.open
     respondents = pd.DataFrame(
@@ -503,10 +469,7 @@ def ingest_file(
             **{k: v.to_numpy() for k, v in yes_no.items()},
         }
     )[RESPONDENT_COLUMNS]
-    respondents = respondents[accepted].reset_index(drop=True)
-    respondents["submitted_date"] = respondents["submitted_date"].map(lambda d: None if pd.isna(d) else d)
-    for name in ("ti_training_12m", "willing_to_share"):
-        respondents[name] = respondents[name].astype("boolean")
+    respondents = _accepted_respondents(respondents, accepted)
 
     answers = _answers_wide(item_values, respondent_id, accepted, wave, codebook)
     free_text = _free_text(data, columns, codebook, respondent_id, accepted, wave)
@@ -530,6 +493,62 @@ def ingest_file(
         identifying_columns_dropped=dropped,
         problems=problems,
     )
+
+
+def _identifying_values(data, columns, codebook: Codebook, key: bytes):
+    """What ingestion needs from the identifying columns before they are dropped: the hashed
+    duplicate key (None without a duplicate rule), submission times and the raw response ids."""
+    dup_key = None
+    rule = codebook.exclusions.duplicates
+    if rule is not None and rule.key in columns:
+        keys = data[columns[rule.key]].str.strip().str.casefold()
+        dup_key = pseudonymise(keys, key, "duplicate:").where(keys != "", None)
+    submitted = _dates(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
+    response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
+    return dup_key, submitted, response_ids
+
+
+def _respondent_ids(raw: RawExport, response_ids, rows, wave: str, key: bytes) -> pd.Series:
+    """Pseudonyms. Qualtrics response ids are unique across exports; other tools number responses
+    1, 2, ... in each form, so there the file name is part of the pseudonym's input too. The wave
+    always is: two waves' "1" are different people. A row without an id is named by the file's
+    hash and its row."""
+    path_name = raw.path.name
+    namespace = f"response:{wave}:" if raw.format.startswith("qualtrics") else f"response:{wave}:{path_name}:"
+    if response_ids is not None:
+        blank_ids = (response_ids == "").to_numpy()
+        ids_source = response_ids.where(~blank_ids, "row:" + raw.sha256 + ":" + pd.Series(rows).astype(str))
+    else:
+        ids_source = pd.Series(["row:" + raw.sha256 + ":" + str(r) for r in rows])
+    return pseudonymise(ids_source.reset_index(drop=True), key, namespace)
+
+
+def _exclude_superseded_submissions(ledger: _Ledger, dup_key, submitted, keep: str) -> None:
+    """Duplicate submissions are decided among the rows that passed every check, so that a newer
+    submission that cannot be accepted does not knock out an older one that can."""
+    order = pd.DataFrame({"key": dup_key, "when": submitted, "row": ledger.rows})
+    live = order[ledger.open & order["key"].notna().to_numpy()]
+    ascending = keep == "latest"
+    ranked = live.sort_values(["when", "row"], ascending=ascending, na_position="first" if ascending else "last")
+    kept = ranked.drop_duplicates("key", keep="last").index
+    superseded = np.zeros(len(order), dtype=bool)
+    superseded[live.index.difference(kept)] = True
+    kept_row = order.loc[kept].set_index("key")["row"]
+    detail = (
+        order["key"]
+        .map(kept_row)
+        .map(lambda r: f"another submission with the same duplicate key is kept (row {int(r)})" if pd.notna(r) else "")
+    )
+    ledger.exclude(superseded, "duplicate_submission", detail)
+
+
+def _accepted_respondents(respondents: pd.DataFrame, accepted) -> pd.DataFrame:
+    """The accepted rows, with missing dates as None and the yes/no answers nullable booleans."""
+    respondents = respondents[accepted].reset_index(drop=True)
+    respondents["submitted_date"] = respondents["submitted_date"].map(lambda d: None if pd.isna(d) else d)
+    for name in ("ti_training_12m", "willing_to_share"):
+        respondents[name] = respondents[name].astype("boolean")
+    return respondents
 
 
 _UTC_OFFSET = re.compile(r"\s*(Z|[+-]\d{2}:?\d{2})$")
