@@ -25,7 +25,27 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only, config={"python_enable_replacements": False})
+    return duckdb.connect(str(path), read_only=read_only, config=connection_config())
+
+
+MEMORY_LIMIT_ENV = "TIPIPELINE_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2.5GB"  # DuckDB's buffers; with Python's share a 1M-respondent build stays under 4 GB
+
+
+def connection_config() -> dict:
+    """DuckDB settings for every connection: a memory limit (TIPIPELINE_DUCKDB_MEMORY_LIMIT, default
+    2.5GB) beyond which DuckDB spills to a private temporary folder (never inside the warehouse
+    folder, whose files are scanned for identifiers), and insertion order kept, because spreadsheet
+    row numbers are read from the order rows are scanned in."""
+    import os
+    import tempfile
+
+    return {
+        "python_enable_replacements": False,
+        "memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+        "temp_directory": str(Path(tempfile.gettempdir()) / f"tipipeline-duckdb-{os.getuid()}"),
+        "preserve_insertion_order": True,
+    }
 
 
 @contextlib.contextmanager
