@@ -30,6 +30,7 @@ def test_cells_and_row_numbers_equal_the_python_readers(path):
         (b"a,b\r\n1,2\r\n\r\n3,4\r\n", "empty line"),
         (b'a,b\r\n1,"2\r\n3,4\r\n', "unterminated quote"),
         (b"a,b\r\n1,2,3\r\n", "too many cells"),
+        (b"a,b\r\n1,2\r3,4\r\n", "a lone carriage return"),
     ],
 )
 def test_it_declines_what_it_could_read_differently(tmp_path, text, why):

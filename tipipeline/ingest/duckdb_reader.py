@@ -29,15 +29,25 @@ class DuckDBRows:
     width: int
 
 
-def _declines(data: bytes) -> str | None:
-    """Why this file must go to the Python reader, or None."""
-    if b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data:
-        return "an empty line (DuckDB skips it, so row numbers would differ)"
-    if b"\r" in data.replace(b"\r\n", b""):
-        return "a carriage return without a line feed"
-    if b"\x00" in data:
-        return "a NUL byte"
-    return None
+_CHUNK = 1 << 24  # 16 MiB: the decline scan streams the file, never holding it whole
+
+
+def _declines(path: Path) -> str | None:
+    """Why this file must go to the Python reader, or None (a streamed scan of its bytes; each
+    chunk keeps the previous chunk's last two bytes so a pattern across the boundary is seen)."""
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            data = tail + chunk
+            if b"\n\n" in data or b"\n\r\n" in data or b"\r\r" in data:
+                return "an empty line (DuckDB skips it, so row numbers would differ)"
+            # A CR ending the chunk may have its LF in the next one: the kept tail re-checks it.
+            if b"\r" in data.replace(b"\r\n", b"").removesuffix(b"\r"):
+                return "a carriage return without a line feed"
+            if b"\x00" in chunk:
+                return "a NUL byte"
+            tail = data[-2:]
+    return "a carriage return without a line feed" if tail.endswith(b"\r") and not tail.endswith(b"\r\n") else None
 
 
 def read_rows(
@@ -49,9 +59,8 @@ def read_rows(
     rejects)."""
     if encoding not in SUPPORTED_ENCODINGS:
         return None
-    with path.open("rb") as handle:
-        if _declines(handle.read()):
-            return None
+    if _declines(path):
+        return None
     names = [f"c{i:04d}" for i in range(1, width + 1)]
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
     rejects = f"{table}_rejects"
