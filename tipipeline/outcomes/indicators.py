@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapping
 from tipipeline.framework.catalogue import FINGERTIPS_FIELDS
 from tipipeline.indicators.cells import LONDON_CODE, geography_names
-from tipipeline.indicators.periods import SURVEY
+from tipipeline.indicators.periods import SURVEY, as_date
 from tipipeline.outcomes import files
 from tipipeline.outcomes.crime import COVERAGE, LAYOUT_FAMILY, OutcomeMapping, load_outcome_mapping
 from tipipeline.reference import Reference, load_reference
@@ -133,16 +133,6 @@ _WHOLE = ["n", "numerator", "count", "population", "population_mid_year", "borou
 # --- periods ------------------------------------------------------------------------------
 
 
-def _as_date(value) -> dt.date | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return pd.Timestamp(value).date()
-
-
 def _month(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -174,7 +164,7 @@ def wave_periods(submitted_dates_by_wave: dict[str, list[dt.date]]) -> pd.DataFr
     """
     rows = []
     for wave in sorted(submitted_dates_by_wave):
-        dates = [d for d in map(_as_date, submitted_dates_by_wave[wave]) if d is not None]
+        dates = [d for d in map(as_date, submitted_dates_by_wave[wave]) if d is not None]
         if not dates:
             raise ValueError(f"wave {wave!r} has no submission dates, so its outcome periods cannot be placed")
         first, last = min(dates), max(dates)
@@ -526,13 +516,19 @@ def outcome_cells(
     return _typed(frame).sort_values(CELL_ORDER).reset_index(drop=True)
 
 
+def _family_spans(window: pd.DataFrame) -> pd.DataFrame:
+    """First and last month (columns min, max) of each MPS classification (layout family) among a
+    period's months, earliest first; empty without layouts."""
+    if "layout" not in window.columns or window.empty:
+        return pd.DataFrame(columns=["min", "max"])
+    families = window.assign(family=window["layout"].map(LAYOUT_FAMILY))
+    return families.groupby("family")["month"].agg(["min", "max"]).sort_values("min")
+
+
 def classifications(window: pd.DataFrame) -> str | None:
     """The MPS classifications (layout families) a period's months come from, in time order,
     '; '-separated (e.g. 'pre_2024' or 'pre_2024; upper_2024'); None without layouts."""
-    if "layout" not in window.columns or window.empty:
-        return None
-    first = window.assign(family=window["layout"].map(LAYOUT_FAMILY)).groupby("family")["month"].min()
-    return "; ".join(first.sort_values().index) or None
+    return "; ".join(_family_spans(window).index) or None
 
 
 CHANGE_ACROSS_CLASSIFICATIONS = (
@@ -545,10 +541,7 @@ CHANGE_ACROSS_CLASSIFICATIONS = (
 def classification_note(window: pd.DataFrame) -> str | None:
     """When a period's months come from more than one MPS classification (layout family: the 2024
     re-coding changed what some categories hold), a note naming each one's months; else None."""
-    if "layout" not in window.columns or window.empty:
-        return None
-    families = window.assign(family=window["layout"].map(LAYOUT_FAMILY))
-    spans = families.groupby("family")["month"].agg(["min", "max"]).sort_values("min")
+    spans = _family_spans(window)
     if len(spans) < 2:
         return None
     parts = [f"{family} {first:%Y-%m} to {last:%Y-%m}" for family, (first, last) in spans.iterrows()]
@@ -715,7 +708,7 @@ def _membership_dates(waves, outcome_cells: pd.DataFrame, periods: pd.DataFrame 
     dates = {}
     for wave in waves:
         if periods is not None and (periods["wave"] == wave).any():
-            dates[wave] = _as_date(periods.loc[periods["wave"] == wave, "fieldwork_start"].min())
+            dates[wave] = as_date(periods.loc[periods["wave"] == wave, "fieldwork_start"].min())
             continue
         mine = outcome_cells[outcome_cells["wave"] == wave]
         before, after = mine[mine["period"] == "before"], mine[mine["period"] == "after"]

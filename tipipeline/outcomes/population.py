@@ -62,7 +62,9 @@ _XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # The stream in which a password-protected .xlsx keeps its encrypted workbook.
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
-_PASSWORD = "the workbook is password-protected (encrypted): open it in Excel, remove the password and save it again"
+_ENCRYPTED_WORKBOOK = (
+    "the workbook is password-protected (encrypted): open it in Excel, remove the password and save it again"
+)
 _WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _MID_YEAR = re.compile(r"\bmid[-\s]?(\d{4})\b", re.IGNORECASE)
 _GSS_CODE = re.compile(r"^[A-Z]\d{8}$")
@@ -226,9 +228,9 @@ def open_xls(path: Path, data: bytes):
         return xlrd.open_workbook(file_contents=data, on_demand=True, logfile=io.StringIO())
     except xls_errors() as exc:
         if isinstance(exc, xlrd.XLRDError) and "encrypted" in str(exc).casefold():
-            raise InputError(path, _PASSWORD) from exc  # a FILEPASS record: the workbook has a password
+            raise InputError(path, _ENCRYPTED_WORKBOOK) from exc  # a FILEPASS record: the workbook has a password
         if _ENCRYPTED_PACKAGE in data:  # no workbook stream, but an .xlsx encrypted with a password
-            raise InputError(path, _PASSWORD) from exc
+            raise InputError(path, _ENCRYPTED_WORKBOOK) from exc
         if isinstance(exc, xlrd.XLRDError) and "find workbook" in str(exc).casefold():
             raise InputError(
                 path, "an Office file with no workbook in it (a Word document?), not an Excel workbook"

@@ -484,6 +484,7 @@ def evidence_section(evidence, data: ReportData, maps: list = ()) -> Section:
     the index against the rate, and Spearman's rho. `maps`: drawn maps, among them the outcome maps."""
     from tipipeline.outcomes.indicators import funnel_curve, funnel_points
     from tipipeline.viz.evidence import index_rate_scatter, outcome_funnel_chart
+    from tipipeline.viz.outcome_maps import PERIODS as OUTCOME_PERIODS
 
     chosen = _evidence_wave(evidence) if evidence is not None else None
     if chosen is None:
@@ -518,9 +519,7 @@ def evidence_section(evidence, data: ReportData, maps: list = ()) -> Section:
     correlations = correlations[correlations["rho"].notna()].sort_values(["indicator_id", "period"])
     shown = correlations.assign(
         indicator=correlations["indicator_id"].map(lambda i: names.get(i, i)),
-        period=correlations["period"].map(
-            {"before": "12 months before", "after": "12 months after", "change": "change"}
-        ),
+        period=correlations["period"].map({**OUTCOME_PERIODS, "change": "change"}),
     )
     table = make_table(
         shown,
