@@ -39,3 +39,27 @@ def test_null_stays_null():
     expression, params = pseudonym_sql("v", b"k" * 40)
     with duckdb.connect() as conn:
         assert conn.execute(f"SELECT {expression} FROM (SELECT NULL::VARCHAR AS v)", params).fetchone() == (None,)
+
+
+def test_pseudonymise_of_many_values_goes_through_duckdb_and_equals_hmac(monkeypatch):
+    """Above SQL_FROM distinct values DuckDB computes the HMACs; the result is Python's hmac, value
+    for value, with repeats, NaN (hashed as the text 'nan', as before) and non-ASCII included."""
+    import hashlib
+    import hmac
+
+    import numpy as np
+    import pandas as pd
+
+    from tipipeline.ingest import identifiers
+
+    monkeypatch.setattr(identifiers, "SQL_FROM", 10)
+    called = []
+    real = identifiers._pseudonymise_in_duckdb
+    monkeypatch.setattr(identifiers, "_pseudonymise_in_duckdb", lambda *a: called.append(1) or real(*a))
+    key = b"a key long enough for the test, 40 bytes"
+    values = pd.Series([f"R_{i}" for i in range(30)] + ["R_3", "Ünïcødé ß", np.nan, "", "R_0"], index=range(100, 135))
+    got = identifiers.pseudonymise(values, key, "response:2024-w1:")
+    assert called, "DuckDB was not used"
+    expected = [hmac.new(key, ("response:2024-w1:" + str(v)).encode(), hashlib.sha256).hexdigest()[:32] for v in values]
+    assert got.tolist() == expected
+    assert list(got.index) == list(values.index)

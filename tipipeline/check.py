@@ -231,6 +231,11 @@ def format_report(report: dict) -> str:
             f"  kind: {report['kind']}; format: {report.get('format_label', report['format'])}{encoding}; "
             f"header rows: {report['header_rows']}"
         )
+        if report.get("reader") == "duckdb":
+            lines.append("  read by DuckDB's CSV reader")
+        elif report.get("reader"):
+            why = f" (the DuckDB reader declined: {report['reader_declined']})" if report.get("reader_declined") else ""
+            lines.append(f"  read by the Python reader{why}")
         excluded = sum(report["rows_excluded"].values())
         lines.append(
             f"  rows read {report['rows_read']} = accepted {report['rows_accepted']} + quarantined "

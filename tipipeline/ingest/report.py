@@ -35,6 +35,9 @@ class FileReport:
     rows_excluded: dict[str, int]
     identifying_columns_dropped: list[str]
     problems: list[Problem] = field(default_factory=list)
+    # "duckdb" or "python" (exports.read_export), and why the DuckDB reader declined the file.
+    reader: str | None = None
+    reader_declined: str = ""
 
     def to_dict(self, max_problems: int | None = None) -> dict:
         """The fields `tipipeline check` prints and writes as JSON (problems sorted by row)."""
@@ -50,4 +53,6 @@ class FileReport:
             "rows_excluded": dict(self.rows_excluded),
             "identifying_columns_dropped": list(self.identifying_columns_dropped),
             "problems": [p.to_dict() for p in problems],
+            "reader": self.reader,
+            "reader_declined": self.reader_declined,
         }
