@@ -76,6 +76,12 @@ READ = {
     "tab-separated": lambda t: _body(t, b"a\tb\tc\n1\t2\t3\n4\t\t6\n"),
     "repeated header names": lambda t: _body(t, b"a,b,a\n1,2,3\n"),
     "a one-column export": lambda t: _body(t, b"ResponseId\nR_1\nR_2\n"),
+    "an over-long cell in the last row (the file may be truncated)": lambda t: _body(
+        t, b"id,a,b\n1,x,y\n2,x," + b"z" * 40_000 + b"\n"
+    ),
+    "quotes inside free text, beside spaces but not delimiters": lambda t: _body(
+        t, b'id,a\n1,"He said ""yes"" and left"\n2,"a "" b"\n'
+    ),
 }
 
 
@@ -101,6 +107,13 @@ DECLINED = {
     "UTF-16": ("a,b\r\n1,2\r\n".encode("utf-16"), "UTF-16"),
     "a header ending in empty cells": (b"a,b,,\n1,2,,\n", "header ends in empty cells"),
     "a header and nothing else": (b"a,b\n", "no responses"),
+    # DuckDB drops spaces beside quotes; Python's csv keeps them (found by review).
+    "spaces before an opening quote": (b'id,a,b\n1, "ab",d\n', "spaces beside a quote"),
+    "spaces after a closing quote": (b'id,a,b\n1,"ab" ,d\n', "spaces beside a quote"),
+    "spaces after a closing quote at a line end": (b'id,a,b\n1,x,"y"  \n2,x,y\n', "spaces beside a quote"),
+    "spaces after a closing quote at the end": (b'id,a,b\n1,x,"y"  ', "spaces beside a quote"),
+    "spaces before a quote at the start": (b' "id",a\n1,2\n', "spaces before a quote"),
+    "a padded quoted comma": (b'id,a,b\n1, "a,b",d\n', "spaces beside a quote"),
 }
 
 
@@ -205,3 +218,36 @@ def test_published_baseline_is_the_same_whichever_reader(built_sample, tmp_path,
         run_pipeline(python_settings, selection=TABLES_ONLY, instance=instance)
     assert os.environ["TIPIPELINE_INGEST_READER"] == "python"
     assert table_digests(python_settings.baseline_path) == table_digests(built_sample.baseline_path)
+
+
+def test_the_whitespace_class_is_pythons_for_the_whole_of_unicode():
+    from tipipeline.ingest.duckdb_reader import PY_WHITESPACE
+
+    assert PY_WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+def test_a_first_mebibyte_of_blank_records_is_left_to_the_python_reader(tmp_path):
+    """Found by review: the header after 1 MiB of blank records is no error; Python reads it."""
+    path = _body(tmp_path, b",,\n" * 400_000 + b"id,a,b\n1,x,y\n")
+    raw = read_export(path, "auto")
+    assert raw.reader == "python" and "no header" in raw.declined and raw.row_numbers == [400_002]
+
+
+def test_patterns_across_chunk_boundaries_are_seen(tmp_path, monkeypatch):
+    """Each declined pattern placed at every offset across the scan's chunk boundaries (chunks
+    shrunk to 64 bytes so that every split is tried); and the same files whole are declined too."""
+    from tipipeline.ingest import duckdb_reader
+    from tipipeline.ingest.duckdb_reader import Declined, scan
+
+    monkeypatch.setattr(duckdb_reader, "_CHUNK", 64)
+    patterns = [(b"\n\n", "empty line"), (b"\n\r\n", "empty line"), (b"\r3", "carriage return")]
+    patterns += [(b'"' + b" " * spaces + b",", "spaces beside") for spaces in (1, 5, 70, 200)]
+    patterns += [(b"," + b" " * spaces + b'"', "spaces beside") for spaces in (1, 70)]
+    for pattern, reason in patterns:
+        for start in range(40, 40 + 64 + len(pattern)):
+            text = b"a,b\n" + b"x" * (start - 4) + pattern + b"y\n"
+            path = _body(tmp_path, text)
+            with pytest.raises(Declined, match=reason):
+                scan(path)
+    clean = b"a,b\n" + b"x,y\n" * 100
+    assert scan(_body(tmp_path, clean))[0] == __import__("hashlib").sha256(clean).hexdigest()

@@ -23,11 +23,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from tipipeline.errors import InputError
 from tipipeline.ingest.exports import (
     MAX_CELL_CHARS,
     PLAIN_CSV,
@@ -39,6 +41,7 @@ from tipipeline.ingest.exports import (
     csv_head,
     csv_layout,
 )
+from tipipeline.warehouse import connect
 
 LAYOUTS = (QUALTRICS_MODERN, QUALTRICS_INSIGHTS, PLAIN_CSV)
 _BOM = b"\xef\xbb\xbf"
@@ -47,7 +50,8 @@ _HEAD = 1 << 20  # the header records are parsed by the Python reader's own code
 # What Python's str.strip() removes (str.isspace()): a row is blank when every cell is blank in
 # Python's sense, i.e. no character of the row is outside this class (an RE2 regular expression;
 # trim() with a character list is 50 times slower in DuckDB).
-PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+# Every such character is below U+3001 (a test checks the whole of Unicode), so the import is quick.
+PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _NOT_WHITESPACE = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]"
 
 
@@ -55,12 +59,22 @@ class Declined(Exception):
     """This file must be read by the Python reader; the message says why."""
 
 
+# Spaces between a delimiter (or a line's start) and an opening quote, or between a closing quote
+# and a delimiter (or a line's end): DuckDB drops them and Python's csv keeps them. Looked for in
+# the bytes, so it also declines the rare file where this is only inside a quoted cell.
+_PADDED_QUOTE = re.compile(rb'[,\t\n] +"|" +[,\t\r\n]')
+_PADDED_END = re.compile(rb'" +\Z')
+
+
 def scan(path: Path) -> tuple[str, bytes]:
     """(SHA-256, the first 1 MiB) of the file in one streamed pass; Declined when it holds what
-    DuckDB would read differently (an empty line, a lone carriage return, a NUL byte)."""
+    DuckDB would read differently (an empty line, a lone carriage return, a NUL byte, spaces
+    beside a quote)."""
     digest = hashlib.sha256()
     head = b""
-    tail = b""  # the previous chunk's last two bytes, so a pattern across chunks is seen
+    # The end of the previous chunk (its last two bytes other than spaces, and any spaces after
+    # them), so that a pattern across chunks is seen; a line feed stands for the start of the file.
+    tail = b"\n"
     pending_cr = b""  # a carriage return ending the previous chunk, its line feed maybe next
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
@@ -74,17 +88,25 @@ def scan(path: Path) -> tuple[str, bytes]:
                 body = head.removeprefix(_BOM)
                 if body.startswith((b"\n", b"\r\n")):
                     raise Declined("the file starts with an empty line")
+                chunk_start = body.lstrip(b" ")
+                if chunk_start is not body and chunk_start.startswith(b'"'):
+                    raise Declined("spaces before a quote (DuckDB drops them, Python keeps them)")
             if b"\x00" in chunk:
                 raise Declined("a NUL byte")
             joined = tail + chunk
             if b"\n\n" in joined or b"\n\r\n" in joined:
                 raise Declined("an empty line (DuckDB skips it, so the row numbers would differ)")
+            if (b' "' in joined or b'" ' in joined) and _PADDED_QUOTE.search(joined):
+                raise Declined("spaces beside a quote (DuckDB drops them, Python keeps them)")
             data = pending_cr + chunk
             lone = data.count(b"\r") - data.count(b"\r\n")
             pending_cr = b"\r" if data.endswith(b"\r") else b""
             if lone - len(pending_cr):
                 raise Declined("a carriage return without a line feed")
-            tail = joined[-2:]
+            kept = len(joined.rstrip(b" "))
+            tail = joined[max(0, kept - 2) :]
+    if _PADDED_END.search(tail):  # a closing quote and spaces ending the file
+        raise Declined("spaces beside a quote (DuckDB drops them, Python keeps them)")
     if pending_cr:
         raise Declined("a carriage return without a line feed")
     if not head:
@@ -100,7 +122,7 @@ def _head_records(path: Path, head: bytes, encoding: str, delimiter: str, comple
     return records if complete else records[:-1]
 
 
-def read_csv_export(path: str | Path, connection_config: dict | None = None) -> RawExport:
+def read_csv_export(path: str | Path) -> RawExport:
     """Read a well-formed CSV export with DuckDB into the same RawExport the Python reader
     gives; Declined (with the reason) when the file needs the Python reader."""
     path = Path(path)
@@ -113,7 +135,12 @@ def read_csv_export(path: str | Path, connection_config: dict | None = None) -> 
     delimiter = csv_delimiter(head, encoding)
     complete = path.stat().st_size <= len(head)
     records = _head_records(path, head, encoding, delimiter, complete)
-    head_records = csv_head(path, iter(records))
+    try:
+        head_records = csv_head(path, iter(records))
+    except InputError:
+        if complete:
+            raise  # the Python reader says the same
+        raise Declined("the first 1 MiB holds no header") from None
     if len(head_records) < 3 and not complete:
         raise Declined("the header records are longer than 1 MiB")
     if head_records[0][0] != 1:
@@ -125,7 +152,7 @@ def read_csv_export(path: str | Path, connection_config: dict | None = None) -> 
     if len(columns) != len(header):
         raise Declined("the header ends in empty cells")
     try:
-        with duckdb.connect(config=connection_config or {}) as conn:
+        with connect(":memory:") as conn:
             rows = _load(conn, path, delimiter, len(unique), header_rows)
             data, row_numbers, malformed, blank = _split(conn, rows, unique, header_rows)
     except duckdb.Error as exc:
@@ -169,7 +196,7 @@ def _load(conn: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: in
         "store_rejects = true, rejects_table = '_rejects', rejects_scan = '_rejects_scan')",
         [str(path), delimiter],
     )
-    rejected = conn.execute("SELECT count(*), min(line), any_value(error_type) FROM _rejects").fetchone()
+    rejected = conn.execute("SELECT count(*), min(line), arg_min(error_type, line) FROM _rejects").fetchone()
     if rejected[0]:
         raise Declined(f"DuckDB rejects {rejected[0]} record(s), the first at row {rejected[1]} ({rejected[2]})")
     # The data records the Python reader keeps (blank and over-long rows are set aside).
@@ -194,6 +221,9 @@ def _split(conn: duckdb.DuckDBPyConnection, rows: str, columns: list[str], heade
             [MAX_CELL_CHARS],
         ).fetchall()
     }
+    last_row = conn.execute(f"SELECT max(source_row) FROM {rows}").fetchone()[0]
+    if malformed and max(malformed) == last_row:
+        malformed[last_row] += "; the file may be truncated"  # as the Python reader says
     names = _names(len(columns))
     row_numbers = conn.execute("SELECT source_row FROM _kept ORDER BY source_row").fetchnumpy()["source_row"]
     if not len(row_numbers):

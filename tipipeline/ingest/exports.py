@@ -111,10 +111,9 @@ def read_export(path: str | Path, reader: str | None = None) -> RawExport:
     declined = ""
     if reader != "python":
         from tipipeline.ingest.duckdb_reader import Declined, read_csv_export
-        from tipipeline.warehouse import connection_config
 
         try:
-            fast = read_csv_export(path, connection_config())
+            fast = read_csv_export(path)
             if reader == "compare":
                 slow = _read_python(path)
                 if difference := export_difference(fast, slow):
@@ -157,6 +156,8 @@ def export_difference(a: RawExport, b: RawExport) -> str | None:
     if list(a.data.columns) != list(b.data.columns) or len(a.data) != len(b.data):
         return "the cell table's shape"
     for column in a.data.columns:
+        if a.data[column].dtype.name != b.data[column].dtype.name:
+            return f"column {column!r}: {a.data[column].dtype.name} against {b.data[column].dtype.name}"
         x = a.data[column].astype(object).to_numpy()
         y = b.data[column].astype(object).to_numpy()
         if (x != y).any():

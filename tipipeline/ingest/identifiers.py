@@ -152,9 +152,11 @@ SQL_FROM = 20_000
 
 def pseudonymise(values: pd.Series, key: bytes, namespace: str = "") -> pd.Series:
     """HMAC-SHA256 of each value's text (prefixed by `namespace`), as 32 hex characters."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    texts = [str(v) for v in uniques]
-    if len(texts) > SQL_FROM:
+    # As text first, so that None is 'None' and NaN 'nan', as str() makes them.
+    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
+    texts = list(uniques)
+    # DuckDB's strings cannot be trusted with a NUL character: such values stay in Python.
+    if len(texts) > SQL_FROM and not any("\x00" in t for t in texts):
         hashed = _pseudonymise_in_duckdb(texts, key, namespace)
     else:
         prefix = namespace.encode("utf-8")
@@ -163,12 +165,10 @@ def pseudonymise(values: pd.Series, key: bytes, namespace: str = "") -> pd.Serie
 
 
 def _pseudonymise_in_duckdb(texts: list[str], key: bytes, namespace: str) -> list[str]:
-    import duckdb
-
-    from tipipeline.warehouse import connection_config
+    from tipipeline.warehouse import connect
 
     expression, params = pseudonym_sql("v", key, namespace)
-    with duckdb.connect(config=connection_config()) as conn:
+    with connect(":memory:") as conn:
         conn.register("_values", pd.DataFrame({"i": np.arange(len(texts)), "v": texts}))
         rows = conn.execute(f"SELECT {expression} AS p FROM _values ORDER BY i", params).fetchnumpy()
     return list(rows["p"])
