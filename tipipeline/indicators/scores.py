@@ -38,34 +38,28 @@ def respondent_scores_sql(
     responses: str = "stg_responses",
     respondents: str = "stg_respondents",
     value_denominator: int = 1,
+    sums: str | None = None,
 ) -> str:
     """SELECT of one row per respondent x measure (domain, principle, index, training).
 
     `value_denominator`: item scores are whole multiples of 1 / value_denominator (the codebook's
     `value_denominator`); a scored value that is not stops the query with an error.
+    `sums`: a SELECT of each respondent's domain and principle sums (`wide_sums_sql`, from the wide
+    answers in one pass); by default they are summed from the long `responses`.
     """
     unit = int(value_denominator)
     threshold = Fraction(repr(float(agree_threshold)))
+    sums = sums or _long_sums_sql(responses, unit)
     return f"""
-    WITH answers AS (
-        SELECT wave, respondent_id, domain, principle,
-               CASE WHEN abs(scored_value * {unit} - round(scored_value * {unit})) > 1e-6
-                    THEN error('scored value ' || scored_value || ' of item ' || item_id
-                               || ' is not a multiple of 1/{unit}: check the codebook scales')
-                    ELSE CAST(round(scored_value * {unit}) AS BIGINT) END AS units
-        FROM {responses}
+    WITH sums AS ({sums}
     ), domain AS (
-        SELECT wave, respondent_id, 'domain' AS measure_type, domain AS measure_id,
-               sum(units) AS numerator, count(units) AS answered
-        FROM answers GROUP BY wave, respondent_id, domain
-        HAVING count(units) >= {float(min_share_answered)} * count(*)
+        SELECT wave, respondent_id, measure_type, measure_id, numerator, answered
+        FROM sums WHERE measure_type = 'domain' AND answered >= {float(min_share_answered)} * items
     ), principle AS (
-        SELECT wave, respondent_id, 'principle' AS measure_type, principle AS measure_id,
-               sum(units) AS numerator, count(units) AS answered
-        FROM answers GROUP BY wave, respondent_id, principle
-        HAVING count(units) >= {float(min_share_answered)} * count(*)
+        SELECT wave, respondent_id, measure_type, measure_id, numerator, answered
+        FROM sums WHERE measure_type = 'principle' AND answered >= {float(min_share_answered)} * items
     ), domains_per_wave AS (
-        SELECT wave, count(DISTINCT domain) AS domains FROM {responses} GROUP BY wave
+        SELECT wave, count(DISTINCT measure_id) AS domains FROM sums WHERE measure_type = 'domain' GROUP BY wave
     ), common AS (
         -- One denominator for all of a respondent's domain scores (the least common multiple of
         -- their answered-item counts), so that they add as whole numbers.
@@ -99,6 +93,64 @@ def respondent_scores_sql(
            CASE WHEN willing_to_share THEN 1 ELSE 0 END AS score_numerator, 1 AS score_denominator
     FROM {respondents} WHERE willing_to_share IS NOT NULL
     """
+
+
+def _units(expression: str, item: str, unit: int) -> str:
+    """A scored value in whole units of 1 / unit; an error (naming the item) when it is not one."""
+    return (
+        f"CASE WHEN abs({expression} * {unit} - round({expression} * {unit})) > 1e-6 "
+        f"THEN error('scored value ' || ({expression}) || ' of item ' || {item} "
+        f"|| ' is not a multiple of 1/{unit}: check the codebook scales') "
+        f"ELSE CAST(round({expression} * {unit}) AS BIGINT) END"
+    )
+
+
+def _long_sums_sql(responses: str, unit: int) -> str:
+    """Each respondent's sum of units, answered items and items per domain and per principle,
+    from the long answers (one row per respondent x item, a missing answer NULL)."""
+    return f"""
+        WITH answers AS (
+            SELECT wave, respondent_id, domain, principle, {_units("scored_value", "item_id", unit)} AS units
+            FROM {responses}
+        )
+        SELECT wave, respondent_id, 'domain' AS measure_type, domain AS measure_id,
+               sum(units) AS numerator, count(units) AS answered, count(*) AS items
+        FROM answers GROUP BY wave, respondent_id, domain
+        UNION ALL
+        SELECT wave, respondent_id, 'principle' AS measure_type, principle AS measure_id,
+               sum(units) AS numerator, count(units) AS answered, count(*) AS items
+        FROM answers GROUP BY wave, respondent_id, principle"""
+
+
+def wide_sums_sql(answers: str, items: pd.DataFrame, value_denominator: int = 1) -> str:
+    """The same sums as the long form, from the wide answers (`v__<item>`, the item's value, NULL
+    when missing; see ingest/long_form.py) in one pass: row-wise arithmetic, no GROUP BY.
+
+    `items`: item_id, domain, principle, reverse, scale_min, scale_max (long_form.items_frame).
+    """
+    unit = int(value_denominator)
+    units = {}
+    for item in items.itertuples():
+        value = f'"v__{item.item_id}"'
+        scored = f"({float(item.scale_min)!r} + {float(item.scale_max)!r} - {value})" if item.reverse else value
+        units[item.item_id] = _units(scored, _quoted(item.item_id), unit)
+    parts = []
+    for measure_type, column in (("domain", "domain"), ("principle", "principle")):
+        for measure_id, group in items.groupby(column, sort=True):
+            ids = list(group["item_id"])
+            answered = " + ".join(f'CAST("v__{i}" IS NOT NULL AS BIGINT)' for i in ids)
+            total = " + ".join(f"coalesce({units[i]}, 0)" for i in ids)
+            # As the long form's sum(): NULL when no item of the measure is answered.
+            numerator = f"CASE WHEN ({answered}) = 0 THEN NULL ELSE {total} END"
+            parts.append(
+                f"SELECT wave, respondent_id, '{measure_type}' AS measure_type, {_quoted(measure_id)} AS measure_id, "
+                f"{numerator} AS numerator, {answered} AS answered, {len(ids)} AS items FROM {answers}"
+            )
+    return "\n        UNION ALL ".join(parts)
+
+
+def _quoted(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def respondent_scores(
