@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tipipeline.indicators.derived import reliability, wide_reliability_sql
 from tipipeline.indicators.scores import respondent_scores_sql, wide_sums_sql
 
 ITEMS = pd.DataFrame(
@@ -60,6 +61,10 @@ def _both(values, unit=1, share=0.5):
         from_wide = conn.execute(
             respondent_scores_sql(share, 0.5, 4.0, "responses", "respondents", unit, sums=sums) + order
         ).df()
+        # Cronbach's alpha both ways too.
+        alpha_long = reliability(conn, unit, responses="responses")
+        alpha_wide = reliability(conn, unit, sums_sql=wide_reliability_sql("answers_wide", ITEMS, unit))
+    pd.testing.assert_frame_equal(alpha_long, alpha_wide, check_exact=True)
     return from_long, from_wide
 
 

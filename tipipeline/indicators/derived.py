@@ -136,10 +136,47 @@ def reliability_sql(value_denominator: int = 1, responses: str = "stg_responses"
 """
 
 
-def reliability(conn, value_denominator: int = 1, responses: str = "stg_responses") -> pd.DataFrame:
+def wide_reliability_sql(answers: str, items: pd.DataFrame, value_denominator: int = 1) -> str:
+    """`reliability_sql`'s rows from the wide answers (`v__<item>`, NULL when missing) in one
+    aggregate pass: per wave, for each domain's complete respondents, each item's and the total's
+    n, sum and sum of squares. `items`: item_id, domain, reverse, scale_min, scale_max."""
+    unit = int(value_denominator)
+    units, complete, columns, rows = {}, {}, [], []
+    for item in items.itertuples():
+        value = f'"v__{item.item_id}"'
+        scored = f"({float(item.scale_min)!r} + {float(item.scale_max)!r} - {value})" if item.reverse else value
+        units[item.item_id] = f"CAST(round({scored} * {unit}) AS BIGINT)"
+    for d, (domain, group) in enumerate(items.groupby("domain", sort=True)):
+        ids = list(group["item_id"])
+        complete[domain] = " AND ".join(f'"v__{i}" IS NOT NULL' for i in ids)
+        parts = [(None, " + ".join(units[i] for i in ids))] + [(i, units[i]) for i in ids]
+        for p, (item_id, x) in enumerate(parts):
+            name = f"d{d}_{p}"
+            where = f"FILTER (WHERE {complete[domain]})"
+            columns.append(
+                f"count(*) {where} AS n_{name}, coalesce(sum({x}) {where}, 0) AS s_{name}, "
+                f"coalesce(sum(CAST({x} AS HUGEINT) * ({x})) {where}, 0) AS q_{name}"
+            )
+            label = "NULL" if item_id is None else "'" + str(item_id).replace("'", "''") + "'"
+            quoted_domain = "'" + str(domain).replace("'", "''") + "'"
+            # An item's row only when the domain has complete respondents, as the long form's join gives.
+            keep = "" if item_id is None else f" WHERE n_d{d}_0 > 0"
+            rows.append(
+                f"SELECT wave, {quoted_domain} AS domain, {len(ids)} AS items, {label} AS item_id, n_{name} AS n, "
+                f"CAST(s_{name} AS VARCHAR) AS numerator_sum, CAST(q_{name} AS VARCHAR) AS square_sum FROM sums{keep}"
+            )
+    return f"WITH sums AS (SELECT wave, {', '.join(columns)} FROM {answers} GROUP BY wave)\n" + "\nUNION ALL ".join(
+        rows
+    )
+
+
+def reliability(
+    conn, value_denominator: int = 1, responses: str = "stg_responses", sums_sql: str | None = None
+) -> pd.DataFrame:
     """Cronbach's alpha per domain per wave, from whole-number sums made in the warehouse (no item
-    matrix in memory) and combined exactly (stats/exact.py): the same bits in any row order."""
-    sums = conn.execute(reliability_sql(value_denominator, responses)).df()
+    matrix in memory) and combined exactly (stats/exact.py): the same bits in any row order.
+    `sums_sql`: the sums from the wide answers (`wide_reliability_sql`) instead of the long ones."""
+    sums = conn.execute(sums_sql or reliability_sql(value_denominator, responses)).df()
     rows = []
     for (wave, domain, k), group in sums.groupby(["wave", "domain", "items"], sort=True):
         moments = {
