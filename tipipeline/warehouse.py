@@ -99,10 +99,21 @@ def _check_identifier(name: str) -> str:
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether the warehouse's main schema holds `table`."""
+    """Whether the warehouse's main schema holds `table` (a table or a view)."""
     return bool(
         conn.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", [table]
+        ).fetchall()[0][0]
+    )
+
+
+def is_view(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether `name` in the main schema is a view (whose rows live in another table)."""
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ? "
+            "AND table_type = 'VIEW'",
+            [name],
         ).fetchall()[0][0]
     )
 
@@ -172,6 +183,8 @@ def replace_partitions(
                     source = "(SELECT " + ", ".join(f'"{c}"' for c in frame.columns) + " FROM _incoming)"
                 if not table_exists(conn, table):
                     conn.execute(f"CREATE TABLE {table} AS SELECT * FROM {source} LIMIT 0")
+                else:
+                    _add_new_columns(conn, table, source)
                 conn.execute(f"DELETE FROM {table} WHERE {column} = ?", [key])
                 conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {source}")
             finally:
@@ -183,10 +196,20 @@ def replace_partitions(
         raise
 
 
+def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, source: str) -> None:
+    """Columns the incoming rows have and `table` lacks (a codebook that gained an item) are
+    added, typed as the incoming rows are; the table's earlier rows hold NULL in them."""
+    present = {name for (name, *_) in conn.execute(f"DESCRIBE {table}").fetchall()}
+    for name, kind, *_ in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall():
+        if name not in present:
+            conn.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
+
+
 def retire_waves(conn: duckdb.DuckDBPyConnection, tables: list[str], keep: list[str]) -> dict[str, int]:
     """Delete, in one transaction, every row of a wave not in `keep` from the per-wave `tables`
-    (those that exist). Returns the rows removed per retired wave (counted in the first table)."""
-    present = [_check_identifier(t) for t in tables if table_exists(conn, t)]
+    (those that exist; views are skipped, their rows going with the tables they show). Returns
+    the rows removed per retired wave (counted in the first table)."""
+    present = [_check_identifier(t) for t in tables if table_exists(conn, t) and not is_view(conn, t)]
     if not present:
         return {}
     kept = pd.DataFrame({"wave": pd.Series(keep, dtype="object")})

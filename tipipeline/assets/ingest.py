@@ -16,7 +16,7 @@ from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write
 from tipipeline.framework import load_framework
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.identifiers import pseudonym_key
-from tipipeline.ingest.long_form import items_frame, long_responses_sql, missing_codes
+from tipipeline.ingest.long_form import STORED_ANSWERS, responses_view_sql
 from tipipeline.ingest.policy_audit import audit_files, read_audits
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.ingest.waves import wave_export_files
@@ -28,7 +28,7 @@ from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import ingest as schemas
 from tipipeline.schemas import policy as policy_schemas
 from tipipeline.schemas.validation import validate
-from tipipeline.warehouse import SqlSource, replace_table
+from tipipeline.warehouse import replace_table
 
 OWNERS = ["team:tipipeline"]
 
@@ -80,9 +80,11 @@ WAVE_TABLES = [
     TableAsset(
         "stg_responses",
         "Item-level answers (long): one row per respondent x item, the value on the scale, the "
-        "scored value (reverse-coded items flipped) and why an answer is missing. Made by DuckDB from the wide "
-        "answers, which the check validates against the codebook.",
+        "scored value (reverse-coded items flipped) and why an answer is missing. A view: the rows are stored "
+        "wide in `stg_answers` (per item `v__<item>` value, `m__<item>` missing code), which the check validates "
+        "against the codebook, and DuckDB makes them long when the view is read.",
         None,
+        stored_as=STORED_ANSWERS,
     ),
     TableAsset(
         "restricted_free_text",
@@ -129,13 +131,9 @@ def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse:
         codebook = load_codebook(settings.codebook_path, load_framework())
         files = wave_export_files(settings.surveys_dir, wave)
         result = ingest_wave(files, codebook, wave, load_reference(), pseudonym_key(codebook.synthetic))
-    items = items_frame(codebook)
     frames = {
         "stg_respondents": result.respondents,
-        "stg_responses": SqlSource(
-            long_responses_sql(items["item_id"].tolist()),
-            {"_answers": result.answers, "_items": items, "_missing_codes": missing_codes(codebook)},
-        ),
+        "stg_responses": result.answers,  # stored wide in stg_answers; stg_responses is its long view
         "restricted_free_text": result.free_text,
         "survey_quarantine": result.quarantine,
         "survey_exclusions": result.exclusions,
@@ -152,6 +150,7 @@ def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse:
         outcomes,
         partition=("wave", wave),
         extra_metadata={"survey_data_quality": _accounting_metadata(quality)},
+        views={"stg_responses": responses_view_sql(codebook)},
     )
     context.log.info(
         f"wave {wave}: {int(quality['rows_read'].sum())} rows read, {int(quality['rows_accepted'].sum())} accepted, "

@@ -27,6 +27,13 @@ class TableAsset:
     description: str
     schema: type[pa.DataFrameModel] | pa.DataFrameSchema | None
     restricted: bool = False
+    # The table that holds the rows when the asset's own name is a view over it (stg_responses,
+    # the long form of the stored wide answers); None: the asset is the table.
+    stored_as: str | None = None
+
+    @property
+    def table(self) -> str:
+        return self.stored_as or self.name
 
     @property
     def check_name(self) -> str:
@@ -66,23 +73,30 @@ def write_tables(
     partition: tuple[str, str] | None = None,
     extra_metadata: dict[str, dict] | None = None,
     extra_checks: dict[str, list] | None = None,
+    views: dict[str, str] | None = None,
 ) -> Iterator[MaterializeResult]:
     """Validate (unless `outcomes` are given), write in one transaction, yield one result per table.
 
     `partition` = (column, key) replaces only those rows; otherwise each table is replaced whole.
+    `views`: asset name -> the SELECT of the view of that name (over its `stored_as` table),
+    created or replaced after the writes; its metadata is the view's.
     """
     frames = {t.name: conform_empty(t.schema, frames[t.name]) for t in tables}
     outcomes = outcomes or {t.name: validate(t.schema, frames[t.name]) for t in tables}
     extra_metadata = extra_metadata or {}
+    views = views or {}
+    stored = {t.table: frames[t.name] for t in tables}
     with warehouse.get_connection() as conn:
         if partition:
-            replace_partitions(conn, frames, *partition)
+            replace_partitions(conn, stored, *partition)
         else:
-            replace_tables(conn, frames)
+            replace_tables(conn, stored)
+        for name, select in views.items():
+            conn.execute(f"CREATE OR REPLACE VIEW {name} AS {select}")
         metadata = {
             name: (
                 warehouse_table_metadata(conn, name, partition[1] if partition else None)
-                if isinstance(frame, SqlSource)
+                if isinstance(frame, SqlSource) or name in views
                 else table_metadata(frame, name)
             )
             for name, frame in frames.items()

@@ -7,15 +7,19 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from tipipeline import inputs
 from tipipeline.assets.indicators import wave_indicator_assets
-from tipipeline.assets.ingest import wave_assets
+from tipipeline.assets.ingest import WAVE_TABLES, wave_assets
 from tipipeline.ingest.waves import discover_waves
 from tipipeline.metadata import markdown_preview, table_metadata
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.warehouse import replace_table, retire_waves, table_exists
 
 # Every table written one wave at a time (a `wave` column; one partition per wave): the tables of
-# the per-wave assets (table name = asset name), so a new per-wave asset is retired with the others.
-PER_WAVE_TABLES = sorted(key.path[-1] for asset in (*wave_assets, *wave_indicator_assets) for key in asset.keys)
+# the per-wave assets (table name = asset name), so a new per-wave asset is retired with the others;
+# an asset that is a view over another table (stg_responses over stg_answers) is retired there.
+PER_WAVE_TABLES = sorted(
+    {key.path[-1] for asset in (*wave_assets, *wave_indicator_assets) for key in asset.keys}
+    | {t.stored_as for t in WAVE_TABLES if t.stored_as}
+)
 REGISTER = "survey_wave_register"
 
 

@@ -19,10 +19,11 @@ import pandas as pd
 from tipipeline.framework import Framework
 from tipipeline.framework.catalogue import indicator_families
 from tipipeline.indicators.cells import CELL_COLUMNS, aggregate_cells, policy_cells, survey_cells
-from tipipeline.indicators.derived import indicator_changes, reliability
+from tipipeline.indicators.derived import indicator_changes, reliability, wide_reliability_sql
 from tipipeline.indicators.periods import PERIOD_COLUMNS, POLICY, as_date, policy_period, survey_periods
-from tipipeline.indicators.scores import respondent_scores_sql
+from tipipeline.indicators.scores import respondent_scores_sql, wide_sums_sql
 from tipipeline.ingest.codebook import Codebook
+from tipipeline.ingest.long_form import STORED_ANSWERS, items_frame
 from tipipeline.reference import Reference
 from tipipeline.stats.disclosure import suppress
 
@@ -36,7 +37,7 @@ INDICATOR_ORDER = ["indicator_id", "source", "period", "geography_level", "geogr
 # A wave's scores are computed once into this scratch table; the asset copies it into
 # `respondent_measures` with its other tables in one transaction, then drops it.
 SCORES_SCRATCH = "_respondent_measures_build"
-WAVE_RESPONSES, WAVE_RESPONDENTS = "_wave_responses", "_wave_respondents"
+WAVE_ANSWERS, WAVE_RESPONDENTS = "_wave_answers", "_wave_respondents"
 
 
 @dataclass(frozen=True)
@@ -58,31 +59,35 @@ def build_wave_indicators(
     catalogue: pd.DataFrame,
     reference: Reference,
 ) -> WaveIndicators:
-    """The indicator tables of one wave from its rows of `stg_respondents` and `stg_responses`.
+    """The indicator tables of one wave from its rows of `stg_respondents` and `stg_answers` (the
+    wide answers that `stg_responses` shows long).
 
     Disclosure control is decided per wave (stats/disclosure.py), so a wave's cells never depend
     on another wave's. The warehouse only adds whole numbers (stats/exact.py): the results are the
     same bits whatever order the staged rows are stored or added in, on any number of threads.
     """
     literal = "'" + wave.replace("'", "''") + "'"
-    conn.execute(f"CREATE OR REPLACE TEMP VIEW {WAVE_RESPONSES} AS SELECT * FROM stg_responses WHERE wave = {literal}")
+    # The wave's stored wide answers: scores and alpha are summed across each row's item columns in
+    # one pass, not grouped over the long form (60M rows at 1M respondents).
+    conn.execute(f"CREATE OR REPLACE TEMP VIEW {WAVE_ANSWERS} AS SELECT * FROM {STORED_ANSWERS} WHERE wave = {literal}")
     conn.execute(
         f"CREATE OR REPLACE TEMP VIEW {WAVE_RESPONDENTS} AS SELECT * FROM stg_respondents WHERE wave = {literal}"
     )
+    items = items_frame(codebook)
     try:
         scores_sql = respondent_scores_sql(
             codebook.scoring.min_share_answered,
             framework.scoring.min_share_of_domains,
             framework.stage_rule.agree_threshold,
             value_denominator=codebook.value_denominator,
-            responses=WAVE_RESPONSES,
             respondents=WAVE_RESPONDENTS,
+            sums=wide_sums_sql(WAVE_ANSWERS, items, codebook.value_denominator),
         )
         conn.execute(f"CREATE OR REPLACE TABLE {SCORES_SCRATCH} AS {scores_sql}")
         aggregates = aggregate_cells(conn, measures=SCORES_SCRATCH, respondents=WAVE_RESPONDENTS)
-        alpha = reliability(conn, codebook.value_denominator, responses=WAVE_RESPONSES)
+        alpha = reliability(conn, sums_sql=wide_reliability_sql(WAVE_ANSWERS, items, codebook.value_denominator))
     finally:
-        conn.execute(f"DROP VIEW IF EXISTS {WAVE_RESPONSES}")
+        conn.execute(f"DROP VIEW IF EXISTS {WAVE_ANSWERS}")
         conn.execute(f"DROP VIEW IF EXISTS {WAVE_RESPONDENTS}")
     cells = survey_cells(aggregates, catalogue, reference)
     families = indicator_families(catalogue)

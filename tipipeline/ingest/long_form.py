@@ -56,7 +56,38 @@ def long_responses_sql(
         FROM (SELECT * FROM {wide} UNPIVOT INCLUDE NULLS ((value, missing_code) FOR item_id IN ({pairs}))) AS a
         JOIN {items} AS i USING (item_id)
         LEFT JOIN {codes} AS c ON c.code = a.missing_code
+        -- No code: the item was not in that wave's codebook (a column added later), not a non-answer.
+        WHERE a.missing_code IS NOT NULL
     """
+
+
+STORED_ANSWERS = "stg_answers"
+
+
+def responses_view_sql(codebook: Codebook, wide: str = STORED_ANSWERS) -> str:
+    """The `stg_responses` view: the long form of the stored wide answers, with the codebook's items
+    and missing codes written into it (so it depends on no other table). Writing the long table
+    instead costs about 4 s per 100,000 respondents (60 items), most of a wave's write."""
+    items = items_frame(codebook)
+    item_rows = ", ".join(
+        f"({_text(r.item_id)}, {_text(r.domain)}, {_text(r.principle)}, {str(bool(r.reverse)).upper()}, "
+        f"CAST({float(r.scale_min)!r} AS DOUBLE), CAST({float(r.scale_max)!r} AS DOUBLE))"
+        for r in items.itertuples()
+    )
+    codes = missing_codes(codebook)
+    code_rows = ", ".join(
+        f"(CAST({int(c)} AS TINYINT), {_text(m)})" for c, m in zip(codes["code"], codes["missing_reason"])
+    )
+    return long_responses_sql(
+        items["item_id"].tolist(),
+        wide,
+        items=f"(SELECT * FROM (VALUES {item_rows}) AS t(item_id, domain, principle, reverse, scale_min, scale_max))",
+        codes=f"(SELECT * FROM (VALUES {code_rows}) AS t(code, missing_reason))",
+    )
+
+
+def _text(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def long_responses(answers: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
