@@ -13,8 +13,8 @@ from pathlib import Path
 from tipipeline.errors import TipipelineError
 from tipipeline.ingest.codebook import Codebook, load_codebook
 from tipipeline.ingest.exports import read_export
-from tipipeline.ingest.identifiers import DEVELOPMENT_KEY, identifying_columns
-from tipipeline.ingest.surveys import EXCLUSION_RULES, _Ledger, apply_format_rules, ingest_file
+from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
+from tipipeline.ingest.surveys import ingest_file, inspect_format
 from tipipeline.outcomes.check import check_outcome_file, format_outcome_report, outcome_kind
 from tipipeline.reference import load_reference
 
@@ -45,23 +45,12 @@ def check_survey_export(path: str | Path, codebook: Codebook | None = None, wave
     report = _empty_report(path, "survey_export")
     try:
         if codebook is None:
-            _format_only(path, report)
+            found = inspect_format(path)
         else:
             # Nothing is stored, so a throwaway key serves for real data; pseudonyms are not shown.
             key = DEVELOPMENT_KEY if codebook.synthetic else secrets.token_bytes(32)
-            result = ingest_file(path, codebook, wave or path.parent.name, load_reference(), key)
-            report.update(
-                format=result.raw_format,
-                format_label=result.format_label,
-                encoding=result.encoding,
-                header_rows=result.header_rows,
-                rows_read=result.rows_read,
-                rows_accepted=result.rows_accepted,
-                rows_quarantined=result.rows_quarantined,
-                rows_excluded=result.rows_excluded,
-                identifying_columns_dropped=result.identifying_columns_dropped,
-                problems=sorted(result.problems, key=lambda p: p["row"])[:MAX_PROBLEMS],
-            )
+            found = ingest_file(path, codebook, wave or path.parent.name, load_reference(), key).report()
+        report.update(found.to_dict(MAX_PROBLEMS))
     except TipipelineError as exc:
         report["reason"] = str(exc)
         return report
@@ -70,31 +59,6 @@ def check_survey_export(path: str | Path, codebook: Codebook | None = None, wave
     else:
         report["usable"] = True
     return report
-
-
-def _format_only(path: Path, report: dict) -> None:
-    raw = read_export(path)
-    ledger = _Ledger(raw, wave="")
-    apply_format_rules(raw, ledger, None)
-    excluded = ledger.excluded.value_counts().to_dict()
-    if raw.blank_rows:
-        excluded["blank_row"] = len(raw.blank_rows)
-    problems = [
-        {"row": row, "column": None, "message": f"malformed row: {reason}"} for row, reason in raw.malformed.items()
-    ]
-    problems += [{"row": e["source_row"], "column": e["column"], "message": e["reason"]} for e in ledger.entries]
-    report.update(
-        format=raw.format,
-        format_label=raw.format_label,
-        encoding=raw.encoding,
-        header_rows=raw.header_rows,
-        rows_read=raw.rows_read,
-        rows_accepted=int(ledger.open.sum()),
-        rows_quarantined=len(raw.malformed) + int(ledger.quarantined.sum()),
-        rows_excluded={rule: int(excluded[rule]) for rule in EXCLUSION_RULES if rule in excluded},
-        identifying_columns_dropped=identifying_columns(raw.columns),
-        problems=sorted(problems, key=lambda p: p["row"])[:MAX_PROBLEMS],
-    )
 
 
 def detect_kind(path: Path) -> str:
@@ -267,6 +231,11 @@ def format_report(report: dict) -> str:
             f"  kind: {report['kind']}; format: {report.get('format_label', report['format'])}{encoding}; "
             f"header rows: {report['header_rows']}"
         )
+        if report.get("reader") == "duckdb":
+            lines.append("  read by DuckDB's CSV reader")
+        elif report.get("reader"):
+            why = f" (the DuckDB reader declined: {report['reader_declined']})" if report.get("reader_declined") else ""
+            lines.append(f"  read by the Python reader{why}")
         excluded = sum(report["rows_excluded"].values())
         lines.append(
             f"  rows read {report['rows_read']} = accepted {report['rows_accepted']} + quarantined "

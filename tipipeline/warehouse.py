@@ -15,8 +15,13 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB file; a writer creates its folder. Python-variable replacement scans are off
-    so that a missing table name is an error rather than a surprise match on a local variable."""
+    """Open a DuckDB file (or ":memory:"); a writer creates its folder. Python-variable replacement
+    scans are off so that a missing table name is an error rather than a surprise match on a local
+    variable; no progress bar is drawn (in Dagster's logs and piped output it is noise)."""
+    if str(path) == ":memory:":
+        conn = duckdb.connect(":memory:", config=connection_config())
+        conn.execute("SET enable_progress_bar = false")
+        return conn
     path = Path(path)
     if read_only and not path.exists():
         raise FileNotFoundError(
@@ -25,7 +30,56 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only, config={"python_enable_replacements": False})
+    conn = duckdb.connect(str(path), read_only=read_only, config=connection_config())
+    conn.execute("SET enable_progress_bar = false")
+    return conn
+
+
+MEMORY_LIMIT_ENV = "TIPIPELINE_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2.5GB"  # DuckDB's buffers; with Python's share a 1M-respondent build stays under 4 GB
+
+
+def connection_config() -> dict:
+    """DuckDB settings for every connection: a memory limit (TIPIPELINE_DUCKDB_MEMORY_LIMIT, default
+    2.5GB) beyond which DuckDB spills to a private temporary folder (never inside the warehouse
+    folder, whose files are scanned for identifiers), and insertion order kept, because spreadsheet
+    row numbers are read from the order rows are scanned in."""
+    import os
+
+    return {
+        "python_enable_replacements": False,
+        "memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+        "temp_directory": str(_private_spill_folder()),
+        "preserve_insertion_order": True,
+    }
+
+
+_SPILL: list[Path] = []
+
+
+def _private_spill_folder() -> Path:
+    """A folder only this user can read, for DuckDB's spill files (which may hold cells of an
+    export, identifiers included, while it is read): the system temp folder's
+    tipipeline-duckdb-<uid> when this user owns it with mode 0700, else a fresh one."""
+    import os
+    import stat
+    import tempfile
+
+    if _SPILL and _SPILL[0].is_dir():
+        return _SPILL[0]
+    folder = Path(tempfile.gettempdir()) / f"tipipeline-duckdb-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+        private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+        if private:
+            folder.chmod(0o700)
+    except OSError:
+        private = False
+    if not private:  # someone else made it, or it is a link: never spill there
+        folder = Path(tempfile.mkdtemp(prefix="tipipeline-duckdb-"))
+    _SPILL[:] = [folder]
+    return folder
 
 
 @contextlib.contextmanager

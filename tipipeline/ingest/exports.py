@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ class RawExport:
     blank_rows: list[int] = field(default_factory=list)
     duplicate_columns: dict[str, list[int]] = field(default_factory=dict)
     sha256: str = ""
+    # Which reader read it ("duckdb" or "python"), and why the DuckDB reader declined, if it did.
+    reader: str = "python"
+    declined: str = ""
 
     @property
     def rows_read(self) -> int:
@@ -87,9 +91,82 @@ class RawExport:
         return FORMAT_LABELS[self.format]
 
 
-def read_export(path: str | Path) -> RawExport:
-    """Detect the format and encoding of a survey export and read it; InputError if unusable."""
+READER_ENV = "TIPIPELINE_INGEST_READER"
+READERS = ("auto", "duckdb", "python", "compare")
+
+
+def read_export(path: str | Path, reader: str | None = None) -> RawExport:
+    """Detect the format and encoding of a survey export and read it; InputError if unusable.
+
+    `reader` (default $TIPIPELINE_INGEST_READER, else "auto"): "auto" reads well-formed CSV with
+    DuckDB and everything else with Python; "python" always uses Python; "duckdb" insists on DuckDB
+    (an InputError saying why when it cannot read the file the same way). Both give the same result;
+    "compare" reads a file both ways and raises an error naming the first difference (the test
+    suite runs in this mode; use it to check the DuckDB reader on new kinds of export).
+    """
     path = Path(path)
+    reader = reader or os.environ.get(READER_ENV) or "auto"
+    if reader not in READERS:
+        raise InputError(path, f"{READER_ENV}={reader!r}: use one of {', '.join(READERS)}")
+    declined = ""
+    if reader != "python":
+        from tipipeline.ingest.duckdb_reader import Declined, read_csv_export
+
+        try:
+            fast = read_csv_export(path)
+            if reader == "compare":
+                slow = _read_python(path)
+                if difference := export_difference(fast, slow):
+                    raise ReaderMismatch(f"{path}: the DuckDB and Python readers differ: {difference}")
+            return fast
+        except Declined as exc:
+            if reader == "duckdb":
+                raise InputError(
+                    path, f"the DuckDB reader cannot read this file as the Python reader would: {exc}"
+                ) from exc
+            declined = str(exc)
+        except OSError:
+            pass  # the Python reader says what is wrong with the file, in its own words
+    raw = _read_python(path)
+    raw.declined = declined
+    return raw
+
+
+class ReaderMismatch(AssertionError):
+    """The two readers read one file differently (only in "compare" mode): a bug to report."""
+
+
+def export_difference(a: RawExport, b: RawExport) -> str | None:
+    """The first way two readings of one export differ, or None: every field and every cell
+    (as text; categories may be ordered differently)."""
+    for name in (
+        "format",
+        "encoding",
+        "header_rows",
+        "columns",
+        "question_text",
+        "row_numbers",
+        "malformed",
+        "blank_rows",
+        "duplicate_columns",
+        "sha256",
+    ):
+        if getattr(a, name) != getattr(b, name):
+            return f"{name}: {str(getattr(a, name))[:200]} against {str(getattr(b, name))[:200]}"
+    if list(a.data.columns) != list(b.data.columns) or len(a.data) != len(b.data):
+        return "the cell table's shape"
+    for column in a.data.columns:
+        if a.data[column].dtype.name != b.data[column].dtype.name:
+            return f"column {column!r}: {a.data[column].dtype.name} against {b.data[column].dtype.name}"
+        x = a.data[column].astype(object).to_numpy()
+        y = b.data[column].astype(object).to_numpy()
+        if (x != y).any():
+            at = int((x != y).argmax())
+            return f"column {column!r}, row {a.row_numbers[at]}: {str(x[at])[:80]!r} against {str(y[at])[:80]!r}"
+    return None
+
+
+def _read_python(path: Path) -> RawExport:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -147,7 +224,7 @@ def detect_encoding(path: Path, data: bytes) -> str:
         raise InputError(path, f"not text in UTF-8 or Windows-1252 (undecodable byte at offset {exc.start})") from exc
 
 
-def _csv_records(data: bytes, encoding: str, delimiter: str):
+def csv_records(data: bytes, encoding: str, delimiter: str):
     """Yield (row number, fields) per record. The row number is the record's position counting
     header rows, as a spreadsheet shows it (a quoted field may span several lines of the file)."""
     csv.field_size_limit(1 << 30)
@@ -155,7 +232,7 @@ def _csv_records(data: bytes, encoding: str, delimiter: str):
     yield from enumerate(csv.reader(stream, delimiter=delimiter, strict=False), start=1)
 
 
-def _delimiter(data: bytes, encoding: str) -> str:
+def csv_delimiter(data: bytes, encoding: str) -> str:
     """Comma, or tab for tab-separated exports (Qualtrics TSV, Excel 'Unicode text')."""
     head = codecs.decode(data[:65536], encoding, errors="ignore")
     first_line = head.lstrip("\ufeff\r\n").split("\n", 1)[0]
@@ -164,8 +241,17 @@ def _delimiter(data: bytes, encoding: str) -> str:
 
 def _read_csv(path: Path, data: bytes) -> RawExport:
     encoding = detect_encoding(path, data)
-    delimiter = _delimiter(data, encoding)
-    records = _csv_records(data, encoding, delimiter)
+    delimiter = csv_delimiter(data, encoding)
+    records = csv_records(data, encoding, delimiter)
+    head = csv_head(path, records)
+    fmt, header_rows, columns, texts = csv_layout(path, head)
+    body = head[header_rows:]
+    return _assemble(path, fmt, encoding, header_rows, columns, texts, _chain(body, records))
+
+
+def csv_head(path: Path, records) -> list[tuple[int, list[str]]]:
+    """The first three records from the first one with anything in it (the header), consumed
+    from the `records` iterator of (row number, fields)."""
     head: list[tuple[int, list[str]]] = []
     for record in records:
         if any(cell.strip() for cell in record[1]) or head:
@@ -174,11 +260,14 @@ def _read_csv(path: Path, data: bytes) -> RawExport:
             break
     if not head:
         raise InputError(path, "no header row: the file holds only blank lines")
+    return head
+
+
+def csv_layout(path: Path, head: list[tuple[int, list[str]]]):
+    """(format, header rows, column names, question texts) of a CSV from its first records."""
     header = head[0][1]
     _check_delimiter(path, header)
-    fmt, header_rows, columns, texts = _detect_csv_layout(header, [r[1] for r in head[1:]])
-    body = head[header_rows:]
-    return _assemble(path, fmt, encoding, header_rows, columns, texts, _chain(body, records))
+    return _detect_csv_layout(header, [r[1] for r in head[1:]])
 
 
 def _chain(first, rest):
@@ -311,8 +400,10 @@ def _read_xlsx(path: Path, data: bytes) -> RawExport:
 # --- shared ------------------------------------------------------------------------------
 
 
-def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawExport:
-    columns = [c.strip() for c in columns]
+def column_names(path: Path, header: list[str]) -> tuple[list[str], list[str], dict[str, list[int]]]:
+    """(the header's names stripped, without trailing blanks; unique names; repeated names ->
+    their column positions). A repeated name gets a suffix so that no value is lost."""
+    columns = [c.strip() for c in header]
     while columns and not columns[-1]:
         columns = columns[:-1]  # trailing commas in the header (legacy exports)
     if not columns:
@@ -322,9 +413,12 @@ def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawE
     for index, name in enumerate(columns, start=1):
         name = name or f"(unnamed column {index})"
         seen.setdefault(name, []).append(index)
-        # Keep every column; a repeated name gets a suffix so that no value is lost.
         unique.append(name if len(seen[name]) == 1 else f"{name} ({len(seen[name])})")
-    duplicates = {name: idx for name, idx in seen.items() if len(idx) > 1}
+    return columns, unique, {name: idx for name, idx in seen.items() if len(idx) > 1}
+
+
+def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawExport:
+    columns, unique, duplicates = column_names(path, columns)
     width = len(unique)
     chunks: list[pd.DataFrame] = []
     good: list[list[str]] = []

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tipipeline.errors import TipipelineError
@@ -124,13 +125,50 @@ def pseudonym_key(synthetic: bool) -> bytes:
     )
 
 
+_HMAC_BLOCK = 64  # SHA-256's block size: HMAC pads (or first hashes) the key to it (RFC 2104)
+
+
+def pseudonym_sql(expression: str, key: bytes, namespace: str = "", name: str = "pseudonym") -> tuple[str, dict]:
+    """`pseudonymise` inside DuckDB: a SQL expression giving the same 32 hex characters for the
+    text value of `expression`, and the named parameters it needs (pass them with the query).
+
+    HMAC-SHA256 written out (RFC 2104) with DuckDB's sha256 over BLOBs, so no Python call per row.
+    The key's inner and outer pads travel as parameters, never in the SQL text (which DuckDB may
+    log or show in errors). NULL gives NULL (pseudonymise would hash the text 'None')."""
+    block = hashlib.sha256(key).digest() if len(key) > _HMAC_BLOCK else key
+    block = block.ljust(_HMAC_BLOCK, b"\0")
+    params = {
+        f"{name}_ipad": bytes(b ^ 0x36 for b in block) + namespace.encode("utf-8"),
+        f"{name}_opad": bytes(b ^ 0x5C for b in block),
+    }
+    inner = f"unhex(sha256(${name}_ipad || encode(CAST(({expression}) AS VARCHAR))))"
+    return f"left(sha256(${name}_opad || {inner}), 32)", params
+
+
+# Above this many distinct values, DuckDB computes the HMACs (pseudonym_sql) rather than Python's
+# hmac module one value at a time: 1M pseudonyms take 0.7 s instead of 3.4 s on 2 cores.
+SQL_FROM = 20_000
+
+
 def pseudonymise(values: pd.Series, key: bytes, namespace: str = "") -> pd.Series:
-    """HMAC-SHA256 of each value (prefixed by `namespace`), as 32 hex characters."""
-    prefix = namespace.encode("utf-8")
+    """HMAC-SHA256 of each value's text (prefixed by `namespace`), as 32 hex characters."""
+    # As text first, so that None is 'None' and NaN 'nan', as str() makes them.
+    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
+    texts = list(uniques)
+    # DuckDB's strings cannot be trusted with a NUL character: such values stay in Python.
+    if len(texts) > SQL_FROM and not any("\x00" in t for t in texts):
+        hashed = _pseudonymise_in_duckdb(texts, key, namespace)
+    else:
+        prefix = namespace.encode("utf-8")
+        hashed = [hmac.new(key, prefix + t.encode("utf-8"), hashlib.sha256).hexdigest()[:32] for t in texts]
+    return pd.Series(np.asarray(hashed, dtype=object)[codes], index=values.index, dtype=object)
 
-    def one(value: str) -> str:
-        return hmac.new(key, prefix + str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
-    uniques = pd.unique(values)
-    mapping = {v: one(v) for v in uniques}
-    return values.map(mapping)
+def _pseudonymise_in_duckdb(texts: list[str], key: bytes, namespace: str) -> list[str]:
+    from tipipeline.warehouse import connect
+
+    expression, params = pseudonym_sql("v", key, namespace)
+    with connect(":memory:") as conn:
+        conn.register("_values", pd.DataFrame({"i": np.arange(len(texts)), "v": texts}))
+        rows = conn.execute(f"SELECT {expression} AS p FROM _values ORDER BY i", params).fetchnumpy()
+    return list(rows["p"])

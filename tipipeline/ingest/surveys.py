@@ -31,6 +31,7 @@ from tipipeline.ingest.codebook import Codebook, Scale
 from tipipeline.ingest.exports import RawExport, read_export
 from tipipeline.ingest.identifiers import identifying_columns, pseudonymise
 from tipipeline.ingest.long_form import ANSWERED_CODE, NOT_ANSWERED, missing_codes
+from tipipeline.ingest.report import FileReport, Problem
 from tipipeline.reference import AliasResolver, Reference
 
 # Qualtrics response types (DESIGN.md): code -> label.
@@ -117,6 +118,8 @@ class FileIngest:
     exclusions: pd.DataFrame
     identifying_columns_dropped: list[str]
     problems: list[dict] = field(default_factory=list)
+    reader: str = "python"
+    reader_declined: str = ""
 
     @property
     def rows_accepted(self) -> int:
@@ -130,6 +133,24 @@ class FileIngest:
     def rows_excluded(self) -> dict[str, int]:
         counts = self.exclusions["rule"].value_counts()
         return {rule: int(counts[rule]) for rule in EXCLUSION_RULES if rule in counts}
+
+    def report(self) -> FileReport:
+        """The public accounting of this file (tipipeline.ingest.report)."""
+        return FileReport(
+            path=self.path,
+            format=self.raw_format,
+            format_label=self.format_label,
+            encoding=self.encoding,
+            header_rows=self.header_rows,
+            rows_read=self.rows_read,
+            rows_accepted=self.rows_accepted,
+            rows_quarantined=self.rows_quarantined,
+            rows_excluded=self.rows_excluded,
+            identifying_columns_dropped=list(self.identifying_columns_dropped),
+            problems=[Problem(p["row"], p["column"], p["message"]) for p in self.problems],
+            reader=self.reader,
+            reader_declined=self.reader_declined,
+        )
 
     def quality_row(self, wave: str) -> dict:
         return {
@@ -408,13 +429,7 @@ def ingest_file(
 
     # Hash the duplicate key first, then drop every identifying column: nothing identifying is
     # carried past this point.
-    dup_key = None
-    rule = codebook.exclusions.duplicates
-    if rule is not None and rule.key in columns:
-        keys = data[columns[rule.key]].str.strip().str.casefold()
-        dup_key = pseudonymise(keys, key, "duplicate:").where(keys != "", None)
-    submitted = _dates(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
-    response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
+    dup_key, submitted, response_ids = _identifying_values(data, columns, codebook, key)
     data = data.drop(columns=[c for c in dropped if c in data.columns])
 
     extra_quarantine = [
@@ -432,16 +447,7 @@ def ingest_file(
         shown = data[columns["consent"]].map(lambda v: safe_value(v) or "(blank)")
         ledger.exclude(~consent.fillna(False).to_numpy(dtype=bool), "no_consent", "consent = " + shown)
 
-    # Pseudonyms. Qualtrics response ids are unique across exports; other tools number responses
-    # 1, 2, ... in each form, so there the file name is part of the pseudonym's input too. The
-    # wave always is: two waves' "1" are different people.
-    namespace = f"response:{wave}:" if raw.format.startswith("qualtrics") else f"response:{wave}:{path.name}:"
-    if response_ids is not None:
-        blank_ids = (response_ids == "").to_numpy()
-        ids_source = response_ids.where(~blank_ids, "row:" + sha256 + ":" + pd.Series(ledger.rows).astype(str))
-    else:
-        ids_source = pd.Series(["row:" + sha256 + ":" + str(r) for r in ledger.rows])
-    respondent_id = pseudonymise(ids_source.reset_index(drop=True), key, namespace)
+    respondent_id = _respondent_ids(raw, response_ids, ledger.rows, wave, key)
     repeated = respondent_id.duplicated(keep="first").to_numpy() & ledger.open
     ledger.exclude(repeated, "duplicate_response_id", "the same response id appears earlier in this file")
 
@@ -450,27 +456,8 @@ def ingest_file(
     item_values = _item_values(data, columns, ledger, codebook)
     yes_no = {name: _yes_no(data, columns, ledger, codebook, name) for name in ("ti_training_12m", "willing_to_share")}
 
-    # Duplicate submissions are decided among the rows that passed every check, so that a newer
-    # submission that cannot be accepted does not knock out an older one that can.
     if dup_key is not None:
-        order = pd.DataFrame({"key": dup_key, "when": submitted, "row": ledger.rows})
-        live = order[ledger.open & order["key"].notna().to_numpy()]
-        ascending = rule.keep == "latest"
-        ranked = live.sort_values(["when", "row"], ascending=ascending, na_position="first" if ascending else "last")
-        keep = ranked.drop_duplicates("key", keep="last").index
-        superseded = np.zeros(len(order), dtype=bool)
-        superseded[live.index.difference(keep)] = True
-        kept_row = order.loc[keep].set_index("key")["row"]
-        detail = (
-            order["key"]
-            .map(kept_row)
-            .map(
-                lambda r: (
-                    f"another submission with the same duplicate key is kept (row {int(r)})" if pd.notna(r) else ""
-                )
-            )
-        )
-        ledger.exclude(superseded, "duplicate_submission", detail)
+        _exclude_superseded_submissions(ledger, dup_key, submitted, codebook.exclusions.duplicates.keep)
 
     accepted = ledger.open
     respondents = pd.DataFrame(
@@ -486,10 +473,7 @@ def ingest_file(
             **{k: v.to_numpy() for k, v in yes_no.items()},
         }
     )[RESPONDENT_COLUMNS]
-    respondents = respondents[accepted].reset_index(drop=True)
-    respondents["submitted_date"] = respondents["submitted_date"].map(lambda d: None if pd.isna(d) else d)
-    for name in ("ti_training_12m", "willing_to_share"):
-        respondents[name] = respondents[name].astype("boolean")
+    respondents = _accepted_respondents(respondents, accepted)
 
     answers = _answers_wide(item_values, respondent_id, accepted, wave, codebook)
     free_text = _free_text(data, columns, codebook, respondent_id, accepted, wave)
@@ -512,7 +496,66 @@ def ingest_file(
         exclusions=ledger.exclusions_frame(extra_exclusions),
         identifying_columns_dropped=dropped,
         problems=problems,
+        reader=raw.reader,
+        reader_declined=raw.declined,
     )
+
+
+def _identifying_values(data, columns, codebook: Codebook, key: bytes):
+    """What ingestion needs from the identifying columns before they are dropped: the hashed
+    duplicate key (None without a duplicate rule), submission times and the raw response ids."""
+    dup_key = None
+    rule = codebook.exclusions.duplicates
+    if rule is not None and rule.key in columns:
+        keys = data[columns[rule.key]].str.strip().str.casefold()
+        dup_key = pseudonymise(keys, key, "duplicate:").where(keys != "", None)
+    submitted = _dates(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
+    response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
+    return dup_key, submitted, response_ids
+
+
+def _respondent_ids(raw: RawExport, response_ids, rows, wave: str, key: bytes) -> pd.Series:
+    """Pseudonyms. Qualtrics response ids are unique across exports; other tools number responses
+    1, 2, ... in each form, so there the file name is part of the pseudonym's input too. The wave
+    always is: two waves' "1" are different people. A row without an id is named by the file's
+    hash and its row."""
+    path_name = raw.path.name
+    namespace = f"response:{wave}:" if raw.format.startswith("qualtrics") else f"response:{wave}:{path_name}:"
+    if response_ids is not None:
+        blank_ids = (response_ids == "").to_numpy()
+        ids_source = response_ids.where(~blank_ids, "row:" + raw.sha256 + ":" + pd.Series(rows).astype(str))
+    else:
+        ids_source = pd.Series(["row:" + raw.sha256 + ":" + str(r) for r in rows])
+    return pseudonymise(ids_source.reset_index(drop=True), key, namespace)
+
+
+def _exclude_superseded_submissions(ledger: _Ledger, dup_key, submitted, keep: str) -> None:
+    """Duplicate submissions are decided among the rows that passed every check, so that a newer
+    submission that cannot be accepted does not knock out an older one that can."""
+    order = pd.DataFrame({"key": dup_key, "when": submitted, "row": ledger.rows})
+    live = order[ledger.open & order["key"].notna().to_numpy()]
+    ascending = keep == "latest"
+    ranked = live.sort_values(["when", "row"], ascending=ascending, na_position="first" if ascending else "last")
+    kept = ranked.drop_duplicates("key", keep="last").index
+    superseded = np.zeros(len(order), dtype=bool)
+    superseded[live.index.difference(kept)] = True
+    kept_row = order.loc[kept].set_index("key")["row"]
+    # Worded only for the superseded rows (few), not for every row.
+    detail = pd.Series("", index=order.index, dtype=object)
+    rows_kept = order.loc[superseded, "key"].map(kept_row)
+    detail[superseded] = [f"another submission with the same duplicate key is kept (row {int(r)})" for r in rows_kept]
+    ledger.exclude(superseded, "duplicate_submission", detail)
+
+
+def _accepted_respondents(respondents: pd.DataFrame, accepted) -> pd.DataFrame:
+    """The accepted rows, with missing dates as None and the yes/no answers nullable booleans."""
+    respondents = respondents[accepted].reset_index(drop=True)
+    dates = respondents["submitted_date"].to_numpy(dtype=object)
+    dates[pd.isna(dates)] = None
+    respondents["submitted_date"] = dates
+    for name in ("ti_training_12m", "willing_to_share"):
+        respondents[name] = respondents[name].astype("boolean")
+    return respondents
 
 
 _UTC_OFFSET = re.compile(r"\s*(Z|[+-]\d{2}:?\d{2})$")
@@ -538,7 +581,9 @@ def _quarantine_multiline(data, columns, ledger: _Ledger, codebook: Codebook) ->
     for target, column in columns.items():
         if target in free_text or column not in data.columns:
             continue
-        broken = data[column].str.contains("\n", regex=False).fillna(False).to_numpy()
+        # Decided once per distinct value: fast on a million rows.
+        codes, uniques = pd.factorize(data[column], use_na_sentinel=False)
+        broken = np.array(["\n" in str(u) for u in uniques], dtype=bool)[codes]
         if broken.any():
             ledger.quarantine(
                 broken,
@@ -713,6 +758,34 @@ class WaveIngest:
     quarantine: pd.DataFrame
     exclusions: pd.DataFrame
     data_quality: pd.DataFrame
+
+
+def inspect_format(path: Path) -> FileReport:
+    """What the format rules alone find in an export (no codebook): rows, the rows the survey
+    tool's own columns exclude or quarantine, malformed rows, identifying columns."""
+    raw = read_export(path)
+    ledger = _Ledger(raw, wave="")
+    apply_format_rules(raw, ledger, None)
+    excluded = ledger.excluded.value_counts().to_dict()
+    if raw.blank_rows:
+        excluded["blank_row"] = len(raw.blank_rows)
+    problems = [Problem(row, None, f"malformed row: {reason}") for row, reason in raw.malformed.items()]
+    problems += [Problem(e["source_row"], e["column"], e["reason"]) for e in ledger.entries]
+    return FileReport(
+        path=path,
+        format=raw.format,
+        format_label=raw.format_label,
+        encoding=raw.encoding,
+        header_rows=raw.header_rows,
+        rows_read=raw.rows_read,
+        rows_accepted=int(ledger.open.sum()),
+        rows_quarantined=len(raw.malformed) + int(ledger.quarantined.sum()),
+        rows_excluded={rule: int(excluded[rule]) for rule in EXCLUSION_RULES if rule in excluded},
+        identifying_columns_dropped=identifying_columns(raw.columns),
+        problems=problems,
+        reader=raw.reader,
+        reader_declined=raw.declined,
+    )
 
 
 def ingest_wave(paths: list[Path], codebook: Codebook, wave: str, reference: Reference, key: bytes) -> WaveIngest:

@@ -1,0 +1,239 @@
+"""The DuckDB-native reader for well-formed CSV exports: DuckDB's C++ reader splits the records,
+and each column comes back as a pandas categorical (one Python string per distinct answer, not
+per cell). It returns exactly what the Python reader (`exports.read_export`) returns for the same
+file, or declines with the reason, and the Python reader reads the file instead.
+
+What it declines (the Python reader handles each, and the equivalence tests compare the two):
+- anything but UTF-8 (with or without BOM) CSV in the Qualtrics modern, Qualtrics Insights or
+  one-header layouts (XLSX, UTF-16, Windows-1252 and legacy exports go to the Python reader);
+- an empty line anywhere, or a file starting with one: DuckDB skips empty lines, so its record
+  numbers would no longer be the spreadsheet's rows;
+- a carriage return without a line feed, or a NUL byte;
+- a header with trailing empty cells, or any record DuckDB rejects (too few or too many cells, a
+  stray quote, invalid UTF-8, a line over DuckDB's maximum line size).
+
+Row numbers: a record's row is its ordinal among the file's records, header records included, a
+quoted multi-line record counted once. `row_number() OVER ()` over a single scan of the file, with
+insertion order preserved (the documented guarantee), numbers DuckDB's records the same way when
+no empty line is skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from tipipeline.errors import InputError
+from tipipeline.ingest.exports import (
+    MAX_CELL_CHARS,
+    PLAIN_CSV,
+    QUALTRICS_INSIGHTS,
+    QUALTRICS_MODERN,
+    RawExport,
+    column_names,
+    csv_delimiter,
+    csv_head,
+    csv_layout,
+)
+from tipipeline.warehouse import connect
+
+LAYOUTS = (QUALTRICS_MODERN, QUALTRICS_INSIGHTS, PLAIN_CSV)
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 24  # 16 MiB: the file is streamed, never held whole
+_HEAD = 1 << 20  # the header records are parsed by the Python reader's own code from the first 1 MiB
+# What Python's str.strip() removes (str.isspace()): a row is blank when every cell is blank in
+# Python's sense, i.e. no character of the row is outside this class (an RE2 regular expression;
+# trim() with a character list is 50 times slower in DuckDB).
+# Every such character is below U+3001 (a test checks the whole of Unicode), so the import is quick.
+PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+_NOT_WHITESPACE = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]"
+
+
+class Declined(Exception):
+    """This file must be read by the Python reader; the message says why."""
+
+
+# Spaces between a delimiter (or a line's start) and an opening quote, or between a closing quote
+# and a delimiter (or a line's end): DuckDB drops them and Python's csv keeps them. Looked for in
+# the bytes, so it also declines the rare file where this is only inside a quoted cell.
+_PADDED_QUOTE = re.compile(rb'[,\t\n] +"|" +[,\t\r\n]')
+_PADDED_END = re.compile(rb'" +\Z')
+
+
+def scan(path: Path) -> tuple[str, bytes]:
+    """(SHA-256, the first 1 MiB) of the file in one streamed pass; Declined when it holds what
+    DuckDB would read differently (an empty line, a lone carriage return, a NUL byte, spaces
+    beside a quote)."""
+    digest = hashlib.sha256()
+    head = b""
+    # The end of the previous chunk (its last two bytes other than spaces, and any spaces after
+    # them), so that a pattern across chunks is seen; a line feed stands for the start of the file.
+    tail = b"\n"
+    pending_cr = b""  # a carriage return ending the previous chunk, its line feed maybe next
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            if not head:
+                head = chunk[:_HEAD]
+                if head.startswith(b"PK\x03\x04"):
+                    raise Declined("an XLSX workbook")
+                if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+                    raise Declined("UTF-16")
+                body = head.removeprefix(_BOM)
+                if body.startswith((b"\n", b"\r\n")):
+                    raise Declined("the file starts with an empty line")
+                chunk_start = body.lstrip(b" ")
+                if chunk_start is not body and chunk_start.startswith(b'"'):
+                    raise Declined("spaces before a quote (DuckDB drops them, Python keeps them)")
+            if b"\x00" in chunk:
+                raise Declined("a NUL byte")
+            joined = tail + chunk
+            if b"\n\n" in joined or b"\n\r\n" in joined:
+                raise Declined("an empty line (DuckDB skips it, so the row numbers would differ)")
+            if (b' "' in joined or b'" ' in joined) and _PADDED_QUOTE.search(joined):
+                raise Declined("spaces beside a quote (DuckDB drops them, Python keeps them)")
+            data = pending_cr + chunk
+            lone = data.count(b"\r") - data.count(b"\r\n")
+            pending_cr = b"\r" if data.endswith(b"\r") else b""
+            if lone - len(pending_cr):
+                raise Declined("a carriage return without a line feed")
+            kept = len(joined.rstrip(b" "))
+            tail = joined[max(0, kept - 2) :]
+    if _PADDED_END.search(tail):  # a closing quote and spaces ending the file
+        raise Declined("spaces beside a quote (DuckDB drops them, Python keeps them)")
+    if pending_cr:
+        raise Declined("a carriage return without a line feed")
+    if not head:
+        raise Declined("the file is empty")
+    return digest.hexdigest(), head
+
+
+def _head_records(path: Path, head: bytes, encoding: str, delimiter: str, complete: bool):
+    """The records of the file's first 1 MiB (only those certainly complete)."""
+    csv.field_size_limit(1 << 30)
+    text = head.decode(encoding, errors="ignore")
+    records = list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1))
+    return records if complete else records[:-1]
+
+
+def read_csv_export(path: str | Path) -> RawExport:
+    """Read a well-formed CSV export with DuckDB into the same RawExport the Python reader
+    gives; Declined (with the reason) when the file needs the Python reader."""
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise Declined("an XLSX workbook")
+    if path.stat().st_size == 0:
+        raise Declined("the file is empty")
+    sha256, head = scan(path)
+    encoding = "utf-8-sig" if head.startswith(_BOM) else "utf-8"
+    delimiter = csv_delimiter(head, encoding)
+    complete = path.stat().st_size <= len(head)
+    records = _head_records(path, head, encoding, delimiter, complete)
+    try:
+        head_records = csv_head(path, iter(records))
+    except InputError:
+        if complete:
+            raise  # the Python reader says the same
+        raise Declined("the first 1 MiB holds no header") from None
+    if len(head_records) < 3 and not complete:
+        raise Declined("the header records are longer than 1 MiB")
+    if head_records[0][0] != 1:
+        raise Declined("blank lines before the header")
+    fmt, header_rows, header, texts = csv_layout(path, head_records)
+    if fmt not in LAYOUTS:
+        raise Declined(f"the {fmt} layout")
+    columns, unique, duplicates = column_names(path, header)
+    if len(columns) != len(header):
+        raise Declined("the header ends in empty cells")
+    try:
+        with connect(":memory:") as conn:
+            rows = _load(conn, path, delimiter, len(unique), header_rows)
+            data, row_numbers, malformed, blank = _split(conn, rows, unique, header_rows)
+    except duckdb.Error as exc:
+        raise Declined(f"DuckDB cannot read it: {str(exc).splitlines()[0]}") from exc
+    if not row_numbers and not malformed:
+        raise Declined("no responses (the Python reader says so)")
+    return RawExport(
+        path=path,
+        format=fmt,
+        encoding=encoding,
+        header_rows=header_rows,
+        columns=unique,
+        question_text={u: texts.get(c, "") for u, c in zip(unique, columns)},
+        data=data,
+        row_numbers=row_numbers,
+        malformed=malformed,
+        blank_rows=blank,
+        duplicate_columns=duplicates,
+        sha256=sha256,
+        reader="duckdb",
+    )
+
+
+def _names(width: int) -> list[str]:
+    return [f"c{i:04d}" for i in range(1, width + 1)]
+
+
+def _load(conn: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int, header_rows: int) -> str:
+    """Every record in a temporary table `_records` in one scan: source_row, c0001 ... as text ('' when
+    empty), whether the row is blank and its longest cell; Declined when DuckDB rejects any record."""
+    names = _names(width)
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
+    cells = ", ".join(f"coalesce({n}, '') AS {n}" for n in names)
+    blank = f"NOT regexp_matches(concat({', '.join(names)}), '{_NOT_WHITESPACE}')"
+    longest = f"coalesce(greatest({', '.join(f'length({n})' for n in names)}), 0)"
+    conn.execute(
+        f"CREATE TEMP TABLE _records AS SELECT CAST(row_number() OVER () AS BIGINT) AS source_row, {cells}, "
+        f"{blank} AS _blank, {longest} AS _longest "
+        f"FROM read_csv(?, header = false, auto_detect = false, delim = ?, quote = '\"', escape = '\"', "
+        f"columns = {columns}, allow_quoted_nulls = false, strict_mode = true, encoding = 'utf-8', "
+        "store_rejects = true, rejects_table = '_rejects', rejects_scan = '_rejects_scan')",
+        [str(path), delimiter],
+    )
+    rejected = conn.execute("SELECT count(*), min(line), arg_min(error_type, line) FROM _rejects").fetchone()
+    if rejected[0]:
+        raise Declined(f"DuckDB rejects {rejected[0]} record(s), the first at row {rejected[1]} ({rejected[2]})")
+    # The data records the Python reader keeps (blank and over-long rows are set aside).
+    conn.execute(
+        "CREATE TEMP VIEW _kept AS SELECT * EXCLUDE (_blank, _longest) FROM _records "
+        f"WHERE source_row > {int(header_rows)} AND NOT _blank AND _longest <= {MAX_CELL_CHARS}"
+    )
+    return "_records"
+
+
+def _split(conn: duckdb.DuckDBPyConnection, rows: str, columns: list[str], header_rows: int):
+    """(cells as categoricals, their row numbers, malformed row -> reason, blank rows), as the
+    Python reader sorts them: blank rows first, then cells over Excel's limit."""
+    data_rows = f"source_row > {int(header_rows)}"
+    blank = [
+        r for (r,) in conn.execute(f"SELECT source_row FROM {rows} WHERE {data_rows} AND _blank ORDER BY 1").fetchall()
+    ]
+    malformed = {
+        int(r): f"a cell of {longest:,} characters (the limit is {MAX_CELL_CHARS:,})"
+        for r, longest in conn.execute(
+            f"SELECT source_row, _longest FROM {rows} WHERE {data_rows} AND NOT _blank AND _longest > ? ORDER BY 1",
+            [MAX_CELL_CHARS],
+        ).fetchall()
+    }
+    last_row = conn.execute(f"SELECT max(source_row) FROM {rows}").fetchone()[0]
+    if malformed and max(malformed) == last_row:
+        malformed[last_row] += "; the file may be truncated"  # as the Python reader says
+    names = _names(len(columns))
+    row_numbers = conn.execute("SELECT source_row FROM _kept ORDER BY source_row").fetchnumpy()["source_row"]
+    if not len(row_numbers):
+        empty = pd.DataFrame({c: pd.Categorical([], categories=[]) for c in columns})
+        return empty, [], malformed, blank
+    # One ENUM type per column: DuckDB hands an ENUM to pandas as a categorical, so each distinct
+    # answer becomes one Python string, not each cell.
+    for name in names:
+        conn.execute(f"CREATE TYPE _e_{name} AS ENUM (SELECT DISTINCT {name} FROM _kept ORDER BY 1)")
+    select = ", ".join(f"CAST({n} AS _e_{n}) AS {n}" for n in names)
+    frame = conn.execute(f"SELECT {select} FROM _kept ORDER BY source_row").df()
+    data = pd.DataFrame({c: frame[n].cat.as_unordered() for c, n in zip(columns, names)})
+    return data, row_numbers.tolist(), malformed, blank
