@@ -19,9 +19,7 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     scans are off so that a missing table name is an error rather than a surprise match on a local
     variable; no progress bar is drawn (in Dagster's logs and piped output it is noise)."""
     if str(path) == ":memory:":
-        conn = duckdb.connect(":memory:", config=connection_config())
-        conn.execute("SET enable_progress_bar = false")
-        return conn
+        return _without_progress_bar(duckdb.connect(":memory:", config=connection_config()))
     path = Path(path)
     if read_only and not path.exists():
         raise FileNotFoundError(
@@ -30,8 +28,14 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    conn = duckdb.connect(str(path), read_only=read_only, config=connection_config())
-    conn.execute("SET enable_progress_bar = false")
+    return _without_progress_bar(duckdb.connect(str(path), read_only=read_only, config=connection_config()))
+
+
+def _without_progress_bar(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    try:
+        conn.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass  # in Jupyter DuckDB refuses to change the setting without ipywidgets; there it is harmless
     return conn
 
 
