@@ -114,7 +114,7 @@ def scan(path: Path) -> tuple[str, bytes]:
     return digest.hexdigest(), head
 
 
-def _head_records(path: Path, head: bytes, encoding: str, delimiter: str, complete: bool):
+def _head_records(head: bytes, encoding: str, delimiter: str, complete: bool):
     """The records of the file's first 1 MiB (only those certainly complete)."""
     csv.field_size_limit(1 << 30)
     text = head.decode(encoding, errors="ignore")
@@ -134,7 +134,7 @@ def read_csv_export(path: str | Path) -> RawExport:
     encoding = "utf-8-sig" if head.startswith(_BOM) else "utf-8"
     delimiter = csv_delimiter(head, encoding)
     complete = path.stat().st_size <= len(head)
-    records = _head_records(path, head, encoding, delimiter, complete)
+    records = _head_records(head, encoding, delimiter, complete)
     try:
         head_records = csv_head(path, iter(records))
     except InputError:
