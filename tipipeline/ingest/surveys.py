@@ -372,6 +372,18 @@ def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series,
     Blank -> missing 'not_answered'; a missing code ("Don't know") -> missing with that label;
     anything else that is not a label, a value or a declared code is invalid.
     """
+    positions, value, reason, invalid = _scale_decisions(values, scale)
+    return (
+        pd.Series(value[positions], index=values.index),
+        pd.Series(reason[positions], index=values.index),
+        pd.Series(invalid[positions], index=values.index),
+    )
+
+
+def _scale_decisions(values: pd.Series, scale: Scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`scale_values` decided once per distinct answer: (each row's position among the distinct
+    answers, then per distinct answer its value, missing reason and whether it is invalid). Spread
+    them by position (`value[positions]`): fast on millions of cells."""
     labels = {_norm(k): float(v) for k, v in scale.values.items()}
     numeric_values = set(labels.values())
     missing = {_norm(m): m for m in scale.missing}
@@ -396,13 +408,28 @@ def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series,
             return (np.nan, code, False) if isinstance(code, str) else (float(code), None, False)
         return (number, None, False) if number in numeric_values else (np.nan, None, True)
 
-    # Decide once per distinct answer, then spread by position: fast on millions of cells.
-    codes_, uniques = pd.factorize(values, use_na_sentinel=False)
+    positions, uniques = distinct_values(values)
     decided = [one(u) for u in uniques]
-    value = pd.Series(np.array([d[0] for d in decided], dtype="float64")[codes_], index=values.index)
-    reason = pd.Series(np.array([d[1] for d in decided], dtype=object)[codes_], index=values.index)
-    invalid = pd.Series(np.array([d[2] for d in decided], dtype=bool)[codes_], index=values.index)
-    return value, reason, invalid
+    return (
+        positions,
+        np.array([d[0] for d in decided], dtype="float64"),
+        np.array([d[1] for d in decided], dtype=object),
+        np.array([d[2] for d in decided], dtype=bool),
+    )
+
+
+def distinct_values(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """(each row's position in the list, the distinct answers as text, a missing cell as ""). A
+    categorical column (what the readers give) already holds them: no per-cell work at all."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        positions = values.cat.codes.to_numpy().astype(np.int64)
+        uniques = [str(c) for c in values.cat.categories]
+        if (positions < 0).any():
+            positions[positions < 0] = len(uniques)
+            uniques.append("")
+        return positions, uniques
+    positions, uniques = pd.factorize(values.fillna("").astype(str), use_na_sentinel=False)
+    return positions, list(uniques)
 
 
 def ingest_file(
@@ -423,9 +450,13 @@ def ingest_file(
     dropped = identifying_columns(raw.columns, extra_identifying)
     columns = map_columns(raw, codebook, wave, dropped)
     ledger = _Ledger(raw, wave)
-    # Only the columns the codebook uses, as plain text (the reader keeps categoricals to save
-    # memory; the text values are shared with the categories, so this costs only pointers).
-    data = raw.data[sorted(set(columns.values()), key=raw.columns.index)].astype(object)
+    # Only the columns the codebook uses. The item columns stay categorical as the readers give
+    # them (their rules are decided once per distinct answer); the rest become plain text, which
+    # shares the categories' strings, so it costs only pointers.
+    used = sorted(set(columns.values()), key=raw.columns.index)
+    item_columns = {columns[item.id] for item in codebook.items}
+    data = raw.data[used]
+    data = data.astype({c: object for c in used if c not in item_columns})
 
     # Hash the duplicate key first, then drop every identifying column: nothing identifying is
     # carried past this point.
@@ -582,13 +613,13 @@ def _quarantine_multiline(data, columns, ledger: _Ledger, codebook: Codebook) ->
         if target in free_text or column not in data.columns:
             continue
         # Decided once per distinct value: fast on a million rows.
-        codes, uniques = pd.factorize(data[column], use_na_sentinel=False)
-        broken = np.array(["\n" in str(u) for u in uniques], dtype=bool)[codes]
+        positions, uniques = distinct_values(data[column])
+        broken = np.array(["\n" in u for u in uniques], dtype=bool)[positions]
         if broken.any():
             ledger.quarantine(
                 broken,
                 column,
-                data[column],
+                _as_text(data[column]),
                 'value spans several lines: a stray quote (") may have merged this row with the rows after it',
             )
 
@@ -673,22 +704,33 @@ def _unresolved_reason(resolver: AliasResolver, entity: str, value: str) -> str:
     return f"{entity} {value.strip()!r} does not resolve through the alias table{hint}"
 
 
-def _item_values(data, columns, ledger: _Ledger, codebook: Codebook) -> dict[str, tuple[pd.Series, pd.Series]]:
+def _item_values(data, columns, ledger: _Ledger, codebook: Codebook) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per item: each row's value (NaN when missing) and missing code (`long_form.missing_codes`,
+    ANSWERED_CODE when answered), decided once per distinct answer; off-scale answers quarantined."""
+    table = missing_codes(codebook)
+    code_of = dict(zip(table["missing_reason"], table["code"]))
     out = {}
     for item in codebook.items:
         scale = codebook.scales[item.scale]
-        raw_values = data[columns[item.id]].fillna("").astype(str)
-        value, missing, invalid = scale_values(raw_values, scale)
-        if invalid.any():
+        column = data[columns[item.id]]
+        positions, value, reason, invalid = _scale_decisions(column, scale)
+        invalid_rows = invalid[positions]
+        if invalid_rows.any():
             allowed = f"{scale.minimum:g}-{scale.maximum:g}"
             ledger.quarantine(
-                invalid.to_numpy(),
+                invalid_rows,
                 columns[item.id],
-                raw_values,
+                _as_text(column),
                 f"{item.id}: answer is not on the {item.scale} scale ({allowed}, its labels or missing codes)",
             )
-        out[item.id] = (value, missing)
+        missing_code = np.array([code_of.get(r, ANSWERED_CODE) for r in reason], dtype="int8")
+        out[item.id] = (value[positions], missing_code[positions])
     return out
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """The cells as text, a missing cell as "" (for naming a quarantined value)."""
+    return values.astype(object).fillna("").astype(str)
 
 
 def _yes_no(data, columns, ledger: _Ledger, codebook: Codebook, name: str) -> pd.Series:
@@ -715,15 +757,15 @@ def _yes_no(data, columns, ledger: _Ledger, codebook: Codebook, name: str) -> pd
 def _answers_wide(
     item_values, respondent_id: pd.Series, accepted: np.ndarray, wave: str, codebook: Codebook
 ) -> pd.DataFrame:
-    """Accepted respondents' answers, wide: `v__<item>` value and `m__<item>` missing-reason code."""
-    table = missing_codes(codebook)
-    codes = dict(zip(table["missing_reason"], table["code"]))
+    """Accepted respondents' answers, wide: `v__<item>` value and `m__<item>` missing-reason code.
+    Empties `item_values` as it goes."""
     columns: dict[str, object] = {"wave": wave, "respondent_id": respondent_id[accepted].to_numpy()}
     for item in codebook.items:
-        value, missing = item_values[item.id]
-        columns[f"v__{item.id}"] = value[accepted].to_numpy()
-        reason = missing[accepted]
-        columns[f"m__{item.id}"] = reason.map(codes).fillna(ANSWERED_CODE).astype("int8").to_numpy()
+        # Taken out of `item_values` as they are copied, so that every row's values and the
+        # accepted rows' are not all held at once (a million respondents: about 0.5 GB less).
+        value, missing_code = item_values.pop(item.id)
+        columns[f"v__{item.id}"] = value[accepted]
+        columns[f"m__{item.id}"] = missing_code[accepted]
     return pd.DataFrame(columns)
 
 
