@@ -16,13 +16,13 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import run_measured
 
 HERE = Path(__file__).resolve().parent
 TABLES_ONLY = "not group:outputs or key:published_baseline"
@@ -58,23 +58,16 @@ print(time.perf_counter() - started)
 
 
 def child(code: str, *args: str) -> tuple[float, float, float]:
-    """(wall seconds measured inside, wall seconds outside, peak RSS MiB) of a child process; the
+    """(wall seconds measured inside, wall seconds outside, peak RSS MiB of that process alone); the
     step durations a pipeline child reports are kept in LAST_STEPS."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    outside = time.perf_counter() - started
-    if done.returncode:
-        sys.exit(f"child failed:\n{done.stderr[-3000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far: measure each size in its own process tree.
-    last = done.stdout.strip().splitlines()[-1]
+    stdout, outside, peak = run_measured(code, *args)
+    last = stdout.strip().splitlines()[-1]
     if last.startswith("{"):
         reported = json.loads(last)
         LAST_STEPS.clear()
         LAST_STEPS.update(reported["steps"])
-        return float(reported["seconds"]), outside, max(peak, before) / 1024
-    return float(last), outside, max(peak, before) / 1024
+        return float(reported["seconds"]), outside, peak
+    return float(last), outside, peak
 
 
 LAST_STEPS: dict[str, float] = {}
@@ -116,6 +109,7 @@ def end_to_end(size: int) -> dict:
         "process_seconds": round(outside, 2),
         "ratio_to_floor": round(inside / floor, 1),
         "peak_rss_mib": round(peak, 1),
+        "floor_peak_rss_mib": round(floor_rss, 1),
         # The slowest steps (seconds; steps of one run can overlap on 2 cores).
         "step_seconds": {k: round(v, 2) for k, v in sorted(LAST_STEPS.items(), key=lambda kv: -kv[1])[:12]},
         "targets": {"ratio_to_floor": 4, "peak_rss_mib": 4096, "ratio_to_floor_100k": 5},

@@ -14,12 +14,12 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import run_measured
 
 HERE = Path(__file__).resolve().parent
 CHILD = """
@@ -56,14 +56,7 @@ def main() -> None:
         )
         export = next((data / "raw" / "surveys").glob("*/export.csv"))
         size = export.stat().st_size
-        started = time.perf_counter()
-        child = subprocess.run(
-            [sys.executable, "-c", CHILD, str(data), str(Path(tmp) / "outputs")], capture_output=True, text=True
-        )
-        if child.returncode:
-            sys.exit(f"ingestion failed:\n{child.stderr[-3000:]}")
-        wall = time.perf_counter() - started
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        stdout, wall, peak_mib = run_measured(CHILD, str(data), str(Path(tmp) / "outputs"))
         import duckdb
 
         with duckdb.connect(str(data / "warehouse" / "tipipeline.duckdb"), read_only=True) as conn:
@@ -79,8 +72,8 @@ def main() -> None:
         "items": args.items,
         "export_bytes": size,
         "wall_seconds_process": round(wall, 2),
-        "wall_seconds_pipeline": round(float(child.stdout.strip().splitlines()[-1]), 2),
-        "peak_rss_mib": round(peak_kib / 1024, 1),
+        "wall_seconds_pipeline": round(float(stdout.strip().splitlines()[-1]), 2),
+        "peak_rss_mib": round(peak_mib, 1),
         "staged_respondents": counts["respondents"],
         "staged_responses": counts["responses"],
         "targets": {"wall_seconds": 60, "peak_rss_mib": 3072},

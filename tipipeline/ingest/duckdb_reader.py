@@ -182,12 +182,21 @@ def _names(width: int) -> list[str]:
 
 def _load(conn: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: int, header_rows: int) -> str:
     """Every record in a temporary table `_records` in one scan: source_row, c0001 ... as text ('' when
-    empty), whether the row is blank and its longest cell; Declined when DuckDB rejects any record."""
+    empty), whether the row is blank and, when a cell is over the limit, its longest cell in characters;
+    Declined when DuckDB rejects any record."""
     names = _names(width)
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
     cells = ", ".join(f"coalesce({n}, '') AS {n}" for n in names)
-    blank = f"NOT regexp_matches(concat({', '.join(names)}), '{_NOT_WHITESPACE}')"
-    longest = f"coalesce(greatest({', '.join(f'length({n})' for n in names)}), 0)"
+    # Both tests are decided cheaply for ordinary rows first (about 2.4 s of 19 s at a million
+    # rows): a row whose first cell has text is not blank; a row with no cell over the limit in
+    # bytes has none over it in characters (its _longest is then 0: only compared with the limit).
+    every_cell = f"NOT regexp_matches(concat({', '.join(names)}), '{_NOT_WHITESPACE}')"
+    blank = f"CASE WHEN regexp_matches(coalesce({names[0]}, ''), '{_NOT_WHITESPACE}') THEN false ELSE {every_cell} END"
+    characters = f"coalesce(greatest({', '.join(f'length({n})' for n in names)}), 0)"
+    longest = (
+        f"CASE WHEN coalesce(greatest({', '.join(f'strlen({n})' for n in names)}), 0) > {MAX_CELL_CHARS} "
+        f"THEN {characters} ELSE 0 END"
+    )
     conn.execute(
         f"CREATE TEMP TABLE _records AS SELECT CAST(row_number() OVER () AS BIGINT) AS source_row, {cells}, "
         f"{blank} AS _blank, {longest} AS _longest "
