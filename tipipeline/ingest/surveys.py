@@ -452,7 +452,8 @@ def ingest_file(
     ledger = _Ledger(raw, wave)
     # Only the columns the codebook uses. The item columns stay categorical as the readers give
     # them (their rules are decided once per distinct answer); the rest become plain text, which
-    # shares the categories' strings, so it costs only pointers.
+    # shares the categories' strings, so it costs only pointers. (The codebook refuses a column
+    # used by an item and by another field, so no text rule ever meets a categorical.)
     used = sorted(set(columns.values()), key=raw.columns.index)
     item_columns = {columns[item.id] for item in codebook.items}
     data = raw.data[used]
