@@ -19,6 +19,15 @@ class ConfigError(TipipelineError):
         super().__init__(f"{Path(file).name}: {field}: {message}" if field else f"{Path(file).name}: {message}")
 
 
+class WarehouseError(TipipelineError):
+    """The warehouse was written by an earlier tipipeline and must be rebuilt (outputs are disposable)."""
+
+    def __init__(self, path: str | Path, message: str):
+        self.path = str(path)
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
 class InputError(TipipelineError):
     """A raw input file cannot be used."""
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from tipipeline.errors import WarehouseError
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -164,15 +166,29 @@ class SqlSource:
 
 
 def replace_partitions(
-    conn: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame | SqlSource], column: str, key: str
+    conn: duckdb.DuckDBPyConnection,
+    frames: dict[str, pd.DataFrame | SqlSource],
+    column: str,
+    key: str,
+    views: dict[str, Callable[[duckdb.DuckDBPyConnection], str]] | None = None,
 ) -> None:
     """Replace the rows where `column` = `key` in several tables, in one transaction.
 
     A table is created from its frame's columns on first write. Rows are inserted BY NAME, so a
     reordered DataFrame can never shift values between columns. Either every table gets the new
-    rows or none does.
+    rows or none does. `views`: name -> a function giving the view's SELECT once the rows are in
+    (so it can see the tables' columns), created or replaced in the same transaction.
     """
     column = _check_identifier(column)
+    views = views or {}
+    for name in views:
+        if table_exists(conn, _check_identifier(name)) and not is_view(conn, name):
+            raise WarehouseError(
+                _database_path(conn),
+                f"{name} is a table here, a view since tipipeline stores survey answers wide (issue 14): "
+                "this warehouse was built by an earlier version. Delete the warehouse folder and rebuild "
+                "(`make run`, or materialise every asset); outputs are rebuilt from data/raw.",
+            )
     conn.execute("BEGIN TRANSACTION")
     try:
         for table, frame in frames.items():
@@ -194,6 +210,8 @@ def replace_partitions(
             finally:
                 for name in inputs:
                     conn.unregister(name)
+        for name, select in views.items():
+            conn.execute(f"CREATE OR REPLACE VIEW {name} AS {select(conn)}")
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
@@ -237,3 +255,9 @@ def retire_waves(conn: duckdb.DuckDBPyConnection, tables: list[str], keep: list[
     finally:
         conn.unregister("_kept_waves")
     return retired
+
+
+def _database_path(conn: duckdb.DuckDBPyConnection) -> str:
+    """The file of the connection's main database (':memory:' when none), for error messages."""
+    path = conn.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return (path[0][0] if path else None) or ":memory:"

@@ -16,7 +16,15 @@ from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write
 from tipipeline.framework import load_framework
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.identifiers import pseudonym_key
-from tipipeline.ingest.long_form import STORED_ANSWERS, responses_view_sql
+from tipipeline.ingest.long_form import (
+    ANSWER_CODES,
+    ANSWER_ITEMS,
+    STORED_ANSWERS,
+    answer_codes,
+    answer_items,
+    responses_view_sql,
+    stored_item_ids,
+)
 from tipipeline.ingest.policy_audit import audit_files, read_audits
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.ingest.waves import wave_export_files
@@ -150,7 +158,8 @@ def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse:
         outcomes,
         partition=("wave", wave),
         extra_metadata={"survey_data_quality": _accounting_metadata(quality)},
-        views={"stg_responses": responses_view_sql(codebook)},
+        views={"stg_responses": lambda conn: responses_view_sql(stored_item_ids(conn))},
+        support={ANSWER_ITEMS: answer_items(codebook, wave), ANSWER_CODES: answer_codes(codebook, wave)},
     )
     context.log.info(
         f"wave {wave}: {int(quality['rows_read'].sum())} rows read, {int(quality['rows_accepted'].sum())} accepted, "

@@ -4,7 +4,7 @@ Each table is its own asset (table name = asset name) with a blocking pandera ch
 are validated, written in one transaction, and reported with row count, schema and preview.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -73,26 +73,29 @@ def write_tables(
     partition: tuple[str, str] | None = None,
     extra_metadata: dict[str, dict] | None = None,
     extra_checks: dict[str, list] | None = None,
-    views: dict[str, str] | None = None,
+    views: dict[str, Callable] | None = None,
+    support: dict[str, pd.DataFrame] | None = None,
 ) -> Iterator[MaterializeResult]:
     """Validate (unless `outcomes` are given), write in one transaction, yield one result per table.
 
     `partition` = (column, key) replaces only those rows; otherwise each table is replaced whole.
-    `views`: asset name -> the SELECT of the view of that name (over its `stored_as` table),
-    created or replaced after the writes; its metadata is the view's.
+    `views` (partitioned writes only): asset name -> a function of the connection giving the SELECT
+    of the view of that name (over its `stored_as` table), made in the same transaction; its
+    metadata is the view's. `support`: tables the views read that are not assets themselves
+    (a wave's items and codes), written in the same transaction.
     """
     frames = {t.name: conform_empty(t.schema, frames[t.name]) for t in tables}
     outcomes = outcomes or {t.name: validate(t.schema, frames[t.name]) for t in tables}
     extra_metadata = extra_metadata or {}
     views = views or {}
-    stored = {t.table: frames[t.name] for t in tables}
+    stored = {t.table: frames[t.name] for t in tables} | (support or {})
+    if views and not partition:
+        raise ValueError("views are made only with partitioned writes")
     with warehouse.get_connection() as conn:
         if partition:
-            replace_partitions(conn, stored, *partition)
+            replace_partitions(conn, stored, *partition, views=views)
         else:
             replace_tables(conn, stored)
-        for name, select in views.items():
-            conn.execute(f"CREATE OR REPLACE VIEW {name} AS {select}")
         metadata = {
             name: (
                 warehouse_table_metadata(conn, name, partition[1] if partition else None)

@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from tipipeline import inputs
 from tipipeline.assets.indicators import wave_indicator_assets
 from tipipeline.assets.ingest import WAVE_TABLES, wave_assets
+from tipipeline.ingest.long_form import ANSWER_CODES, ANSWER_ITEMS
 from tipipeline.ingest.waves import discover_waves
 from tipipeline.metadata import markdown_preview, table_metadata
 from tipipeline.resources import PathsResource, WarehouseResource
@@ -19,6 +20,7 @@ from tipipeline.warehouse import replace_table, retire_waves, table_exists
 PER_WAVE_TABLES = sorted(
     {key.path[-1] for asset in (*wave_assets, *wave_indicator_assets) for key in asset.keys}
     | {t.stored_as for t in WAVE_TABLES if t.stored_as}
+    | {ANSWER_ITEMS, ANSWER_CODES}  # what the stg_responses view reads each wave through
 )
 REGISTER = "survey_wave_register"
 

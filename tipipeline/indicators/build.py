@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from tipipeline.errors import WarehouseError
 from tipipeline.framework import Framework
 from tipipeline.framework.catalogue import indicator_families
 from tipipeline.indicators.cells import CELL_COLUMNS, aggregate_cells, policy_cells, survey_cells
@@ -23,9 +24,10 @@ from tipipeline.indicators.derived import indicator_changes, reliability, wide_r
 from tipipeline.indicators.periods import PERIOD_COLUMNS, POLICY, as_date, policy_period, survey_periods
 from tipipeline.indicators.scores import respondent_scores_sql, wide_sums_sql
 from tipipeline.ingest.codebook import Codebook
-from tipipeline.ingest.long_form import STORED_ANSWERS, items_frame
+from tipipeline.ingest.long_form import ANSWER_ITEMS, STORED_ANSWERS, wave_items
 from tipipeline.reference import Reference
 from tipipeline.stats.disclosure import suppress
+from tipipeline.warehouse import table_exists
 
 PUBLISHED_CELL_COLUMNS = [*CELL_COLUMNS, "suppressed", "suppression_reason"]
 # The working cells keep the true n and sd next to the decision to publish them or not.
@@ -73,7 +75,15 @@ def build_wave_indicators(
     conn.execute(
         f"CREATE OR REPLACE TEMP VIEW {WAVE_RESPONDENTS} AS SELECT * FROM stg_respondents WHERE wave = {literal}"
     )
-    items = items_frame(codebook)
+    if not table_exists(conn, ANSWER_ITEMS):
+        raise WarehouseError(
+            "the warehouse",
+            f"{ANSWER_ITEMS} is missing: this warehouse was built by an earlier tipipeline, before survey "
+            "answers were stored wide. Delete the warehouse folder and rebuild (`make run`).",
+        )
+    # The wave's own items as its ingest stored them (not today's codebook's): the same scores
+    # whatever the codebook has gained or lost since.
+    items = wave_items(conn, wave)
     try:
         scores_sql = respondent_scores_sql(
             codebook.scoring.min_share_answered,

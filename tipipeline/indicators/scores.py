@@ -124,7 +124,8 @@ def _long_sums_sql(responses: str, unit: int) -> str:
 
 def wide_sums_sql(answers: str, items: pd.DataFrame, value_denominator: int = 1) -> str:
     """The same sums as the long form, from the wide answers (`v__<item>`, the item's value, NULL
-    when missing; see ingest/long_form.py) in one pass: row-wise arithmetic, no GROUP BY.
+    when missing; see ingest/long_form.py): row-wise arithmetic, no GROUP BY (one SELECT per
+    domain and per principle, put together with UNION ALL).
 
     `items`: item_id, domain, principle, reverse, scale_min, scale_max (long_form.items_frame).
     """

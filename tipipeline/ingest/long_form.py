@@ -1,9 +1,10 @@
-"""Item-level answers: kept wide while they are computed, made long in DuckDB.
+"""Item-level answers: stored wide, shown long.
 
 A wave's answers are one row per respondent with, per item, the value (`v__<item>`, NaN when
-missing) and a small missing-reason code (`m__<item>`). DuckDB's UNPIVOT turns that into the long
-`stg_responses` table (one row per respondent x item) far faster, and in far less memory, than
-pandas would: 200,000 respondents x 60 items is 12 million rows.
+missing) and a small missing-reason code (`m__<item>`), stored as `stg_answers`. The view
+`stg_responses` UNPIVOTs them into one row per respondent x item, reading each wave through the
+items and codes its own ingest stored (`stg_answer_items`, `stg_answer_codes`): 1M respondents x
+60 items are 1M stored rows, not 60M.
 """
 
 from __future__ import annotations
@@ -62,28 +63,52 @@ def long_responses_sql(
 
 
 STORED_ANSWERS = "stg_answers"
+# Each stored wave's items and missing codes as its own ingest wrote them: the view reads a wave's
+# answers through these, never through today's codebook (whose code numbering may have changed).
+ANSWER_ITEMS = "stg_answer_items"
+ANSWER_CODES = "stg_answer_codes"
 
 
-def responses_view_sql(codebook: Codebook, wide: str = STORED_ANSWERS) -> str:
-    """The `stg_responses` view: the long form of the stored wide answers, with the codebook's items
-    and missing codes written into it (so it depends on no other table). Writing the long table
-    instead costs about 4 s per 100,000 respondents (60 items), most of a wave's write."""
+def answer_items(codebook: Codebook, wave: str) -> pd.DataFrame:
+    """The wave's rows of `stg_answer_items`: the codebook's items in its order (`position`)."""
     items = items_frame(codebook)
-    item_rows = ", ".join(
-        f"({_text(r.item_id)}, {_text(r.domain)}, {_text(r.principle)}, {str(bool(r.reverse)).upper()}, "
-        f"CAST({float(r.scale_min)!r} AS DOUBLE), CAST({float(r.scale_max)!r} AS DOUBLE))"
-        for r in items.itertuples()
-    )
+    return pd.DataFrame({"wave": wave, "position": range(len(items)), **{c: items[c] for c in items.columns}})
+
+
+def answer_codes(codebook: Codebook, wave: str) -> pd.DataFrame:
+    """The wave's rows of `stg_answer_codes`: missing code -> missing reason."""
     codes = missing_codes(codebook)
-    code_rows = ", ".join(
-        f"(CAST({int(c)} AS TINYINT), {_text(m)})" for c, m in zip(codes["code"], codes["missing_reason"])
-    )
-    return long_responses_sql(
-        items["item_id"].tolist(),
-        wide,
-        items=f"(SELECT * FROM (VALUES {item_rows}) AS t(item_id, domain, principle, reverse, scale_min, scale_max))",
-        codes=f"(SELECT * FROM (VALUES {code_rows}) AS t(code, missing_reason))",
-    )
+    return pd.DataFrame({"wave": wave, "code": codes["code"], "missing_reason": codes["missing_reason"]})
+
+
+def wave_items(conn: duckdb.DuckDBPyConnection, wave: str) -> pd.DataFrame:
+    """The items a stored wave was ingested with (item_id, domain, principle, reverse, scale_min,
+    scale_max), in its codebook's order."""
+    return conn.execute(
+        f"SELECT item_id, domain, principle, reverse, scale_min, scale_max FROM {ANSWER_ITEMS} "
+        "WHERE wave = ? ORDER BY position",
+        [wave],
+    ).df()
+
+
+def responses_view_sql(item_ids: list[str]) -> str:
+    """The `stg_responses` view: the long form of `stg_answers` (whose item columns are `item_ids`),
+    each wave read through its own items and codes. An item a wave did not have is not shown."""
+    pairs = ", ".join(f'("v__{i}", "m__{i}") AS {_text(i)}' for i in item_ids)
+    return f"""
+        SELECT a.wave, a.respondent_id, a.item_id, i.domain, i.principle, a.value,
+               CASE WHEN i.reverse THEN i.scale_min + i.scale_max - a.value ELSE a.value END AS scored_value,
+               c.missing_reason
+        FROM (SELECT * FROM {STORED_ANSWERS} UNPIVOT INCLUDE NULLS ((value, missing_code) FOR item_id IN ({pairs}))) AS a
+        JOIN {ANSWER_ITEMS} AS i ON i.wave = a.wave AND i.item_id = a.item_id
+        LEFT JOIN {ANSWER_CODES} AS c ON c.wave = a.wave AND c.code = a.missing_code
+    """
+
+
+def stored_item_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """The item ids that have columns in `stg_answers`, in column order."""
+    names = [name for name, *_ in conn.execute(f"DESCRIBE {STORED_ANSWERS}").fetchall()]
+    return [n[3:] for n in names if n.startswith("v__") and f"m__{n[3:]}" in names]
 
 
 def _text(value) -> str:
