@@ -46,17 +46,24 @@ def items_frame(codebook: Codebook) -> pd.DataFrame:
 
 
 def long_responses_sql(
-    item_ids: list[str], wide: str = "_answers", items: str = "_items", codes: str = "_missing_codes"
+    item_ids: list[str],
+    wide: str = "_answers",
+    items: str = "_items",
+    codes: str = "_missing_codes",
+    by_wave: bool = False,
 ) -> str:
-    """SELECT producing stg_responses from the registered wide answers, items and missing codes."""
-    pairs = ", ".join(f'("v__{i}", "m__{i}") AS "{i}"' for i in item_ids)
+    """SELECT producing stg_responses from the registered wide answers, items and missing codes.
+    `by_wave`: `items` and `codes` have a `wave` column and each wave is read through its own."""
+    pairs = ", ".join(f'("v__{i}", "m__{i}") AS {_text(i)}' for i in item_ids)
+    wave = "i.wave = a.wave AND " if by_wave else ""
+    code_wave = "c.wave = a.wave AND " if by_wave else ""
     return f"""
         SELECT a.wave, a.respondent_id, a.item_id, i.domain, i.principle, a.value,
                CASE WHEN i.reverse THEN i.scale_min + i.scale_max - a.value ELSE a.value END AS scored_value,
                c.missing_reason
         FROM (SELECT * FROM {wide} UNPIVOT INCLUDE NULLS ((value, missing_code) FOR item_id IN ({pairs}))) AS a
-        JOIN {items} AS i USING (item_id)
-        LEFT JOIN {codes} AS c ON c.code = a.missing_code
+        JOIN {items} AS i ON {wave}i.item_id = a.item_id
+        LEFT JOIN {codes} AS c ON {code_wave}c.code = a.missing_code
         -- No code: the item was not in that wave's codebook (a column added later), not a non-answer.
         WHERE a.missing_code IS NOT NULL
     """
@@ -94,15 +101,7 @@ def wave_items(conn: duckdb.DuckDBPyConnection, wave: str) -> pd.DataFrame:
 def responses_view_sql(item_ids: list[str]) -> str:
     """The `stg_responses` view: the long form of `stg_answers` (whose item columns are `item_ids`),
     each wave read through its own items and codes. An item a wave did not have is not shown."""
-    pairs = ", ".join(f'("v__{i}", "m__{i}") AS {_text(i)}' for i in item_ids)
-    return f"""
-        SELECT a.wave, a.respondent_id, a.item_id, i.domain, i.principle, a.value,
-               CASE WHEN i.reverse THEN i.scale_min + i.scale_max - a.value ELSE a.value END AS scored_value,
-               c.missing_reason
-        FROM (SELECT * FROM {STORED_ANSWERS} UNPIVOT INCLUDE NULLS ((value, missing_code) FOR item_id IN ({pairs}))) AS a
-        JOIN {ANSWER_ITEMS} AS i ON i.wave = a.wave AND i.item_id = a.item_id
-        LEFT JOIN {ANSWER_CODES} AS c ON c.wave = a.wave AND c.code = a.missing_code
-    """
+    return long_responses_sql(item_ids, STORED_ANSWERS, ANSWER_ITEMS, ANSWER_CODES, by_wave=True)
 
 
 def stored_item_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
