@@ -428,7 +428,7 @@ def distinct_values(values: pd.Series) -> tuple[np.ndarray, list[str]]:
             positions[positions < 0] = len(uniques)
             uniques.append("")
         return positions, uniques
-    positions, uniques = pd.factorize(values.fillna("").astype(str), use_na_sentinel=False)
+    positions, uniques = pd.factorize(_as_text(values), use_na_sentinel=False)
     return positions, list(uniques)
 
 
