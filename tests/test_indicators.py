@@ -405,3 +405,33 @@ def test_three_waves_are_compared_with_the_previous_and_the_baseline_wave():
     assert row["significance"] == "significant increase"
     # Two waves: one pair, no duplicate baseline comparison.
     assert len(indicator_changes(cells[cells["wave"] != "c"], catalogue, ["a", "b"])) == 1
+
+
+def test_row_level_scores_are_built_in_a_temporary_table_never_in_the_warehouse_file(built, tmp_path):
+    """The wave's scores are the connection's temporary table while the indicators are built: another
+    connection to the warehouse file never sees them, and closing the connection drops them."""
+    import shutil
+
+    from tipipeline.framework.catalogue import load_indicator_catalogue
+    from tipipeline.indicators.build import SCORES_SCRATCH, build_wave_indicators
+    from tipipeline.ingest.codebook import load_codebook
+    from tipipeline.reference import load_reference
+
+    settings, _ = built
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(settings.warehouse_path, copy)
+    framework = load_framework()
+    codebook = load_codebook(settings.codebook_path, framework)
+    with duckdb.connect(str(copy)) as conn:
+        wave = conn.execute("SELECT min(wave) FROM stg_answers").fetchall()[0][0]
+        built_wave = build_wave_indicators(
+            conn, wave, framework, codebook, load_indicator_catalogue(framework), load_reference()
+        )
+        where = conn.execute(
+            "SELECT database_name, temporary FROM duckdb_tables() WHERE table_name = ?", [built_wave.scores_table]
+        ).fetchall()
+        assert built_wave.scores_table == SCORES_SCRATCH and where == [("temp", True)]
+        assert conn.execute(f"SELECT count(*) FROM {SCORES_SCRATCH}").fetchall()[0][0] > 0
+    with duckdb.connect(str(copy), read_only=True) as other:
+        tables = {t for (t,) in other.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert SCORES_SCRATCH not in tables

@@ -7,6 +7,7 @@ each row with its source and period (indicators/periods.py), and measures change
 
 import time
 
+import duckdb
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -86,17 +87,20 @@ def wave_indicators(context: AssetExecutionContext, paths: PathsResource, wareho
     codebook = load_codebook(paths.settings.codebook_path, framework)
     catalogue = load_indicator_catalogue(framework)
     threshold = framework.disclosure.min_cell_size
-    try:
-        with warehouse.get_connection() as conn:
+    with warehouse.get_connection() as conn:
+        try:
             built = build_wave_indicators(conn, wave, framework, codebook, catalogue, load_reference())
-        yield from _write_wave_indicators(warehouse, wave, built, threshold)
-    finally:
-        # Row-level scores never stay in the scratch table, whether the build succeeded or not.
-        with warehouse.get_connection() as conn:
+            # Written through the same connection: the scores are in its temporary table.
+            results = list(_write_wave_indicators(warehouse, conn, wave, built, threshold))
+        finally:
+            # Row-level scores never outlive the build, whether it succeeded or not.
             conn.execute(f"DROP TABLE IF EXISTS {SCORES_SCRATCH}")
+    yield from results
 
 
-def _write_wave_indicators(warehouse: WarehouseResource, wave: str, built, threshold: int):
+def _write_wave_indicators(
+    warehouse: WarehouseResource, conn: duckdb.DuckDBPyConnection, wave: str, built, threshold: int
+):
     frames = {
         "respondent_measures": SqlSource(f"SELECT * FROM {built.scores_table}", {}),
         "indicator_cells": built.cells,
@@ -121,10 +125,10 @@ def _write_wave_indicators(warehouse: WarehouseResource, wave: str, built, thres
         partition=("wave", wave),
         extra_metadata=extra,
         extra_checks={"survey_indicators": [check]},
+        conn=conn,
     )
     # The publishing step trusts a passed audit of exactly these counts and flags, else repeats it.
-    with warehouse.get_connection() as conn:
-        record_audit(conn, audit_fingerprint(built.cells, threshold, built.families), check.passed, problems)
+    record_audit(conn, audit_fingerprint(built.cells, threshold, built.families), check.passed, problems)
 
 
 LONDON_INDICATOR_TABLES = [

@@ -5,8 +5,10 @@ are validated, written in one transaction, and reported with row count, schema a
 """
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 import pandera.pandas as pa
 from dagster import AssetCheckSpec, AssetKey, AssetSpec, MaterializeResult, MetadataValue
@@ -75,6 +77,7 @@ def write_tables(
     extra_checks: dict[str, list] | None = None,
     views: dict[str, Callable] | None = None,
     support: dict[str, pd.DataFrame] | None = None,
+    conn: duckdb.DuckDBPyConnection | None = None,
 ) -> Iterator[MaterializeResult]:
     """Validate (unless `outcomes` are given), write in one transaction, yield one result per table.
 
@@ -82,7 +85,9 @@ def write_tables(
     `views` (partitioned writes only): asset name -> a function of the connection giving the SELECT
     of the view of that name (over its `stored_as` table), made in the same transaction; its
     metadata is the view's. `support`: tables the views read that are not assets themselves
-    (a wave's items and codes), written in the same transaction.
+    (a wave's items and codes), written in the same transaction. `conn`: an open warehouse
+    connection to write through (so an `SqlSource` can read that connection's temporary tables);
+    by default one is opened.
     """
     frames = {t.name: conform_empty(t.schema, frames[t.name]) for t in tables}
     outcomes = outcomes or {t.name: validate(t.schema, frames[t.name]) for t in tables}
@@ -91,7 +96,8 @@ def write_tables(
     stored = {t.table: frames[t.name] for t in tables} | (support or {})
     if views and not partition:
         raise ValueError("views are made only with partitioned writes")
-    with warehouse.get_connection() as conn:
+    connected = nullcontext(conn) if conn is not None else warehouse.get_connection()
+    with connected as conn:
         if partition:
             replace_partitions(conn, stored, *partition, views=views)
         else:

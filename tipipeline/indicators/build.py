@@ -36,8 +36,10 @@ CELL_ORDER = ["indicator_id", "wave", "geography_level", "geography_code"]
 # The London-wide `indicators` table: every source's rows, each with its period.
 INDICATOR_COLUMNS = ["indicator_id", *PERIOD_COLUMNS, *PUBLISHED_CELL_COLUMNS[1:]]
 INDICATOR_ORDER = ["indicator_id", "source", "period", "geography_level", "geography_code"]
-# A wave's scores are computed once into this scratch table; the asset copies it into
-# `respondent_measures` with its other tables in one transaction, then drops it.
+# A wave's scores are computed once into this temporary table (the connection's own, never in the
+# warehouse file: writing them there first cost as much again as copying them into
+# `respondent_measures`); the asset copies it into `respondent_measures` with its other tables in one
+# transaction on the same connection, then drops it.
 SCORES_SCRATCH = "_respondent_measures_build"
 WAVE_ANSWERS, WAVE_RESPONDENTS = "_wave_answers", "_wave_respondents"
 
@@ -93,7 +95,7 @@ def build_wave_indicators(
             respondents=WAVE_RESPONDENTS,
             sums=wide_sums_sql(WAVE_ANSWERS, items, codebook.value_denominator),
         )
-        conn.execute(f"CREATE OR REPLACE TABLE {SCORES_SCRATCH} AS {scores_sql}")
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE {SCORES_SCRATCH} AS {scores_sql}")
         aggregates = aggregate_cells(conn, measures=SCORES_SCRATCH, respondents=WAVE_RESPONDENTS)
         alpha = reliability(conn, sums_sql=wide_reliability_sql(WAVE_ANSWERS, items, codebook.value_denominator))
     finally:
