@@ -6,6 +6,7 @@ import json
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 from conftest import SAMPLE_RAW, SHARED, TABLES_ONLY
 from dagster import DagsterInstance
@@ -19,7 +20,7 @@ from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.pipeline import PipelineError, run_pipeline
 from tipipeline.reference import load_reference
 from tipipeline.sample.generator import small_organisations
-from tipipeline.schemas.ingest import StgResponses, answers_schema
+from tipipeline.schemas.ingest import StgRespondents, StgResponses, answers_schema
 from tipipeline.schemas.validation import validate
 
 MANIFEST = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())
@@ -122,6 +123,30 @@ def test_long_form_passes_its_schema_and_answers_pass_theirs(sample_wave):
     outcome = validate(StgResponses, responses)
     assert outcome.passed, outcome.summary()
     assert len(responses) == len(result.respondents) * len(codebook.items)
+
+
+def test_row_wise_staging_checks_fail_on_a_constructed_breach(sample_wave):
+    """The wide answers' "missing code iff no value" and the respondents' one-row-per-respondent and
+    BCU rules each fail on a row that breaks them (they run with ignore_na=False, for speed)."""
+    _, result = sample_wave
+    codebook = load_codebook(SAMPLE_RAW / "surveys" / "codebook.yaml")
+    item = codebook.items[0].id
+    answers = result.answers.copy()
+    answered = answers.index[answers[f"v__{item}"].notna()][0]
+    answers.loc[answered, f"m__{item}"] = 1  # a value and a missing code
+    outcome = validate(answers_schema(codebook), answers)
+    assert not outcome.passed
+    assert set(outcome.failure_cases["check"]) == {f"{item}_missing_code_iff_no_value"}
+    assert set(outcome.failure_cases["index"]) == {answered}
+
+    respondents = result.respondents.copy()
+    assert validate(StgRespondents, respondents).passed
+    twice = pd.concat([respondents, respondents.iloc[[0]]], ignore_index=True)
+    assert "one_row_per_respondent" in set(validate(StgRespondents, twice).failure_cases["check"])
+    not_police = respondents.index[respondents["sector"] != "police"][0]
+    respondents.loc[not_police, "bcu_code"] = "AW"
+    failed = validate(StgRespondents, respondents).failure_cases
+    assert set(failed.loc[failed["check"] == "police_have_a_bcu_or_none_is_known", "index"]) == {not_police}
 
 
 def test_reverse_coding_and_missing_codes(sample_wave):

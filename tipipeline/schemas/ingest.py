@@ -14,6 +14,10 @@ from tipipeline.ingest.surveys import EXCLUSION_RULES
 from tipipeline.schemas.base import StrictModel
 
 PSEUDONYM = r"^[0-9a-f]{32}$"
+# Row-wise checks of the big staging frames say ignore_na=False: with pandera's default it ORs each
+# check's result with "every cell of the row is missing", computed over the whole frame for every
+# check (60 such checks took 1.4 s of 1.6 s on 100,000 wide rows). No row of these frames is
+# wholly missing (their identifiers are required), so the answer is the same.
 
 
 class StgRespondents(StrictModel):
@@ -37,11 +41,11 @@ class StgRespondents(StrictModel):
         # A date, never a time of day: timestamps are coarsened at read.
         return series.map(lambda v: v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)))
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     def one_row_per_respondent(cls, df):
         return ~df.duplicated(["wave", "respondent_id"], keep=False)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     def police_have_a_bcu_or_none_is_known(cls, df):
         return (df["sector"] == "police") | df["bcu_code"].isna()
 
@@ -79,6 +83,7 @@ def answers_schema(codebook) -> pa.DataFrameSchema:
         pa.Check(
             lambda df, i=item.id: df[f"v__{i}"].isna() == (df[f"m__{i}"] != ANSWERED_CODE),
             name=f"{item.id}_missing_code_iff_no_value",
+            ignore_na=False,
         )
         for item in codebook.items
     ]
