@@ -1,5 +1,5 @@
-"""Respondents' scores from the wide answers in one pass (`wide_sums_sql`, issue 14) equal the
-scores from the long answers, bit for bit: reverse-coded items, half-point scales, missing answers,
+"""Respondents' scores worked out along the rows of the wide answers (`wide_scores_sql`, issue 14)
+equal the scores from the long answers, bit for bit: reverse-coded items, half-point scales, missing answers,
 too few answers for a domain, an item id with a quote in it.
 
 The oracle is the long-form SQL, which test_exact.py checks against hand computations."""
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tipipeline.indicators.derived import reliability, wide_reliability_sql
-from tipipeline.indicators.scores import respondent_scores_sql, wide_sums_sql
+from tipipeline.indicators.scores import respondent_scores_sql, wide_scores_sql
 
 ITEMS = pd.DataFrame(
     [
@@ -49,17 +49,18 @@ def _frames(values: list[list[float | None]], wave="w1"):
     return wide, long, respondents
 
 
-def _both(values, unit=1, share=0.5):
+def _both(values, unit=1, share=0.5, domain_share=0.5):
     wide, long, respondents = _frames(values)
     with duckdb.connect() as conn:
         conn.register("answers_wide", wide)
         conn.register("responses", long)
         conn.register("respondents", respondents)
         order = " ORDER BY wave, respondent_id, measure_type, measure_id"
-        from_long = conn.execute(respondent_scores_sql(share, 0.5, 4.0, "responses", "respondents", unit) + order).df()
-        sums = wide_sums_sql("answers_wide", ITEMS, unit)
+        from_long = conn.execute(
+            respondent_scores_sql(share, domain_share, 4.0, "responses", "respondents", unit) + order
+        ).df()
         from_wide = conn.execute(
-            respondent_scores_sql(share, 0.5, 4.0, "responses", "respondents", unit, sums=sums) + order
+            wide_scores_sql("answers_wide", ITEMS, share, domain_share, 4.0, "respondents", unit) + order
         ).df()
         # Cronbach's alpha both ways too.
         alpha_long = reliability(conn, unit, responses="responses")
@@ -80,6 +81,11 @@ def test_a_hand_made_wave_scores_the_same_both_ways():
     scored = from_wide.set_index(["respondent_id", "measure_type", "measure_id"])
     assert scored.loc[("r000", "domain", "d1"), "score"] == pytest.approx((5 + 5 + 4) / 3)
     assert ("r001", "domain", "d1") not in scored.index
+    # By hand: r000's domains are 14/3, (2 + 1)/2 and (10 + 0)/2; over their answered counts' least
+    # common multiple 6 the index is (28 + 9 + 30) / (3 x 6) = 67/18.
+    index = scored.loc[("r000", "index", "index")]
+    assert (index["score_numerator"], index["score_denominator"]) == (67, 18)
+    assert index["score"] == 67 / 18
     assert not any(rid == "r002" and mtype != "respondent" for rid, mtype, _ in scored.index)
 
 
@@ -93,8 +99,8 @@ row = st.lists(answer, min_size=len(ITEMS), max_size=len(ITEMS))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(row, min_size=1, max_size=25), st.sampled_from([0.34, 0.5, 1.0]))
-def test_random_waves_score_the_same_both_ways(values, share):
+@given(st.lists(row, min_size=1, max_size=25), st.sampled_from([0.34, 0.5, 1.0]), st.sampled_from([0.34, 0.67, 1.0]))
+def test_random_waves_score_the_same_both_ways(values, share, domain_share):
     # Half-point answers clipped to each item's scale, on a half-point unit.
     clipped = [
         [
@@ -103,5 +109,5 @@ def test_random_waves_score_the_same_both_ways(values, share):
         ]
         for r in values
     ]
-    from_long, from_wide = _both(clipped, unit=2, share=share)
+    from_long, from_wide = _both(clipped, unit=2, share=share, domain_share=domain_share)
     pd.testing.assert_frame_equal(from_long, from_wide, check_exact=True)

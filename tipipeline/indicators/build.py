@@ -22,7 +22,7 @@ from tipipeline.framework.catalogue import indicator_families
 from tipipeline.indicators.cells import CELL_COLUMNS, aggregate_cells, policy_cells, survey_cells
 from tipipeline.indicators.derived import indicator_changes, reliability, wide_reliability_sql
 from tipipeline.indicators.periods import PERIOD_COLUMNS, POLICY, as_date, policy_period, survey_periods
-from tipipeline.indicators.scores import respondent_scores_sql, wide_sums_sql
+from tipipeline.indicators.scores import wide_scores_sql
 from tipipeline.ingest.codebook import Codebook
 from tipipeline.ingest.long_form import ANSWER_ITEMS, STORED_ANSWERS, wave_items
 from tipipeline.reference import Reference
@@ -71,8 +71,8 @@ def build_wave_indicators(
     same bits whatever order the staged rows are stored or added in, on any number of threads.
     """
     literal = "'" + wave.replace("'", "''") + "'"
-    # The wave's stored wide answers: scores and alpha are summed across each row's item columns in
-    # one pass, not grouped over the long form (60M rows at 1M respondents).
+    # The wave's stored wide answers: scores and alpha are worked out along each row's item columns,
+    # not grouped over the long form (60M rows at 1M respondents).
     conn.execute(f"CREATE OR REPLACE TEMP VIEW {WAVE_ANSWERS} AS SELECT * FROM {STORED_ANSWERS} WHERE wave = {literal}")
     conn.execute(
         f"CREATE OR REPLACE TEMP VIEW {WAVE_RESPONDENTS} AS SELECT * FROM stg_respondents WHERE wave = {literal}"
@@ -87,13 +87,14 @@ def build_wave_indicators(
     # whatever the codebook has gained or lost since.
     items = wave_items(conn, wave)
     try:
-        scores_sql = respondent_scores_sql(
+        scores_sql = wide_scores_sql(
+            WAVE_ANSWERS,
+            items,
             codebook.scoring.min_share_answered,
             framework.scoring.min_share_of_domains,
             framework.stage_rule.agree_threshold,
-            value_denominator=codebook.value_denominator,
             respondents=WAVE_RESPONDENTS,
-            sums=wide_sums_sql(WAVE_ANSWERS, items, codebook.value_denominator),
+            value_denominator=codebook.value_denominator,
         )
         conn.execute(f"CREATE OR REPLACE TEMP TABLE {SCORES_SCRATCH} AS {scores_sql}")
         aggregates = aggregate_cells(conn, measures=SCORES_SCRATCH, respondents=WAVE_RESPONDENTS)

@@ -1,4 +1,5 @@
-"""Respondents' scale scores, computed by DuckDB from the long item-level answers.
+"""Respondents' scale scores, computed by DuckDB from the item-level answers: the pipeline's from the
+stored wide answers (`wide_scores_sql`), the same from the long form (`respondent_scores_sql`, the reference).
 
 Domain (and principle) score: the mean of a respondent's answered items in the domain (scored
 values, so reverse-coded items are already flipped), when at least `min_share_answered` of the
@@ -38,20 +39,17 @@ def respondent_scores_sql(
     responses: str = "stg_responses",
     respondents: str = "stg_respondents",
     value_denominator: int = 1,
-    sums: str | None = None,
 ) -> str:
-    """SELECT of one row per respondent x measure (domain, principle, index, training).
+    """SELECT of one row per respondent x measure (domain, principle, index, training), from the
+    long answers (one row per respondent x item). The pipeline runs `wide_scores_sql`, which gives
+    the same rows from the stored wide answers; this is its reference.
 
     `value_denominator`: item scores are whole multiples of 1 / value_denominator (the codebook's
     `value_denominator`); a scored value that is not stops the query with an error.
-    `sums`: a SELECT of each respondent's domain and principle sums (`wide_sums_sql`, from the wide
-    answers in one pass); by default they are summed from the long `responses`.
     """
     unit = int(value_denominator)
-    threshold = Fraction(repr(float(agree_threshold)))
-    sums = sums or _long_sums_sql(responses, unit)
-    return f"""
-    WITH sums AS ({sums}
+    measures = f"""
+    WITH sums AS ({_long_sums_sql(responses, unit)}
     ), domain AS (
         SELECT wave, respondent_id, measure_type, measure_id, numerator, answered
         FROM sums WHERE measure_type = 'domain' AND answered >= {float(min_share_answered)} * items
@@ -71,10 +69,84 @@ def respondent_scores_sql(
         FROM domain AS d JOIN domains_per_wave AS w USING (wave) JOIN common AS c USING (wave, respondent_id)
         GROUP BY d.wave, d.respondent_id, w.domains, c.multiple
         HAVING count(*) >= {float(min_share_of_domains)} * w.domains
+    )
+    SELECT * FROM domain UNION ALL SELECT * FROM principle UNION ALL SELECT * FROM idx"""
+    return _scored_sql(measures, respondents, unit, agree_threshold)
+
+
+def wide_scores_sql(
+    answers: str,
+    items: pd.DataFrame,
+    min_share_answered: float,
+    min_share_of_domains: float,
+    agree_threshold: float,
+    respondents: str = "stg_respondents",
+    value_denominator: int = 1,
+) -> str:
+    """The same rows as `respondent_scores_sql`, from the wide answers (`v__<item>`: the item's value,
+    NULL when missing; see ingest/long_form.py), worked out along each row: every domain's and
+    principle's sum and count of answered items, and the index over the domains, with no GROUP BY
+    (a hash table of a million 32-character pseudonyms was most of the time and memory).
+
+    `items`: the wave's item_id, domain, principle, reverse, scale_min, scale_max (long_form.wave_items).
+    """
+    unit = int(value_denominator)
+    share = float(min_share_answered)
+    units = {}
+    for item in items.itertuples():
+        value = f'"v__{item.item_id}"'
+        scored = f"({float(item.scale_min)!r} + {float(item.scale_max)!r} - {value})" if item.reverse else value
+        units[item.item_id] = _units(scored, _quoted(item.item_id), unit)
+    measures = [
+        (measure_type, measure_id, list(group["item_id"]))
+        for measure_type in ("domain", "principle")
+        for measure_id, group in items.groupby(measure_type, sort=True)
+    ]
+    sums = []
+    for k, (_, _, ids) in enumerate(measures):
+        answered = " + ".join(f'CAST("v__{i}" IS NOT NULL AS BIGINT)' for i in ids)
+        total = " + ".join(f"coalesce({units[i]}, 0)" for i in ids)
+        # As the long form's sum(): NULL when no item of the measure is answered.
+        sums.append(f"{answered} AS a{k}, CASE WHEN ({answered}) = 0 THEN NULL ELSE {total} END AS t{k}")
+    scored = {k: f"a{k} >= {share} * {len(ids)}" for k, (_, _, ids) in enumerate(measures)}
+    domains = [k for k, (measure_type, _, _) in enumerate(measures) if measure_type == "domain"]
+    # The least common multiple of the answered-item counts of the domains scored (one denominator
+    # for the index, so that the domain scores add as whole numbers).
+    multiple = f"CASE WHEN {scored[domains[0]]} THEN a{domains[0]} ELSE 1 END" if domains else "1"
+    for k in domains[1:]:
+        multiple = f"lcm({multiple}, CASE WHEN {scored[k]} THEN a{k} ELSE 1 END)"
+    counted = " + ".join(f"CAST({scored[k]} AS BIGINT)" for k in domains) or "0"
+    index_total = " + ".join(f"CASE WHEN {scored[k]} THEN t{k} * (multiple // a{k}) ELSE 0 END" for k in domains) or "0"
+    rows = [
+        f"SELECT wave, respondent_id, '{measure_type}' AS measure_type, {_quoted(measure_id)} AS measure_id, "
+        f"t{k} AS numerator, a{k} AS answered FROM row_sums WHERE {scored[k]}"
+        for k, (measure_type, measure_id, _) in enumerate(measures)
+    ]
+    rows.append(
+        "SELECT wave, respondent_id, 'index' AS measure_type, 'index' AS measure_id, "
+        f"{index_total} AS numerator, counted * multiple AS answered FROM row_index "
+        f"WHERE counted >= 1 AND counted >= {float(min_share_of_domains)} * {len(domains)}"
+    )
+    body = f"""
+    WITH row_sums AS MATERIALIZED (
+        SELECT wave, respondent_id, {", ".join(sums)} FROM {answers}
+    ), row_index AS (
+        SELECT *, {counted} AS counted, {multiple} AS multiple FROM row_sums
+    )
+    {" UNION ALL ".join(rows)}"""
+    return _scored_sql(body, respondents, unit, agree_threshold)
+
+
+def _scored_sql(measures: str, respondents: str, unit: int, agree_threshold: float) -> str:
+    """The score rows from a SELECT of (wave, respondent_id, measure_type, measure_id, numerator,
+    answered) per scored measure, with the yes/no answers of `respondents` as 1/0 measures."""
+    threshold = Fraction(repr(float(agree_threshold)))
+    return f"""
+    WITH measures AS ({measures}
     ), scored AS (
         SELECT wave, respondent_id, measure_type, measure_id, CAST(numerator AS BIGINT) AS score_numerator,
                CAST(answered AS BIGINT) * {unit} AS score_denominator
-        FROM (SELECT * FROM domain UNION ALL SELECT * FROM principle UNION ALL SELECT * FROM idx)
+        FROM measures
     )
     SELECT wave, respondent_id, measure_type, measure_id,
            CAST(score_numerator AS DOUBLE) / CAST(score_denominator AS DOUBLE) AS score,
@@ -120,34 +192,6 @@ def _long_sums_sql(responses: str, unit: int) -> str:
         SELECT wave, respondent_id, 'principle' AS measure_type, principle AS measure_id,
                sum(units) AS numerator, count(units) AS answered, count(*) AS items
         FROM answers GROUP BY wave, respondent_id, principle"""
-
-
-def wide_sums_sql(answers: str, items: pd.DataFrame, value_denominator: int = 1) -> str:
-    """The same sums as the long form, from the wide answers (`v__<item>`, the item's value, NULL
-    when missing; see ingest/long_form.py): row-wise arithmetic, no GROUP BY (one SELECT per
-    domain and per principle, put together with UNION ALL).
-
-    `items`: item_id, domain, principle, reverse, scale_min, scale_max (long_form.items_frame).
-    """
-    unit = int(value_denominator)
-    units = {}
-    for item in items.itertuples():
-        value = f'"v__{item.item_id}"'
-        scored = f"({float(item.scale_min)!r} + {float(item.scale_max)!r} - {value})" if item.reverse else value
-        units[item.item_id] = _units(scored, _quoted(item.item_id), unit)
-    parts = []
-    for measure_type, column in (("domain", "domain"), ("principle", "principle")):
-        for measure_id, group in items.groupby(column, sort=True):
-            ids = list(group["item_id"])
-            answered = " + ".join(f'CAST("v__{i}" IS NOT NULL AS BIGINT)' for i in ids)
-            total = " + ".join(f"coalesce({units[i]}, 0)" for i in ids)
-            # As the long form's sum(): NULL when no item of the measure is answered.
-            numerator = f"CASE WHEN ({answered}) = 0 THEN NULL ELSE {total} END"
-            parts.append(
-                f"SELECT wave, respondent_id, '{measure_type}' AS measure_type, {_quoted(measure_id)} AS measure_id, "
-                f"{numerator} AS numerator, {answered} AS answered, {len(ids)} AS items FROM {answers}"
-            )
-    return "\n        UNION ALL ".join(parts)
 
 
 def _quoted(text: str) -> str:
