@@ -408,8 +408,9 @@ def test_three_waves_are_compared_with_the_previous_and_the_baseline_wave():
 
 
 def test_row_level_scores_are_built_in_a_temporary_table_never_in_the_warehouse_file(built, tmp_path):
-    """The wave's scores are the connection's temporary table while the indicators are built: another
-    connection to the warehouse file never sees them, and closing the connection drops them."""
+    """The wave's scores are the connection's temporary table while the indicators are built, so they
+    never reach the warehouse file; a warehouse table of that name left by an earlier tipipeline (killed
+    mid-build) is dropped."""
     import shutil
 
     from tipipeline.framework.catalogue import load_indicator_catalogue
@@ -422,6 +423,8 @@ def test_row_level_scores_are_built_in_a_temporary_table_never_in_the_warehouse_
     shutil.copy(settings.warehouse_path, copy)
     framework = load_framework()
     codebook = load_codebook(settings.codebook_path, framework)
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute(f"CREATE TABLE {SCORES_SCRATCH} AS SELECT 'left over' AS respondent_id")
     with duckdb.connect(str(copy)) as conn:
         wave = conn.execute("SELECT min(wave) FROM stg_answers").fetchall()[0][0]
         built_wave = build_wave_indicators(

@@ -29,15 +29,15 @@ ITEMS = pd.DataFrame(
 )
 
 
-def _frames(values: list[list[float | None]], wave="w1"):
+def _frames(values: list[list[float | None]], items: pd.DataFrame, wave="w1"):
     """(wide answers, long answers, respondents) for one row of values per respondent."""
     ids = [f"r{i:03d}" for i in range(len(values))]
     wide = pd.DataFrame({"wave": wave, "respondent_id": ids})
-    for j, item in enumerate(ITEMS["item_id"]):
+    for j, item in enumerate(items["item_id"]):
         wide[f"v__{item}"] = pd.array([row[j] for row in values], dtype="float64")
     long_rows = []
     for rid, row in zip(ids, values):
-        for item, value in zip(ITEMS.itertuples(), row):
+        for item, value in zip(items.itertuples(), row):
             scored = None if value is None else (item.scale_min + item.scale_max - value if item.reverse else value)
             long_rows.append((wave, rid, item.item_id, item.domain, item.principle, scored))
     long = pd.DataFrame(
@@ -49,8 +49,8 @@ def _frames(values: list[list[float | None]], wave="w1"):
     return wide, long, respondents
 
 
-def _both(values, unit=1, share=0.5, domain_share=0.5):
-    wide, long, respondents = _frames(values)
+def _both(values, unit=1, share=0.5, domain_share=0.5, items=ITEMS):
+    wide, long, respondents = _frames(values, items)
     with duckdb.connect() as conn:
         conn.register("answers_wide", wide)
         conn.register("responses", long)
@@ -60,11 +60,11 @@ def _both(values, unit=1, share=0.5, domain_share=0.5):
             respondent_scores_sql(share, domain_share, 4.0, "responses", "respondents", unit) + order
         ).df()
         from_wide = conn.execute(
-            wide_scores_sql("answers_wide", ITEMS, share, domain_share, 4.0, "respondents", unit) + order
+            wide_scores_sql("answers_wide", items, share, domain_share, 4.0, "respondents", unit) + order
         ).df()
         # Cronbach's alpha both ways too.
         alpha_long = reliability(conn, unit, responses="responses")
-        alpha_wide = reliability(conn, unit, sums_sql=wide_reliability_sql("answers_wide", ITEMS, unit))
+        alpha_wide = reliability(conn, unit, sums_sql=wide_reliability_sql("answers_wide", items, unit))
     pd.testing.assert_frame_equal(alpha_long, alpha_wide, check_exact=True)
     return from_long, from_wide
 
@@ -94,12 +94,22 @@ def test_a_value_off_the_units_is_an_error_naming_the_item():
         _both([[5, 1, 4, 2, 5, 2.5, 0]])
 
 
+def test_a_wave_with_one_domain_scores_the_same_both_ways():
+    one_domain = ITEMS[ITEMS["domain"] == "d1"].reset_index(drop=True)
+    from_long, from_wide = _both([[5, 1, 4], [None, 2, None], [None, None, None]], items=one_domain)
+    pd.testing.assert_frame_equal(from_long, from_wide, check_exact=True)
+    index = from_wide[from_wide["measure_type"] == "index"].set_index("respondent_id")["score"]
+    assert index.to_dict() == {"r000": (5 + 5 + 4) / 3}
+
+
 answer = st.one_of(st.none(), st.integers(min_value=0, max_value=10).map(lambda v: v / 2))
 row = st.lists(answer, min_size=len(ITEMS), max_size=len(ITEMS))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(row, min_size=1, max_size=25), st.sampled_from([0.34, 0.5, 1.0]), st.sampled_from([0.34, 0.67, 1.0]))
+@given(
+    st.lists(row, min_size=1, max_size=25), st.sampled_from([0.34, 0.5, 1.0]), st.sampled_from([0.2, 0.34, 0.67, 1.0])
+)
 def test_random_waves_score_the_same_both_ways(values, share, domain_share):
     # Half-point answers clipped to each item's scale, on a half-point unit.
     clipped = [

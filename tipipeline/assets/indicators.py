@@ -21,7 +21,7 @@ from dagster import (
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
 from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
-from tipipeline.indicators.build import SCORES_SCRATCH, assemble_indicators, build_wave_indicators
+from tipipeline.indicators.build import assemble_indicators, build_wave_indicators, drop_scores_scratch
 from tipipeline.indicators.derived import borough_partnership, journey, journey_summary, promising_practice
 from tipipeline.indicators.periods import SURVEY, survey_periods_sql
 from tipipeline.ingest.codebook import load_codebook
@@ -93,8 +93,7 @@ def wave_indicators(context: AssetExecutionContext, paths: PathsResource, wareho
             # Written through the same connection: the scores are in its temporary table.
             results = list(_write_wave_indicators(warehouse, conn, wave, built, threshold))
         finally:
-            # Row-level scores never outlive the build, whether it succeeded or not.
-            conn.execute(f"DROP TABLE IF EXISTS {SCORES_SCRATCH}")
+            drop_scores_scratch(conn)
     yield from results
 
 

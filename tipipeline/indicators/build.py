@@ -70,6 +70,7 @@ def build_wave_indicators(
     on another wave's. The warehouse only adds whole numbers (stats/exact.py): the results are the
     same bits whatever order the staged rows are stored or added in, on any number of threads.
     """
+    drop_scores_scratch(conn)  # also a warehouse table of that name left by an earlier tipipeline
     literal = "'" + wave.replace("'", "''") + "'"
     # The wave's stored wide answers: scores and alpha are worked out along each row's item columns,
     # not grouped over the long form (60M rows at 1M respondents).
@@ -115,6 +116,19 @@ def build_wave_indicators(
         reliability=alpha,
         families=families,
     )
+
+
+def drop_scores_scratch(conn: duckdb.DuckDBPyConnection) -> None:
+    """Drop the row-level scores: the connection's temporary table, and a warehouse table of the same
+    name that an earlier tipipeline (which built the scores in the warehouse file) may have left
+    behind when killed mid-build. A connection DuckDB has already invalidated is left alone: closing
+    it drops its temporary tables, and the error that invalidated it is the one to report."""
+    try:
+        catalog = conn.execute("SELECT current_database()").fetchall()[0][0]
+        conn.execute(f"DROP TABLE IF EXISTS temp.main.{SCORES_SCRATCH}")
+        conn.execute(f'DROP TABLE IF EXISTS "{catalog}".main.{SCORES_SCRATCH}')
+    except duckdb.Error:
+        pass
 
 
 def assemble_indicators(
