@@ -117,23 +117,29 @@ def wide_scores_sql(
         multiple = f"lcm({multiple}, CASE WHEN {scored[k]} THEN a{k} ELSE 1 END)"
     counted = " + ".join(f"CAST({scored[k]} AS BIGINT)" for k in domains) or "0"
     index_total = " + ".join(f"CASE WHEN {scored[k]} THEN t{k} * (multiple // a{k}) ELSE 0 END" for k in domains) or "0"
-    rows = [
-        f"SELECT wave, respondent_id, '{measure_type}' AS measure_type, {_quoted(measure_id)} AS measure_id, "
-        f"t{k} AS numerator, a{k} AS answered FROM row_sums WHERE {scored[k]}"
-        for k, (measure_type, measure_id, _) in enumerate(measures)
-    ]
-    rows.append(
-        "SELECT wave, respondent_id, 'index' AS measure_type, 'index' AS measure_id, "
-        f"{index_total} AS numerator, counted * multiple AS answered FROM row_index "
-        f"WHERE counted >= 1 AND counted >= {float(min_share_of_domains)} * {len(domains)}"
-    )
+
+    def entry(condition: str, measure_type: str, measure_id: str, numerator: str, answered: str) -> str:
+        return (
+            f"CASE WHEN {condition} THEN {{'measure_type': '{measure_type}', 'measure_id': {_quoted(measure_id)}, "
+            f"'numerator': {numerator}, 'answered': {answered}}} END"
+        )
+
+    entries = [entry(scored[k], *measure[:2], f"t{k}", f"a{k}") for k, measure in enumerate(measures)]
+    index_condition = f"counted >= 1 AND counted >= {float(min_share_of_domains)} * {len(domains)}"
+    entries.append(entry(index_condition, "index", "index", index_total, "counted * multiple"))
+    # Each respondent's scored measures as a list, unnested: a respondent's rows come out together,
+    # which DuckDB compresses far faster than rows of one measure after another (the pseudonyms then
+    # repeat within a row group).
     body = f"""
-    WITH row_sums AS MATERIALIZED (
+    WITH row_sums AS (
         SELECT wave, respondent_id, {", ".join(sums)} FROM {answers}
     ), row_index AS (
         SELECT *, {counted} AS counted, {multiple} AS multiple FROM row_sums
+    ), row_measures AS (
+        SELECT wave, respondent_id, unnest([{", ".join(entries)}]) AS m FROM row_index
     )
-    {" UNION ALL ".join(rows)}"""
+    SELECT wave, respondent_id, m.measure_type, m.measure_id, m.numerator, m.answered
+    FROM row_measures WHERE m IS NOT NULL"""
     return _scored_sql(body, respondents, unit, agree_threshold)
 
 
