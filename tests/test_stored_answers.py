@@ -16,6 +16,7 @@ from tipipeline.ingest.long_form import (
     answer_items,
     long_responses,
     missing_codes,
+    responses_view_rows,
     responses_view_sql,
     stored_item_ids,
     wave_items,
@@ -77,6 +78,14 @@ def _expected(frame, codebook):
     return long_responses(frame, codebook).sort_values(["wave", "respondent_id", "item_id"]).reset_index(drop=True)
 
 
+def _assert_view_rows_counted_right(conn, waves):
+    """The metadata's row count of the view, worked out from the stored tables, is what counting
+    through the view gives."""
+    for wave in waves:
+        counted = conn.execute("SELECT count(*) FROM stg_responses WHERE wave = ?", [wave]).fetchall()[0][0]
+        assert responses_view_rows(conn, wave) == counted > 0
+
+
 def test_a_codebook_that_gains_an_item_adds_its_column_and_the_view_hides_it_for_earlier_waves():
     two = _Codebook(["a", "b"])
     three = _Codebook(["a", "b", "c"])
@@ -87,6 +96,7 @@ def test_a_codebook_that_gains_an_item_adds_its_column_and_the_view_hides_it_for
         _write(conn, w2, three, "w2")  # c is new: the column is added
         assert is_view(conn, "stg_responses") and not is_view(conn, "stg_answers")
         shown = _shown(conn)
+        _assert_view_rows_counted_right(conn, ["w1", "w2"])
     # w1 never had item c: no rows for it (not 'not answered'); w2's rows are all there.
     assert list(zip(shown["respondent_id"], shown["item_id"])) == [
         ("r1", "a"),
@@ -160,6 +170,7 @@ def test_a_later_codebook_never_changes_an_earlier_wave():
         pd.testing.assert_frame_equal(_shown(conn, "w2"), _expected(w2, after), check_dtype=False)
         assert first.loc[first.respondent_id == "r1", "missing_reason"].tolist() == ["Don't know", None]
         assert _shown(conn, "w2")["missing_reason"].tolist() == ["Prefer not to say"]
+        _assert_view_rows_counted_right(conn, ["w1", "w2"])
         assert wave_items(conn, "w1")["item_id"].tolist() == ["a", "b"]
         assert wave_items(conn, "w1")["domain"].tolist() == ["d1", "d1"]
 

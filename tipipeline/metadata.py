@@ -138,11 +138,13 @@ def schema_check_result(check_name: str, outcome, asset_key=None) -> AssetCheckR
     )
 
 
-def warehouse_table_metadata(conn, table: str, wave: str | None = None) -> dict:
-    """Row count (of the wave, if given), column schema and preview of a table computed in DuckDB."""
+def warehouse_table_metadata(conn, table: str, wave: str | None = None, rows: int | None = None) -> dict:
+    """Row count (of the wave, if given), column schema and preview of a table computed in DuckDB.
+    `rows`: the count when it is known without counting (a view's, from the table it shows)."""
     described = conn.execute(f"DESCRIBE {table}").fetchall()
     where, params = ("WHERE wave = ?", [wave]) if wave is not None else ("", [])
-    rows = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchall()[0][0]
+    if rows is None:
+        rows = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchall()[0][0]
     preview = conn.execute(f"SELECT * FROM {table} {where} LIMIT {PREVIEW_ROWS}", params).df()
     descriptions = column_descriptions(table)
     return {

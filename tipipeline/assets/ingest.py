@@ -22,6 +22,7 @@ from tipipeline.ingest.long_form import (
     STORED_ANSWERS,
     answer_codes,
     answer_items,
+    responses_view_rows,
     responses_view_sql,
     stored_item_ids,
 )
@@ -159,6 +160,7 @@ def survey_wave(context: AssetExecutionContext, paths: PathsResource, warehouse:
         partition=("wave", wave),
         extra_metadata={"survey_data_quality": _accounting_metadata(quality)},
         views={"stg_responses": lambda conn: responses_view_sql(stored_item_ids(conn))},
+        view_rows={"stg_responses": responses_view_rows},
         support={ANSWER_ITEMS: answer_items(codebook, wave), ANSWER_CODES: answer_codes(codebook, wave)},
     )
     context.log.info(

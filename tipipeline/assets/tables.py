@@ -78,6 +78,7 @@ def write_tables(
     views: dict[str, Callable] | None = None,
     support: dict[str, pd.DataFrame] | None = None,
     conn: duckdb.DuckDBPyConnection | None = None,
+    view_rows: dict[str, Callable[[duckdb.DuckDBPyConnection, str], int]] | None = None,
 ) -> Iterator[MaterializeResult]:
     """Validate (unless `outcomes` are given), write in one transaction, yield one result per table.
 
@@ -87,7 +88,8 @@ def write_tables(
     metadata is the view's. `support`: tables the views read that are not assets themselves
     (a wave's items and codes), written in the same transaction. `conn`: an open warehouse
     connection to write through (so an `SqlSource` can read that connection's temporary tables);
-    by default one is opened.
+    by default one is opened. `view_rows`: view name -> a function of the connection and the partition
+    key giving the view's row count for its metadata without counting through the view.
     """
     frames = {t.name: conform_empty(t.schema, frames[t.name]) for t in tables}
     outcomes = outcomes or {t.name: validate(t.schema, frames[t.name]) for t in tables}
@@ -104,7 +106,12 @@ def write_tables(
             replace_tables(conn, stored)
         metadata = {
             name: (
-                warehouse_table_metadata(conn, name, partition[1] if partition else None)
+                warehouse_table_metadata(
+                    conn,
+                    name,
+                    partition[1] if partition else None,
+                    rows=view_rows[name](conn, partition[1]) if partition and name in (view_rows or {}) else None,
+                )
                 if isinstance(frame, SqlSource) or name in views
                 else table_metadata(frame, name)
             )

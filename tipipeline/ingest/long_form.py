@@ -104,6 +104,14 @@ def responses_view_sql(item_ids: list[str]) -> str:
     return long_responses_sql(item_ids, STORED_ANSWERS, ANSWER_ITEMS, ANSWER_CODES, by_wave=True)
 
 
+def responses_view_rows(conn: duckdb.DuckDBPyConnection, wave: str) -> int:
+    """The `stg_responses` view's rows for a wave without making them: one per stored respondent x
+    the wave's item (every item of a wave has its columns in `stg_answers`)."""
+    respondents = conn.execute(f"SELECT count(*) FROM {STORED_ANSWERS} WHERE wave = ?", [wave]).fetchall()[0][0]
+    items = conn.execute(f"SELECT count(*) FROM {ANSWER_ITEMS} WHERE wave = ?", [wave]).fetchall()[0][0]
+    return int(respondents) * int(items)
+
+
 def stored_item_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """The item ids that have columns in `stg_answers`, in column order."""
     names = [name for name, *_ in conn.execute(f"DESCRIBE {STORED_ANSWERS}").fetchall()]
