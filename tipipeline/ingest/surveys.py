@@ -432,6 +432,26 @@ def distinct_values(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     return positions, list(uniques)
 
 
+@dataclass
+class _Selected:
+    """The codebook's columns of one export (codebook id -> export column), with the identifying
+    columns named so that they can be dropped."""
+
+    data: pd.DataFrame
+    columns: dict[str, str]
+    dropped: list[str]
+
+
+@dataclass
+class _Identity:
+    """All that ingestion keeps from the identifying columns: the hashed duplicate key (None
+    without a duplicate rule), submission times (for ordering only) and the raw response ids."""
+
+    dup_key: pd.Series | None
+    submitted: pd.Series
+    response_ids: pd.Series | None
+
+
 def ingest_file(
     path: str | Path,
     codebook: Codebook,
@@ -440,64 +460,109 @@ def ingest_file(
     key: bytes,
     resolver: AliasResolver | None = None,
 ) -> FileIngest:
-    """Read one export and turn it into staging rows, quarantine and exclusions."""
+    """Read one export and turn it into staging rows, quarantine and exclusions.
+
+    The stages, in the order the module docstring's rules need: read; select the codebook's
+    columns; take what is needed from the identifying columns and drop them; the row-level
+    exclusions; the value checks (quarantine); superseded submissions; the staging rows.
+    """
     path = Path(path)
     raw = read_export(path)
-    sha256 = raw.sha256
     resolver = resolver or AliasResolver(reference)
+    selected = _select_columns(raw, codebook, wave)
+    identity = _identifying_values(selected.data, selected.columns, codebook, key)
+    # Nothing identifying is carried past this point.
+    data = selected.data.drop(columns=[c for c in selected.dropped if c in selected.data.columns])
+    columns = selected.columns
+    ledger = _Ledger(raw, wave)
+
+    respondent_id = _apply_row_exclusions(raw, data, columns, ledger, codebook, identity, wave, key)
+    geography, item_values, yes_no = _check_values(data, columns, ledger, codebook, resolver, reference)
+    if identity.dup_key is not None:
+        _exclude_superseded_submissions(
+            ledger, identity.dup_key, identity.submitted, codebook.exclusions.duplicates.keep
+        )
+
+    accepted = ledger.open
+    respondents = _respondents_frame(
+        data, columns, wave, path, respondent_id, ledger.rows, identity.submitted, geography, yes_no
+    )
+    extra_quarantine, extra_exclusions = _reader_findings(raw, wave, path)
+    return FileIngest(
+        path=path,
+        sha256=raw.sha256,
+        raw_format=raw.format,
+        format_label=raw.format_label,
+        encoding=raw.encoding,
+        header_rows=raw.header_rows,
+        rows_read=raw.rows_read,
+        respondents=_accepted_respondents(respondents, accepted),
+        answers=_answers_wide(item_values, respondent_id, accepted, wave, codebook),
+        free_text=_free_text(data, columns, codebook, respondent_id, accepted, wave),
+        quarantine=ledger.quarantine_frame(extra_quarantine),
+        exclusions=ledger.exclusions_frame(extra_exclusions),
+        identifying_columns_dropped=selected.dropped,
+        problems=[
+            {"row": e["source_row"], "column": e["column"], "message": e["reason"]}
+            for e in extra_quarantine + ledger.entries
+        ],
+        reader=raw.reader,
+        reader_declined=raw.declined,
+    )
+
+
+def _select_columns(raw: RawExport, codebook: Codebook, wave: str) -> _Selected:
+    """The codebook's columns, mapped, with the identifying ones named."""
     extra_identifying = [spec.column for spec in codebook.fields.values() if spec.identifying]
     extra_identifying += codebook.identifying_columns
     dropped = identifying_columns(raw.columns, extra_identifying)
     columns = map_columns(raw, codebook, wave, dropped)
-    ledger = _Ledger(raw, wave)
     # Only the columns the codebook uses. The item columns stay categorical as the readers give
     # them (their rules are decided once per distinct answer); the rest become plain text, which
     # shares the categories' strings, so it costs only pointers. (The codebook refuses a column
     # used by an item and by another field, so no text rule ever meets a categorical.)
     used = sorted(set(columns.values()), key=raw.columns.index)
     item_columns = {columns[item.id] for item in codebook.items}
-    data = raw.data[used]
-    data = data.astype({c: object for c in used if c not in item_columns})
+    data = raw.data[used].astype({c: object for c in used if c not in item_columns})
+    return _Selected(data=data, columns=columns, dropped=dropped)
 
-    # Hash the duplicate key first, then drop every identifying column: nothing identifying is
-    # carried past this point.
-    dup_key, submitted, response_ids = _identifying_values(data, columns, codebook, key)
-    data = data.drop(columns=[c for c in dropped if c in data.columns])
 
-    extra_quarantine = [
-        {"source_row": row, "column": None, "value": "", "reason": f"malformed row: {reason}"}
-        for row, reason in raw.malformed.items()
-    ]
-    extra_exclusions = [
-        {"wave": wave, "source_file": path.name, "source_row": row, "rule": "blank_row", "detail": "every cell empty"}
-        for row in raw.blank_rows
-    ]
-
+def _apply_row_exclusions(
+    raw: RawExport, data, columns, ledger: _Ledger, codebook: Codebook, identity: _Identity, wave: str, key: bytes
+) -> pd.Series:
+    """The exclusions decided from a row alone (response type, completeness, consent, a response
+    id already seen in the file); returns every row's pseudonym."""
     apply_format_rules(raw, ledger, codebook)
     if codebook.exclusions.consent_required and "consent" in columns:
         consent = _yes_no(data, columns, ledger, codebook, "consent")
         shown = data[columns["consent"]].map(lambda v: safe_value(v) or "(blank)")
         ledger.exclude(~consent.fillna(False).to_numpy(dtype=bool), "no_consent", "consent = " + shown)
-
-    respondent_id = _respondent_ids(raw, response_ids, ledger.rows, wave, key)
+    respondent_id = _respondent_ids(raw, identity.response_ids, ledger.rows, wave, key)
     repeated = respondent_id.duplicated(keep="first").to_numpy() & ledger.open
     ledger.exclude(repeated, "duplicate_response_id", "the same response id appears earlier in this file")
+    return respondent_id
 
+
+def _check_values(data, columns, ledger: _Ledger, codebook: Codebook, resolver: AliasResolver, reference: Reference):
+    """Quarantine what cannot be read as meant: merged rows, geography, answers, yes/no fields.
+    Returns (geography, item values, yes/no answers) for every row."""
     _quarantine_multiline(data, columns, ledger, codebook)
     geography = _resolve_geography(data, columns, ledger, resolver, reference)
     item_values = _item_values(data, columns, ledger, codebook)
     yes_no = {name: _yes_no(data, columns, ledger, codebook, name) for name in ("ti_training_12m", "willing_to_share")}
+    return geography, item_values, yes_no
 
-    if dup_key is not None:
-        _exclude_superseded_submissions(ledger, dup_key, submitted, codebook.exclusions.duplicates.keep)
 
-    accepted = ledger.open
-    respondents = pd.DataFrame(
+def _respondents_frame(
+    data, columns, wave: str, path: Path, respondent_id, rows, submitted, geography, yes_no
+) -> pd.DataFrame:
+    """Every row's stg_respondents fields (the accepted ones are picked later)."""
+    return pd.DataFrame(
         {
             "wave": wave,
             "respondent_id": respondent_id,
             "source_file": path.name,
-            "source_row": ledger.rows,
+            "source_row": rows,
             "submitted_date": submitted.dt.date.to_numpy(),  # the date only: times are not kept
             **{k: v.to_numpy() for k, v in geography.items()},
             "role": _text(data, columns, "role"),
@@ -505,37 +570,23 @@ def ingest_file(
             **{k: v.to_numpy() for k, v in yes_no.items()},
         }
     )[RESPONDENT_COLUMNS]
-    respondents = _accepted_respondents(respondents, accepted)
 
-    answers = _answers_wide(item_values, respondent_id, accepted, wave, codebook)
-    free_text = _free_text(data, columns, codebook, respondent_id, accepted, wave)
-    problems = [
-        {"row": e["source_row"], "column": e["column"], "message": e["reason"]}
-        for e in extra_quarantine + ledger.entries
+
+def _reader_findings(raw: RawExport, wave: str, path: Path) -> tuple[list[dict], list[dict]]:
+    """What the reader itself found: malformed rows (quarantine) and blank rows (excluded)."""
+    quarantine = [
+        {"source_row": row, "column": None, "value": "", "reason": f"malformed row: {reason}"}
+        for row, reason in raw.malformed.items()
     ]
-    return FileIngest(
-        path=path,
-        sha256=sha256,
-        raw_format=raw.format,
-        format_label=raw.format_label,
-        encoding=raw.encoding,
-        header_rows=raw.header_rows,
-        rows_read=raw.rows_read,
-        respondents=respondents,
-        answers=answers,
-        free_text=free_text,
-        quarantine=ledger.quarantine_frame(extra_quarantine),
-        exclusions=ledger.exclusions_frame(extra_exclusions),
-        identifying_columns_dropped=dropped,
-        problems=problems,
-        reader=raw.reader,
-        reader_declined=raw.declined,
-    )
+    exclusions = [
+        {"wave": wave, "source_file": path.name, "source_row": row, "rule": "blank_row", "detail": "every cell empty"}
+        for row in raw.blank_rows
+    ]
+    return quarantine, exclusions
 
 
-def _identifying_values(data, columns, codebook: Codebook, key: bytes):
-    """What ingestion needs from the identifying columns before they are dropped: the hashed
-    duplicate key (None without a duplicate rule), submission times and the raw response ids."""
+def _identifying_values(data, columns, codebook: Codebook, key: bytes) -> _Identity:
+    """What ingestion needs from the identifying columns before they are dropped."""
     dup_key = None
     rule = codebook.exclusions.duplicates
     if rule is not None and rule.key in columns:
@@ -543,7 +594,7 @@ def _identifying_values(data, columns, codebook: Codebook, key: bytes):
         dup_key = pseudonymise(keys, key, "duplicate:").where(keys != "", None)
     submitted = _dates(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
     response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
-    return dup_key, submitted, response_ids
+    return _Identity(dup_key=dup_key, submitted=submitted, response_ids=response_ids)
 
 
 def _respondent_ids(raw: RawExport, response_ids, rows, wave: str, key: bytes) -> pd.Series:
