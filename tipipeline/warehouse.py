@@ -104,6 +104,12 @@ def _check_identifier(name: str) -> str:
     return name
 
 
+def sql_literal(value) -> str:
+    """`value` as an SQL string literal (quotes doubled), for the few names DuckDB cannot take as a
+    bound parameter (in DDL, UNPIVOT lists and struct literals)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether the warehouse's main schema holds `table` (a table or a view)."""
     return bool(

@@ -27,7 +27,7 @@ from tipipeline.ingest.codebook import Codebook
 from tipipeline.ingest.long_form import ANSWER_ITEMS, STORED_ANSWERS, wave_items
 from tipipeline.reference import Reference
 from tipipeline.stats.disclosure import suppress
-from tipipeline.warehouse import table_exists
+from tipipeline.warehouse import sql_literal, table_exists
 
 PUBLISHED_CELL_COLUMNS = [*CELL_COLUMNS, "suppressed", "suppression_reason"]
 # The working cells keep the true n and sd next to the decision to publish them or not.
@@ -71,7 +71,7 @@ def build_wave_indicators(
     same bits whatever order the staged rows are stored or added in, on any number of threads.
     """
     drop_scores_scratch(conn)  # also a warehouse table of that name left by an earlier tipipeline
-    literal = "'" + wave.replace("'", "''") + "'"
+    literal = sql_literal(wave)
     # The wave's stored wide answers: scores and alpha are worked out along each row's item columns,
     # not grouped over the long form (60M rows at 1M respondents).
     conn.execute(f"CREATE OR REPLACE TEMP VIEW {WAVE_ANSWERS} AS SELECT * FROM {STORED_ANSWERS} WHERE wave = {literal}")

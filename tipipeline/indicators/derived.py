@@ -15,6 +15,7 @@ from tipipeline.reference import Reference
 from tipipeline.stats.comparison import change_significance
 from tipipeline.stats.exact import Moments, cronbach_alpha_exact
 from tipipeline.stats.intervals import newcombe_difference, welch_difference
+from tipipeline.warehouse import sql_literal
 
 KEY = ["indicator_id", "geography_level", "geography_code"]
 
@@ -157,8 +158,8 @@ def wide_reliability_sql(answers: str, items: pd.DataFrame, value_denominator: i
                 f"count(*) {where} AS n_{name}, coalesce(sum({x}) {where}, 0) AS s_{name}, "
                 f"coalesce(sum(CAST({x} AS HUGEINT) * ({x})) {where}, 0) AS q_{name}"
             )
-            label = "NULL" if item_id is None else "'" + str(item_id).replace("'", "''") + "'"
-            quoted_domain = "'" + str(domain).replace("'", "''") + "'"
+            label = "NULL" if item_id is None else sql_literal(item_id)
+            quoted_domain = sql_literal(domain)
             # An item's row only when the domain has complete respondents, as the long form's join gives.
             keep = "" if item_id is None else f" WHERE n_d{d}_0 > 0"
             rows.append(

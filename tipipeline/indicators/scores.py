@@ -20,6 +20,8 @@ from fractions import Fraction
 import duckdb
 import pandas as pd
 
+from tipipeline.warehouse import sql_literal
+
 MEASURE_COLUMNS = [
     "wave",
     "respondent_id",
@@ -96,7 +98,7 @@ def wide_scores_sql(
     for item in items.itertuples():
         value = f'"v__{item.item_id}"'
         scored = f"({float(item.scale_min)!r} + {float(item.scale_max)!r} - {value})" if item.reverse else value
-        units[item.item_id] = _units(scored, _quoted(item.item_id), unit)
+        units[item.item_id] = _units(scored, sql_literal(item.item_id), unit)
     measures = [
         (measure_type, measure_id, list(group["item_id"]))
         for measure_type in ("domain", "principle")
@@ -120,7 +122,7 @@ def wide_scores_sql(
 
     def entry(condition: str, measure_type: str, measure_id: str, numerator: str, answered: str) -> str:
         return (
-            f"CASE WHEN {condition} THEN {{'measure_type': '{measure_type}', 'measure_id': {_quoted(measure_id)}, "
+            f"CASE WHEN {condition} THEN {{'measure_type': '{measure_type}', 'measure_id': {sql_literal(measure_id)}, "
             f"'numerator': {numerator}, 'answered': {answered}}} END"
         )
 
@@ -198,10 +200,6 @@ def _long_sums_sql(responses: str, unit: int) -> str:
         SELECT wave, respondent_id, 'principle' AS measure_type, principle AS measure_id,
                sum(units) AS numerator, count(units) AS answered, count(*) AS items
         FROM answers GROUP BY wave, respondent_id, principle"""
-
-
-def _quoted(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def respondent_scores(

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from tipipeline.ingest.codebook import Codebook
+from tipipeline.warehouse import sql_literal
 
 NOT_ANSWERED = "not_answered"
 ANSWERED_CODE = 0
@@ -54,7 +55,7 @@ def long_responses_sql(
 ) -> str:
     """SELECT producing stg_responses from the registered wide answers, items and missing codes.
     `by_wave`: `items` and `codes` have a `wave` column and each wave is read through its own."""
-    pairs = ", ".join(f'("v__{i}", "m__{i}") AS {_text(i)}' for i in item_ids)
+    pairs = ", ".join(f'("v__{i}", "m__{i}") AS {sql_literal(i)}' for i in item_ids)
     wave = "i.wave = a.wave AND " if by_wave else ""
     code_wave = "c.wave = a.wave AND " if by_wave else ""
     return f"""
@@ -116,10 +117,6 @@ def stored_item_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """The item ids that have columns in `stg_answers`, in column order."""
     names = [name for name, *_ in conn.execute(f"DESCRIBE {STORED_ANSWERS}").fetchall()]
     return [n[3:] for n in names if n.startswith("v__") and f"m__{n[3:]}" in names]
-
-
-def _text(value) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def long_responses(answers: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:

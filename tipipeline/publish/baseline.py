@@ -24,7 +24,7 @@ import pandas as pd
 from tipipeline.errors import ConfigError, TipipelineError, read_yaml_mapping
 from tipipeline.inputs import file_sha256
 from tipipeline.outcomes.files import outcome_config_files
-from tipipeline.warehouse import table_exists
+from tipipeline.warehouse import sql_literal, table_exists
 
 SPEC_PATH = Path(__file__).with_name("published_tables.yaml")
 PROVENANCE_COMMENT = "Where each published table came from: input files, configuration, code and run."
@@ -102,10 +102,6 @@ def load_spec(path: Path = SPEC_PATH, min_cell_size: int | None = None) -> list[
     return specs
 
 
-def _quote(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 def build_snapshot(
     conn: duckdb.DuckDBPyConnection,
     target: Path,
@@ -118,7 +114,7 @@ def build_snapshot(
     if target.exists():
         target.unlink()
     alias = "publication"
-    conn.execute(f"ATTACH {_quote(str(target))} AS {alias} (STORAGE_VERSION {_quote(storage_version)})")
+    conn.execute(f"ATTACH {sql_literal(str(target))} AS {alias} (STORAGE_VERSION {sql_literal(storage_version)})")
     rows: dict[str, int] = {}
     try:
         for spec in specs:
@@ -128,17 +124,17 @@ def build_snapshot(
             keys = [*spec.order_by, *(f'"{c}"' for c in spec.columns if c not in spec.order_by)]
             order = f" ORDER BY {', '.join(keys)}"
             conn.execute(f"CREATE TABLE {alias}.{spec.name} AS SELECT {columns} FROM ({spec.sql}){order}")
-            conn.execute(f"COMMENT ON TABLE {alias}.{spec.name} IS {_quote(spec.comment.strip())}")
+            conn.execute(f"COMMENT ON TABLE {alias}.{spec.name} IS {sql_literal(spec.comment.strip())}")
             for column, comment in spec.columns.items():
-                conn.execute(f'COMMENT ON COLUMN {alias}.{spec.name}."{column}" IS {_quote(comment)}')
+                conn.execute(f'COMMENT ON COLUMN {alias}.{spec.name}."{column}" IS {sql_literal(comment)}')
             rows[spec.name] = conn.execute(f"SELECT count(*) FROM {alias}.{spec.name}").fetchall()[0][0]
         records = [{"table_name": name, "rows": count, **provenance} for name, count in rows.items()]
         conn.register("_provenance", pd.DataFrame(records, columns=list(PROVENANCE_COLUMNS)))
         conn.execute(f"CREATE TABLE {alias}.provenance AS SELECT * FROM _provenance ORDER BY table_name")
         conn.unregister("_provenance")
-        conn.execute(f"COMMENT ON TABLE {alias}.provenance IS {_quote(PROVENANCE_COMMENT)}")
+        conn.execute(f"COMMENT ON TABLE {alias}.provenance IS {sql_literal(PROVENANCE_COMMENT)}")
         for column, comment in PROVENANCE_COLUMNS.items():
-            conn.execute(f'COMMENT ON COLUMN {alias}.provenance."{column}" IS {_quote(comment)}')
+            conn.execute(f'COMMENT ON COLUMN {alias}.provenance."{column}" IS {sql_literal(comment)}')
         rows["provenance"] = len(records)
         conn.execute(f"CHECKPOINT {alias}")
     finally:
@@ -208,7 +204,7 @@ def export_tables(baseline_path: Path, export_dir: Path) -> list[Path]:
             ):
                 target = export_dir / f"{table}.{suffix}"
                 temporary = target.with_name(f".{target.name}.tmp")
-                conn.execute(f"COPY ({query}) TO {_quote(str(temporary))} {options}")
+                conn.execute(f"COPY ({query}) TO {sql_literal(str(temporary))} {options}")
                 os.replace(temporary, target)
                 written.append(target)
     return written
