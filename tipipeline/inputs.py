@@ -25,6 +25,7 @@ RAW_CODEBOOK = "raw_codebook"
 RAW_POLICY_AUDITS = "raw_policy_audits"
 RAW_OUTCOMES = "raw_outcomes"
 RAW_BOUNDARIES = "raw_boundaries"
+RAW_DEFINITION = "raw_definition"
 FRAMEWORK_FILES = "framework_files"
 REFERENCE_FILES = "reference_files"
 NO_FILES = "no files"
@@ -79,6 +80,19 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     ]
 
 
+def definition_files(folder: Path) -> list[Path]:
+    """The definition panel's files: protocol, statements, panel file and every round's exports."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and (p.suffix.lower() in EXPORT_SUFFIXES or p.suffix.lower() in (".yaml", ".yml"))
+        and not p.name.startswith(("~$", "."))
+    )
+
+
 def wave_version(settings: Settings, wave: str) -> InputVersion:
     """The export files in one wave folder (an empty folder has the version "no files")."""
     return version_of(_files(settings.surveys_dir / wave, EXPORT_SUFFIXES))
@@ -107,6 +121,7 @@ def input_versions(settings: Settings) -> dict[str, InputVersion]:
         RAW_POLICY_AUDITS: version_of(audit_files(settings.policy_audit_dir)),
         RAW_OUTCOMES: version_of(outcome_files(settings.outcomes_dir)),
         RAW_BOUNDARIES: version_of(boundary_files),
+        RAW_DEFINITION: version_of(definition_files(settings.definition_dir), settings.definition_dir),
         FRAMEWORK_FILES: version_of([FRAMEWORK_PATH, CATALOGUE_PATH, MAPPING_PATH, OUTCOME_CATALOGUE_PATH]),
         REFERENCE_FILES: version_of(sorted(Path(REFERENCE_DIR).glob("*.csv"))),
     }

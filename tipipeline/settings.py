@@ -49,6 +49,11 @@ class Settings:
         return self.raw_dir / "outcomes"
 
     @property
+    def definition_dir(self) -> Path:
+        """The London definition's panel: protocol, statements, panel file and round folders."""
+        return self.raw_dir / "definition"
+
+    @property
     def boundaries_dir(self) -> Path:
         return self.data_dir / "boundaries"
 

@@ -60,6 +60,11 @@ def _package_version() -> str:
         "practice_outcome_correlations",
         "fingertips_values",
         "outcome_data_quality",
+        "definition_statements",
+        "panel_flow",
+        "london_definition",
+        "definition_framework_links",
+        "definition_data_quality",
     ],
 )
 def published_baseline(

@@ -27,6 +27,8 @@ DESCRIPTIONS = {
     inputs.RAW_POLICY_AUDITS: "The policy-document audit files (.csv, .xlsx) in data/raw/policy_audit/.",
     inputs.RAW_OUTCOMES: "Violence outcomes and denominators as published (MPS borough crime, OHID Fingertips exports, "
     "ONS population estimates) in data/raw/outcomes/.",
+    inputs.RAW_DEFINITION: "The London definition's consensus panel in data/raw/definition/: the protocol "
+    "(definition.yaml), the candidate statements (statements.yaml), the panel file and each round's exports.",
     inputs.RAW_BOUNDARIES: "The boundary file in data/boundaries/ (none: the built-in London tile grid).",
     inputs.FRAMEWORK_FILES: "The measurement framework and indicator catalogue (tipipeline/framework/*.yaml), and the "
     "outcome mapping and outcome indicators (tipipeline/outcomes/*.yaml).",

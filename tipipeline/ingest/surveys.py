@@ -175,7 +175,7 @@ class FileIngest:
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
 
 
-def _norm(text: str) -> str:
+def normalise_label(text: str) -> str:
     """Compare labels and headers as people mean them: case, spacing and curly quotes ignored."""
     return re.sub(r"\s+", " ", str(text).translate(_QUOTES)).strip().casefold()
 
@@ -188,7 +188,7 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
     expected = codebook.columns_for_wave(wave)
     by_norm: dict[str, list[str]] = {}
     for column in raw.columns:
-        by_norm.setdefault(_norm(column), []).append(column)
+        by_norm.setdefault(normalise_label(column), []).append(column)
     # Identifying columns may feed only identifying fields (hashed at read) and the submission
     # time, which is coarsened to a date at read.
     identifying_ids = {name for name, spec in codebook.fields.items() if spec.identifying} | {"submitted"}
@@ -204,7 +204,7 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
         if column in raw.columns:
             found = column
         else:
-            matches = by_norm.get(_norm(column), []) or _by_question_text(raw, column)
+            matches = by_norm.get(normalise_label(column), []) or _by_question_text(raw, column)
             found = matches[0] if len(matches) == 1 else None
         if found is None:
             if spec is not None and not spec.required:
@@ -225,8 +225,12 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
 def _by_question_text(raw: RawExport, text: str) -> list[str]:
     """Columns whose question text (Qualtrics header row 2) is `text`, or ends with ' - text'
     (a matrix statement), for codebooks that match a wave's columns by text."""
-    wanted = _norm(text)
-    return [c for c, q in raw.question_text.items() if q and (_norm(q) == wanted or _norm(q).endswith(" - " + wanted))]
+    wanted = normalise_label(text)
+    return [
+        c
+        for c, q in raw.question_text.items()
+        if q and (normalise_label(q) == wanted or normalise_label(q).endswith(" - " + wanted))
+    ]
 
 
 # --- the file ------------------------------------------------------------------------------
@@ -241,8 +245,11 @@ def safe_value(value) -> str:
     return text[:VALUE_PREVIEW_CHARS]
 
 
-class _Ledger:
-    """Tracks each row's fate: excluded (first rule wins) or quarantined (all problems kept)."""
+class RowLedger:
+    """Tracks each row's fate: excluded (first rule wins) or quarantined (all problems kept).
+
+    Shared by every reader of survey-tool exports (staff survey waves, the definition panel's
+    rounds); `wave` is the period the rows belong to (a wave or a round)."""
 
     def __init__(self, raw: RawExport, wave: str):
         self.raw, self.wave = raw, wave
@@ -320,11 +327,11 @@ def _status_label(status: str | int) -> str:
 
 
 def _column(raw: RawExport, name: str) -> str | None:
-    wanted = _norm(name)
-    return next((c for c in raw.columns if _norm(c) == wanted), None)
+    wanted = normalise_label(name)
+    return next((c for c in raw.columns if normalise_label(c) == wanted), None)
 
 
-def apply_format_rules(raw: RawExport, ledger: _Ledger, codebook: Codebook | None) -> None:
+def apply_format_rules(raw: RawExport, ledger: RowLedger, codebook: Codebook | None) -> None:
     """Exclusions the export format itself tells: Qualtrics response type and completeness."""
     from tipipeline.ingest.codebook import Exclusions
 
@@ -384,13 +391,13 @@ def _scale_decisions(values: pd.Series, scale: Scale) -> tuple[np.ndarray, np.nd
     """`scale_values` decided once per distinct answer: (each row's position among the distinct
     answers, then per distinct answer its value, missing reason and whether it is invalid). Spread
     them by position (`value[positions]`): fast on millions of cells."""
-    labels = {_norm(k): float(v) for k, v in scale.values.items()}
+    labels = {normalise_label(k): float(v) for k, v in scale.values.items()}
     numeric_values = set(labels.values())
-    missing = {_norm(m): m for m in scale.missing}
+    missing = {normalise_label(m): m for m in scale.missing}
     codes = {float(k): v for k, v in scale.codes.items()}
 
     def one(raw_value: str):
-        text = _norm(raw_value)
+        text = normalise_label(raw_value)
         if text == "":
             return (np.nan, NOT_ANSWERED, False)
         if text in labels:
@@ -474,7 +481,7 @@ def ingest_file(
     # Nothing identifying is carried past this point.
     data = selected.data.drop(columns=[c for c in selected.dropped if c in selected.data.columns])
     columns = selected.columns
-    ledger = _Ledger(raw, wave)
+    ledger = RowLedger(raw, wave)
 
     respondent_id = _apply_row_exclusions(raw, data, columns, ledger, codebook, identity, wave, key)
     geography, item_values, yes_no = _check_values(data, columns, ledger, codebook, resolver, reference)
@@ -528,7 +535,7 @@ def _select_columns(raw: RawExport, codebook: Codebook, wave: str) -> _Selected:
 
 
 def _apply_row_exclusions(
-    raw: RawExport, data, columns, ledger: _Ledger, codebook: Codebook, identity: _Identity, wave: str, key: bytes
+    raw: RawExport, data, columns, ledger: RowLedger, codebook: Codebook, identity: _Identity, wave: str, key: bytes
 ) -> pd.Series:
     """The exclusions decided from a row alone (response type, completeness, consent, a response
     id already seen in the file); returns every row's pseudonym."""
@@ -543,7 +550,7 @@ def _apply_row_exclusions(
     return respondent_id
 
 
-def _check_values(data, columns, ledger: _Ledger, codebook: Codebook, resolver: AliasResolver, reference: Reference):
+def _check_values(data, columns, ledger: RowLedger, codebook: Codebook, resolver: AliasResolver, reference: Reference):
     """Quarantine what cannot be read as meant: merged rows, geography, answers, yes/no fields.
     Returns (geography, item values, yes/no answers) for every row."""
     _quarantine_multiline(data, columns, ledger, codebook)
@@ -612,7 +619,7 @@ def _respondent_ids(raw: RawExport, response_ids, rows, wave: str, key: bytes) -
     return pseudonymise(ids_source.reset_index(drop=True), key, namespace)
 
 
-def _exclude_superseded_submissions(ledger: _Ledger, dup_key, submitted, keep: str) -> None:
+def _exclude_superseded_submissions(ledger: RowLedger, dup_key, submitted, keep: str) -> None:
     """Duplicate submissions are decided among the rows that passed every check, so that a newer
     submission that cannot be accepted does not knock out an older one that can."""
     order = pd.DataFrame({"key": dup_key, "when": submitted, "row": ledger.rows})
@@ -658,7 +665,7 @@ def _dates(values: pd.Series) -> pd.Series:
     return parsed
 
 
-def _quarantine_multiline(data, columns, ledger: _Ledger, codebook: Codebook) -> None:
+def _quarantine_multiline(data, columns, ledger: RowLedger, codebook: Codebook) -> None:
     """A line break inside a short answer means a stray quote merged rows: quarantine them."""
     free_text = {name for name, spec in codebook.fields.items() if spec.free_text}
     for target, column in columns.items():
@@ -684,7 +691,7 @@ def _text(data: pd.DataFrame, columns: dict[str, str], name: str) -> np.ndarray:
 
 
 def _resolve_geography(
-    data, columns, ledger: _Ledger, resolver: AliasResolver, reference: Reference
+    data, columns, ledger: RowLedger, resolver: AliasResolver, reference: Reference
 ) -> dict[str, pd.Series]:
     """org_id, sector, borough, BCU and ICB codes per row; unresolvable or contradictory -> quarantine.
 
@@ -756,7 +763,7 @@ def _unresolved_reason(resolver: AliasResolver, entity: str, value: str) -> str:
     return f"{entity} {value.strip()!r} does not resolve through the alias table{hint}"
 
 
-def _item_values(data, columns, ledger: _Ledger, codebook: Codebook) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def _item_values(data, columns, ledger: RowLedger, codebook: Codebook) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per item: each row's value (NaN when missing) and missing code (`long_form.missing_codes`,
     ANSWERED_CODE when answered), decided once per distinct answer; off-scale answers quarantined."""
     table = missing_codes(codebook)
@@ -785,7 +792,7 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype(object).fillna("").astype(str)
 
 
-def _yes_no(data, columns, ledger: _Ledger, codebook: Codebook, name: str) -> pd.Series:
+def _yes_no(data, columns, ledger: RowLedger, codebook: Codebook, name: str) -> pd.Series:
     """True / False / NA for a yes-no field: True is the scale's positive answer (`positive:`, by
     default the label 'Yes'), whatever number it is coded as. Other answers are quarantined."""
     if name not in columns:
@@ -858,7 +865,7 @@ def inspect_format(path: Path) -> FileReport:
     """What the format rules alone find in an export (no codebook): rows, the rows the survey
     tool's own columns exclude or quarantine, malformed rows, identifying columns."""
     raw = read_export(path)
-    ledger = _Ledger(raw, wave="")
+    ledger = RowLedger(raw, wave="")
     apply_format_rules(raw, ledger, None)
     excluded = ledger.excluded.value_counts().to_dict()
     if raw.blank_rows:

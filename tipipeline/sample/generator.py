@@ -267,6 +267,11 @@ def generate_sample(
     outcome_rng = np.random.default_rng([seed, OUTCOMES_STREAM])
     manifest["outcomes"] = write_outcome_sample(out / "outcomes", outcome_rng, reference, months, mid_year, org_effect)
 
+    # The definition panel (issue 15), from its own stream.
+    from tipipeline.sample.definition import write_definition_sample
+
+    manifest["definition"] = write_definition_sample(out, seed)
+
     for path in sorted(
         p for p in out.rglob("*") if p.is_file() and p.name not in ("README.md", "sample_manifest.json")
     ):
@@ -793,6 +798,8 @@ def _audit_summary(audit: pd.DataFrame) -> dict:
 
 
 def _readme(manifest: dict) -> str:
+    from tipipeline.sample.definition import readme_dirty_rows
+    from tipipeline.sample.definition import readme_lines as definition_readme_lines
     from tipipeline.sample.outcomes import readme_lines, readme_notes
 
     lines = [
@@ -830,6 +837,7 @@ def _readme(manifest: dict) -> str:
     )
     lines.append("| `surveys/codebook.yaml` | the instrument: columns to fields and items, scales, exclusion rules | |")
     lines += readme_lines(manifest["outcomes"])
+    lines += definition_readme_lines(manifest["definition"])
     lines.append("| `sample_manifest.json` | machine-readable list of the files (sha256) and the dirty rows below | |")
     lines += [
         "",
@@ -853,5 +861,6 @@ def _readme(manifest: dict) -> str:
         f"suppression must protect it; in every wave the MPS Basic Command Unit {SMALL_BCU[0]} has {SMALL_BCU[1]} respondents.",
         "",
         *readme_notes(manifest["outcomes"]),
+        *readme_dirty_rows(manifest["definition"]),
     ]
     return "\n".join(lines)
