@@ -80,6 +80,12 @@ RESULT_TABLES = [
         "with no place in the framework.",
         schemas.DefinitionFrameworkLinks,
     ),
+    TableAsset(
+        "definition_protocol",
+        "The study protocol the results were judged by (definition.yaml): scale and bands, the consensus and "
+        "stability rules in words, the group threshold, who is invited, and the file's SHA-256.",
+        schemas.DefinitionProtocolTable,
+    ),
 ]
 
 

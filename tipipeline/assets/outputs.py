@@ -65,6 +65,7 @@ def _package_version() -> str:
         "london_definition",
         "definition_framework_links",
         "definition_data_quality",
+        "definition_protocol",
     ],
 )
 def published_baseline(

@@ -59,6 +59,7 @@ def build_results(conn: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, pd
             "panel_flow": tables.panel_flow({}, {}, pd.DataFrame(columns=["panellist_id", "stakeholder_group"]), []),
             "london_definition": agreed,
             "definition_framework_links": tables.framework_links(agreed, framework),
+            "definition_protocol": pd.DataFrame(columns=["setting", "value"]),
         }
     protocol, statements = load_definition_config(folder, framework)
     panellists = conn.execute("SELECT * FROM stg_panellists").df()
@@ -74,4 +75,5 @@ def build_results(conn: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, pd
         "panel_flow": tables.panel_flow(invited, responded, panellists, protocol.panel.groups),
         "london_definition": agreed,
         "definition_framework_links": tables.framework_links(agreed, framework),
+        "definition_protocol": tables.protocol_table(protocol),
     }

@@ -300,3 +300,53 @@ def framework_links(agreed: pd.DataFrame, framework: Framework) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["item_type", "item_id", "item_name", "agreed_statements", "finding"])
+
+
+def protocol_table(protocol: DefinitionProtocol) -> pd.DataFrame:
+    """`definition_protocol`: the rules the results were judged by, one setting per row."""
+    scale = protocol.scale
+    consensus = protocol.consensus
+    top = f"{scale.top[0]}-{scale.top[1]}"
+    bottom = f"{scale.bottom[0]}-{scale.bottom[1]}"
+    threshold = None
+    if consensus.method == "bands":
+        rule = consensus.band_rule()
+        threshold = _plain(rule.in_top_min)
+        agreed = f"at least {threshold}% rate it {top}" + (
+            f" and at most {_plain(rule.in_bottom_max)}% rate it {bottom}" if rule.in_bottom_max is not None else ""
+        )
+        rejected = f"at least {_plain(rule.out_bottom_min)}% rate it {bottom}" + (
+            f" and at most {_plain(rule.out_top_max)}% rate it {top}" if rule.out_top_max is not None else ""
+        )
+    else:
+        agreed = f"the median rating is {top} and the panel does not disagree (RAND/UCLA: IPR not above IPRAS)"
+        rejected = f"the median rating is {bottom} and the panel does not disagree"
+    stability = (
+        f"stable when the top band's share moved by less than {_plain(protocol.stability.max_change_points)} "
+        "percentage points since the round before"
+        if protocol.stability.method == "percent_change"
+        else f"stable when Wilcoxon's signed-rank test (exact, two-sided) finds no shift at alpha = {protocol.stability.alpha}"
+    )
+    rows = [
+        ("title", protocol.title),
+        ("scale", f"{scale.minimum}-{scale.maximum}"),
+        ("bottom_band", f"{scale.bottom[0]}-{scale.bottom[1]}"),
+        ("middle_band", f"{scale.bottom[1] + 1}-{scale.top[0] - 1}"),
+        ("top_band", f"{scale.top[0]}-{scale.top[1]}"),
+        ("consensus_method", consensus.method),
+        ("consensus_in", agreed),
+        ("consensus_out", rejected),
+        ("consensus_in_top_min_percent", threshold or ""),
+        ("stability_method", protocol.stability.method),
+        ("stability_rule", stability),
+        ("min_group_panellists", str(protocol.panel.min_group_panellists)),
+        ("invite", protocol.panel.invite),
+        ("protocol_sha256", protocol.sha256),
+    ]
+    return pd.DataFrame(rows, columns=["setting", "value"])
+
+
+def _plain(number) -> str:
+    """70.0 -> 70, 66.7 -> 66.7."""
+    value = float(number)
+    return str(int(value)) if value == int(value) else str(value)

@@ -28,6 +28,7 @@ def build_report(conn, maps, framework: Framework, synthetic: bool, threshold: i
     parts = [
         sections.summary_section(data, framework),
         sections.framework_section(framework),
+        sections.definition_section(queries.load_definition_data(conn)),
         sections.methods_section(data, framework, threshold),
         sections.indicators_section(data, maps, framework),
         sections.journey_section(data, framework),

@@ -145,3 +145,34 @@ def load_evidence_data(conn) -> EvidenceData | None:
     for column in ("period_start", "period_end"):
         evidence.cells[column] = pd.to_datetime(evidence.cells[column]).dt.date
     return evidence
+
+
+@dataclass
+class DefinitionData:
+    """The London definition's published tables (absent from a baseline published before them)."""
+
+    statements: pd.DataFrame
+    flow: pd.DataFrame
+    agreed: pd.DataFrame
+    links: pd.DataFrame
+    protocol: dict[str, str]
+
+
+DEFINITION_TABLES = ("definition_statements", "panel_flow", "london_definition", "definition_framework_links")
+
+
+def load_definition_data(conn) -> DefinitionData | None:
+    """The definition tables of the published baseline, or None when there are none or no rounds."""
+    tables = {t for (t,) in conn.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if not {*DEFINITION_TABLES, "definition_protocol"} <= tables:
+        return None
+    frames = [
+        _frame(conn, "SELECT * FROM definition_statements ORDER BY statement_id, round, panel_group"),
+        _frame(conn, "SELECT * FROM panel_flow ORDER BY round, panel_group"),
+        _frame(conn, "SELECT * FROM london_definition ORDER BY position"),
+        _frame(conn, "SELECT * FROM definition_framework_links ORDER BY item_type DESC, item_id"),
+    ]
+    if frames[0].empty:
+        return None
+    protocol = dict(conn.execute("SELECT setting, value FROM definition_protocol").fetchall())
+    return DefinitionData(*frames, protocol=protocol)

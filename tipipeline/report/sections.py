@@ -23,6 +23,7 @@ from tipipeline.report.tables import (
     suppressed_symbol,
 )
 from tipipeline.viz.charts import change_chart, funnel_chart, journey_chart
+from tipipeline.viz.definition_charts import consensus_chart
 
 DEFINITION = (
     "Trauma-informed practice is an approach to health and care interventions which is grounded in the "
@@ -431,6 +432,129 @@ def promising_section(data: ReportData) -> Section:
         f"Promising-practice candidates, wave {data.latest_wave}",
     )
     return Section("promising", "Promising practice", {"candidates": table})
+
+
+def definition_section(definition) -> Section | None:
+    """The London definition (the research's first aim): the statements agreed in the final round,
+    a chart per round, where the stakeholder groups differ, the panel's flow and the framework link."""
+    if definition is None:
+        return None
+    protocol = definition.protocol
+    everyone = definition.statements[definition.statements["panel_group"] == "all"]
+    rounds = sorted(int(r) for r in everyone["round"].unique())
+    final = rounds[-1]
+    bands = {
+        "bottom": protocol.get("bottom_band", "bottom band"),
+        "middle": protocol.get("middle_band", "middle band"),
+        "top": protocol.get("top_band", "top band"),
+    }
+    threshold = _band_threshold(protocol)
+    figures = [
+        chart_figure(
+            consensus_chart(everyone, r, bands, threshold),
+            f"Round {r}: the share of panellists rating each statement {bands['bottom']}, {bands['middle']} and "
+            f"{bands['top']}; the dashed lines mark the consensus threshold.",
+        )
+        for r in rounds
+    ]
+    agreed = definition.agreed.assign(
+        supports=definition.agreed["principle_name"]
+        .fillna(definition.agreed["domain_name"])
+        .fillna("Boundary of the definition")
+    )
+    agreed_table = make_table(
+        agreed,
+        [
+            Column("statement_id", "Statement"),
+            Column("text", "Wording"),
+            Column("supports", "Supports"),
+            Column("n_rated", "Rated", "count"),
+            Column("pct_top", f"Rated {bands['top']}", "whole percent"),
+            Column("median", "Median", "score"),
+        ],
+        f"The London definition: statements agreed in round {final}",
+    )
+    final_rows = definition.statements[
+        (definition.statements["round"] == final) & (definition.statements["panel_group"] != "all")
+    ]
+    published = final_rows[~final_rows["suppressed"].astype(bool)]
+    split_ids = sorted(
+        sid for sid, group in published.groupby("statement_id") if {"in", "out"} <= set(group["consensus"].dropna())
+    )
+    split = None
+    if split_ids:
+        rows = final_rows[final_rows["statement_id"].isin(split_ids)].assign(
+            group=lambda f: f["panel_group"].map(lambda g: label("panel_groups", g)),
+            result=lambda f: [
+                suppressed_symbol() if s else label("consensus", c)
+                for s, c in zip(f["suppressed"].astype(bool), f["consensus"], strict=True)
+            ],
+        )
+        rows = rows.assign(pct_top=show_withheld(rows["pct_top"], rows["suppressed"]))
+        split = make_table(
+            rows,
+            [
+                Column("statement_id", "Statement"),
+                Column("group", "Stakeholder group"),
+                Column("panellists", "Panellists", "count"),
+                Column("pct_top", f"Rated {bands['top']}", "whole percent"),
+                Column("result", "Result"),
+            ],
+            f"Statements the stakeholder groups split on, round {final}",
+        )
+    flow = definition.flow.assign(group=definition.flow["panel_group"].map(lambda g: label("panel_groups", g)))
+    flow_table = make_table(
+        flow,
+        [
+            Column("round", "Round", "count"),
+            Column("group", "Stakeholder group"),
+            Column("invited", "Invited", "count"),
+            Column("responded", "Responded", "count"),
+            Column("response_rate_pct", "Response rate", "whole percent"),
+            Column("responded_previous_round", "Also responded to the round before", "count"),
+        ],
+        "Panellists invited and responding in each round",
+    )
+    links = definition.links.assign(
+        kind=definition.links["item_type"].map(
+            {"principle": "Principle", "domain": "Domain", "statement": "Agreed statement"}
+        ),
+        statements=definition.links["agreed_statements"].replace("", "none"),
+    )
+    links_table = make_table(
+        links,
+        [
+            Column("item_name", "Framework item or statement"),
+            Column("kind", "Kind"),
+            Column("statements", "Agreed statements"),
+            Column("finding", "Finding"),
+        ],
+        "The agreed definition against the framework",
+    )
+    first = definition.flow[(definition.flow["round"] == 1) & (definition.flow["panel_group"] == "all")]
+    context = {
+        "panellists": int(first["invited"].iloc[0]) if len(first) else 0,
+        "rounds": len(rounds),
+        "final_round": final,
+        "scale": protocol.get("scale", ""),
+        "rule": protocol.get("consensus_in", "the protocol's rule is met"),
+        "rejected": protocol.get("consensus_out", ""),
+        "stability": (protocol.get("stability_rule", "") or "").capitalize(),
+        "agreed_count": len(definition.agreed),
+        "agreed": agreed_table,
+        "rounds_figures": figures,
+        "split": split,
+        "min_group": protocol.get("min_group_panellists", ""),
+        "flow": flow_table,
+        "links": links_table,
+    }
+    return Section("definition", "The London definition", context, figures)
+
+
+def _band_threshold(protocol: dict[str, str]) -> float | None:
+    """The top band's share needed for consensus (bands rule only)."""
+    value = protocol.get("consensus_in_top_min_percent", "")
+    return float(value) if value else None
 
 
 def caveats_section() -> Section:

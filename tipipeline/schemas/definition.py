@@ -184,3 +184,10 @@ class DefinitionFrameworkLinks(pa.DataFrameModel):
     finding: Series[str] = pa.Field(
         isin=["supported", "no agreed statement", "agreed statement with no place in the framework"]
     )
+
+
+class DefinitionProtocolTable(pa.DataFrameModel):
+    """The protocol the results were judged by, one setting per row."""
+
+    setting: Series[str] = pa.Field(unique=True)
+    value: Series[str]
