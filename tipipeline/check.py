@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from tipipeline.definition.check import check_definition_file, definition_root, format_definition_report
 from tipipeline.errors import TipipelineError
 from tipipeline.ingest.codebook import Codebook, load_codebook
 from tipipeline.ingest.exports import read_export
@@ -179,6 +180,10 @@ def check_files(
             codebook_error = str(exc)
     reports = []
     for path in map(Path, paths):
+        root = definition_root(path)
+        if root is not None:
+            reports.append(check_definition_file(path, root))
+            continue
         outcome = outcome_kind(path)
         if outcome:
             reports.append(check_outcome_file(path, outcome))
@@ -225,6 +230,8 @@ def format_report(report: dict) -> str:
             lines.append(f"  row {problem['row']}, column {problem['column']!r}: {problem['message']}")
     elif report["kind"].startswith("outcome"):
         lines += format_outcome_report(report)
+    elif report["kind"].startswith("definition"):
+        lines += format_definition_report(report)
     elif report.get("format"):
         encoding = f", {report['encoding']}" if report.get("encoding") else ""
         lines.append(

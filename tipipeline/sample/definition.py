@@ -139,7 +139,10 @@ def write_definition_sample(out: Path, seed: int) -> dict:
     group_of = dict(zip(panel["Email"], panel["Group"].str.casefold().str.replace(" ", "_"), strict=True))
     responders = _responders(rng, panel.iloc[:-1])
     everyone = panel["Email"].iloc[:-1].tolist()
-    dirty: list[dict] = []
+    # The panel file's last row (after the header) has the unknown group.
+    dirty: list[dict] = [
+        {"file": "definition/panel.csv", "row": len(panel) + 1, "expected": "quarantine: unknown stakeholder group"}
+    ]
     files = []
     for r in range(3):
         number = r + 1
