@@ -322,10 +322,10 @@ def protocol_table(protocol: DefinitionProtocol) -> pd.DataFrame:
         agreed = f"the median rating is {top} and the panel does not disagree (RAND/UCLA: IPR not above IPRAS)"
         rejected = f"the median rating is {bottom} and the panel does not disagree"
     stability = (
-        f"stable when the top band's share moved by less than {_plain(protocol.stability.max_change_points)} "
+        f"a result is stable when the top band's share moved by less than {_plain(protocol.stability.max_change_points)} "
         "percentage points since the round before"
         if protocol.stability.method == "percent_change"
-        else f"stable when Wilcoxon's signed-rank test (exact, two-sided) finds no shift at alpha = {protocol.stability.alpha}"
+        else f"a result is stable when Wilcoxon's signed-rank test (exact, two-sided) finds no shift at alpha = {protocol.stability.alpha}"
     )
     rows = [
         ("title", protocol.title),

@@ -448,12 +448,11 @@ def definition_section(definition) -> Section | None:
         "middle": protocol.get("middle_band", "middle band"),
         "top": protocol.get("top_band", "top band"),
     }
-    threshold = _band_threshold(protocol)
     figures = [
         chart_figure(
-            consensus_chart(everyone, r, bands, threshold),
-            f"Round {r}: the share of panellists rating each statement {bands['bottom']}, {bands['middle']} and "
-            f"{bands['top']}; the dashed lines mark the consensus threshold.",
+            consensus_chart(everyone, r, bands),
+            f"Round {r}: the share of panellists rating each statement {bands['bottom']} (left), {bands['middle']} "
+            f"(centred) and {bands['top']} (right), with each statement's consensus.",
         )
         for r in rounds
     ]
@@ -549,12 +548,6 @@ def definition_section(definition) -> Section | None:
         "links": links_table,
     }
     return Section("definition", "The London definition", context, figures)
-
-
-def _band_threshold(protocol: dict[str, str]) -> float | None:
-    """The top band's share needed for consensus (bands rule only)."""
-    value = protocol.get("consensus_in_top_min_percent", "")
-    return float(value) if value else None
 
 
 def caveats_section() -> Section:

@@ -2,8 +2,9 @@
 
 One bar per statement: the share rating in the bottom band to the left of zero, the middle band
 straddling it, the top band to the right, so agreement reads rightwards and disagreement leftwards.
-The consensus threshold is drawn as a dashed line; each bar is labelled with its consensus, so
-nothing is told by colour alone.
+Each bar is labelled with its consensus, so nothing is told by colour alone. No threshold line is
+drawn: with the middle band centred, the top band starts at a different place on every bar, so a
+line at 70% would not mark 70% of anyone's ratings.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tipipeline.viz.style import CATEGORICAL, MIN_FONTSIZE, REPORT_WIDTH, SECONDARY_TEXT, TEXT, figure, legend, styled
+from tipipeline.viz.style import CATEGORICAL, MIN_FONTSIZE, REPORT_WIDTH, TEXT, figure, legend, styled
 
 BAND_COLOURS = {"bottom": CATEGORICAL[3], "middle": "#BFC1C3", "top": CATEGORICAL[0]}
 CONSENSUS_LABELS = {"in": "consensus in", "out": "consensus out", "none": "no consensus"}
 
 
-def consensus_chart(rows: pd.DataFrame, round_number: int, band_names: dict[str, str], threshold: float | None):
+def consensus_chart(rows: pd.DataFrame, round_number: int, band_names: dict[str, str]):
     """(figure, alt text, data table) for one round's statements (rows of `definition_statements`
     for the whole panel). `band_names`: bottom, middle and top as the scale words them ("1-3")."""
     data = rows[rows["round"] == round_number].sort_values("statement_id").reset_index(drop=True)
@@ -51,9 +52,6 @@ def consensus_chart(rows: pd.DataFrame, round_number: int, band_names: dict[str,
                 fontsize=MIN_FONTSIZE,
                 color=TEXT,
             )
-        if threshold is not None:
-            ax.axvline(threshold, color=SECONDARY_TEXT, linestyle="--", linewidth=0.8)
-            ax.axvline(-threshold, color=SECONDARY_TEXT, linestyle="--", linewidth=0.8)
         ax.axvline(0, color=TEXT, linewidth=0.6)
         ax.set_yticks(y, data["statement_id"].tolist())
         ax.set_ylim(n - 0.5, -0.5)
