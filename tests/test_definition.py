@@ -8,6 +8,7 @@ import csv
 import hashlib
 import hmac
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -403,3 +404,54 @@ def test_no_panellist_name_or_email_reaches_the_warehouse_or_baseline(built_samp
                 text = conn.execute(f'SELECT * FROM "{table}"').df().to_csv()
                 found = [s for s in secrets if s in text]
                 assert not found, (path.name, table, found[:3])
+
+
+def test_check_reports_a_round_file():
+    from tipipeline.check import check_files
+
+    path = next((SAMPLE_DEFINITION / "round-1").iterdir())
+    (report,) = check_files([path])
+    assert report["kind"] == "definition_round" and report["usable"]
+    # The file read apart from the pipeline: statement columns and data rows after 3 header rows.
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    statement_columns = [c for c in rows[0] if re.fullmatch(r"S\d\d", c)]
+    assert report["statements_rated"] == sorted(statement_columns)
+    assert report["rows_read"] == len(rows) - 3
+    unable = sum(row[rows[0].index(c)] == "Unable to rate" for row in rows[3:] for c in statement_columns)
+    # Every "Unable to rate" of an accepted row is reported; the rejected rows hold none.
+    assert sum(report["missing_ratings"].values()) <= unable and sum(report["missing_ratings"].values()) > 0
+    assert [p["row"] for p in report["problems"]] == [
+        d["row"]
+        for d in json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())["definition"]["dirty_rows"]
+        if d["file"].endswith(path.name) and d["expected"].startswith("quarantine")
+    ]
+
+
+def test_report_section_shows_the_definition_and_withholds_small_groups(built_sample):
+    from tipipeline.report.content import build_report
+
+    with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
+        html, figures = build_report(conn, [], FRAMEWORK, True, FRAMEWORK.disclosure.min_cell_size)
+        agreed = conn.execute("SELECT statement_id, text FROM london_definition").fetchall()
+        withheld = conn.execute(
+            "SELECT statement_id, panel_group FROM definition_statements WHERE suppressed AND round = 3"
+        ).fetchall()
+    section = html[html.index('<h2 id="definition">') : html.index("</section>", html.index('<h2 id="definition">'))]
+    for statement_id, text in agreed:
+        assert f'<th scope="row">{statement_id}</th>' in section and text.replace("'", "&#39;") in section
+    assert section.count("<figure>") == 3  # one chart per round
+    assert [f.caption for f in figures if f.caption.startswith("Round ")] == [
+        f"Round {r}: the share of panellists rating each statement 1-3 (left), 4-6 (centred) and 7-9 (right), "
+        "with each statement's consensus."
+        for r in (1, 2, 3)
+    ]
+    # The split statement's table: a withheld group's row shows [c], never a share.
+    split = section[section.index("Statements the stakeholder groups split on") :]
+    split = split[: split.index("</table>")]
+    groups = {"research": "Research", "lived_experience": "Lived experience"}
+    for statement_id, group in withheld:
+        if statement_id == "S14":
+            row = split[split.index(groups[group]) :]
+            row = row[: row.index("</tr>")]
+            assert "%" not in row and "[c]" in row
