@@ -455,3 +455,18 @@ def test_report_section_shows_the_definition_and_withholds_small_groups(built_sa
             row = split[split.index(groups[group]) :]
             row = row[: row.index("</tr>")]
             assert "%" not in row and "[c]" in row
+
+
+def test_check_on_the_statements_file_reports_the_framework_link():
+    from tipipeline.check import check_files
+
+    (report,) = check_files([SAMPLE_DEFINITION / "statements.yaml"])
+    assert report["kind"] == "definition_protocol" and report["rounds"] == [1, 2, 3]
+    named = set()
+    for statement in load_statements(SAMPLE_DEFINITION / "statements.yaml", FRAMEWORK).statements:
+        named |= {statement.principle, statement.domain}
+    never_named = {p.id for p in FRAMEWORK.principles} | {d.id for d in FRAMEWORK.domains}
+    never_named -= named
+    # Items no statement names, and the domain of S10, which the sample makes fall out in round 3.
+    assert set(report["framework_items_without_agreed_statement"]) == never_named | {"engagement_lived_experience"}
+    assert report["agreed_statements_outside_framework"] == ["S17"]

@@ -23,6 +23,8 @@ def definition_root(path: Path) -> Path | None:
         return parent.parent
     if path.stem.casefold() == "panel" and (parent / "definition.yaml").is_file():
         return parent
+    if path.name in ("definition.yaml", "statements.yaml") and (parent / "definition.yaml").is_file():
+        return parent
     return None
 
 
@@ -44,6 +46,8 @@ def check_definition_file(path: str | Path, root: Path) -> dict:
         report["reason"] = str(exc)
         return report
     resolved = path.resolve()
+    if path.suffix == ".yaml":
+        return _framework_report(report, ingest, protocol, statements)
     if resolved.parent == root.resolve():
         panel = ingest.panel
         accounting = panel.accounting
@@ -87,8 +91,43 @@ def check_definition_file(path: str | Path, root: Path) -> dict:
     return report
 
 
+def _framework_report(report: dict, ingest, protocol, statements) -> dict:
+    """The protocol or statements file: the rounds judged, what was agreed, and how the agreed
+    definition meets the framework (items with no agreed statement, statements outside it)."""
+    from tipipeline.definition import tables
+    from tipipeline.framework import load_framework
+
+    framework = load_framework()
+    ratings = ingest.table("ratings")
+    results = tables.statement_results(ratings, ingest.panel.panellists, protocol, statements)
+    agreed = tables.london_definition(results, statements, framework)
+    links = tables.framework_links(agreed, framework)
+    report.update(
+        kind="definition_protocol",
+        rounds=ingest.rounds,
+        panellists=len(ingest.panel.panellists),
+        agreed_statements=agreed["statement_id"].tolist(),
+        framework_items_without_agreed_statement=links.loc[
+            links["finding"] == "no agreed statement", "item_id"
+        ].tolist(),
+        agreed_statements_outside_framework=links.loc[links["item_type"] == "statement", "item_id"].tolist(),
+        usable=True,
+    )
+    return report
+
+
 def format_definition_report(report: dict) -> list[str]:
     """The lines `tipipeline check` prints for a definition panel file (after the file name)."""
+    if report["kind"] == "definition_protocol":
+        return [
+            f"  kind: definition protocol; rounds {', '.join(map(str, report['rounds'])) or 'none'}; "
+            f"panellists {report['panellists']}",
+            f"  agreed in the final round: {', '.join(report['agreed_statements']) or 'none'}",
+            "  framework items with no agreed statement: "
+            + (", ".join(report["framework_items_without_agreed_statement"]) or "none"),
+            "  agreed statements with no place in the framework: "
+            + (", ".join(report["agreed_statements_outside_framework"]) or "none"),
+        ]
     if report.get("rows_read") is None:
         return []
     lines = [
