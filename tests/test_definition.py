@@ -263,10 +263,11 @@ def test_statement_results_by_hand():
     assert results.loc[("S01", 1, "council"), "consensus"] == "none"
     assert results.loc[("S01", 1, "police"), "consensus"] == "in"
     assert results.loc[("S01", 2, "all"), "stable"]
-    assert results.loc[("S02", 2, "all"), "n_unable_to_rate"] == 1
-    assert results.loc[("S02", 2, "all"), "n_rated"] == 0
-    # No stakeholder group below the threshold of 5: nothing withheld.
-    assert not results["suppressed"].any()
+    # Nobody rated S02 (one "unable to rate"): fewer than 5 ratings, so even the whole panel's row is withheld.
+    assert results.loc[("S02", 2, "all"), "suppressed"]
+    assert results.loc[("S02", 2, "all"), "suppression_reason"] == "fewer than 5 panellists rated this statement"
+    # No stakeholder group below the threshold of 5 ratings of S01: nothing of S01 withheld.
+    assert not results.loc["S01", "suppressed"].any()
 
 
 def no_group_revealed(sizes: dict[str, int], withheld: set[str], threshold: int) -> bool:
@@ -294,8 +295,9 @@ def test_the_group_rule_fails_on_a_constructed_breach():
 def test_withheld_groups_never_reveal_a_group(sizes, threshold):
     withheld = set(tables.withheld_groups(sizes, threshold))
     published = [g for g, n in sizes.items() if n > 0 and g not in withheld]
-    # Either safe, or every group with panellists is withheld (only the whole panel is published).
-    assert no_group_revealed(sizes, withheld, threshold) or not published
+    # Safe, or every group withheld with fewer than the threshold in all: then statement_results
+    # withholds the whole panel's row as well (test_one_group_alone_is_never_published_as_the_whole_panel).
+    assert no_group_revealed(sizes, withheld, threshold) or (not published and sum(sizes.values()) < threshold)
 
 
 def test_suppressed_rows_carry_no_values():
@@ -314,6 +316,44 @@ def test_suppressed_rows_carry_no_values():
     for group in ("research", "council"):
         assert results.loc[group, tables.VALUE_COLUMNS].isna().all()
     assert results.loc["all", "n_rated"] == 8
+
+
+def test_groups_are_withheld_on_each_statements_ratings():
+    protocol = load_protocol(TEMPLATES / "definition.yaml")
+    statements = load_statements(TEMPLATES / "statements.yaml", FRAMEWORK)
+    panel = pd.DataFrame(
+        {
+            "panellist_id": [f"c{i}" for i in range(8)] + [f"r{i}" for i in range(6)] + [f"h{i}" for i in range(7)],
+            "stakeholder_group": ["council"] * 8 + ["research"] * 6 + ["health"] * 7,
+        }
+    )
+    # Six researchers responded, but two could not rate S02: four ratings of S02 is too few, though
+    # six of S01 are enough. Health (7) is then withheld for S02 too: the whole panel minus councils
+    # would otherwise be the researchers' four.
+    rows = [(1, pid, "S01", 8) for pid in panel["panellist_id"]]
+    rows += [(1, pid, "S02", None if pid in ("r0", "r1") else 7) for pid in panel["panellist_id"]]
+    # Round 2: everyone rates S02; health is published again, but its stability is not worked out
+    # from round 1's withheld ratings.
+    rows += [(2, pid, "S02", 8) for pid in panel["panellist_id"]]
+    results = tables.statement_results(ratings_frame(rows), panel, protocol, statements).set_index(
+        ["statement_id", "round", "panel_group"]
+    )
+    assert not results.loc[("S01", 1), "suppressed"].any()
+    assert results.loc[("S02", 1, "research"), "suppressed"] and results.loc[("S02", 1, "health"), "suppressed"]
+    assert not results.loc[("S02", 1, "council"), "suppressed"]
+    assert results.loc[("S02", 1, "research"), "panellists"] == 6
+    assert not results.loc[("S02", 2, "health"), "suppressed"]
+    assert pd.isna(results.loc[("S02", 2, "health"), "stable"])
+    assert results.loc[("S02", 2, "council"), "stable"]  # published both rounds: 100% both times
+
+
+def test_one_group_alone_is_never_published_as_the_whole_panel():
+    protocol = load_protocol(TEMPLATES / "definition.yaml")
+    statements = load_statements(TEMPLATES / "statements.yaml", FRAMEWORK)
+    panel = pd.DataFrame({"panellist_id": ["a", "b", "c"], "stakeholder_group": ["police"] * 3})
+    results = tables.statement_results(ratings_frame([(1, p, "S01", 9) for p in "abc"]), panel, protocol, statements)
+    assert results["suppressed"].all()
+    assert results[tables.VALUE_COLUMNS].isna().all().all()
 
 
 def test_panel_flow_and_framework_links_by_hand():

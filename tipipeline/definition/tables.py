@@ -9,10 +9,12 @@
 - `definition_framework_links`: each framework principle and domain with the agreed statements
   behind it (or none), and agreed statements with no place in the framework.
 
-Disclosure control: a group with fewer than `min_group_panellists` responding in a round has no
-values in that round's rows (`suppressed`, with the reason); if the groups withheld hold fewer
-than that many panellists together, or only one group, the smallest published group is withheld
-too, so that the overall figures minus the published groups never reveal a small group.
+Disclosure control, per statement and round: a group with fewer than `min_group_panellists`
+ratings of the statement has no values in its row (`suppressed`, with the reason); while the
+withheld groups hold fewer ratings than that together, or are one group, the smallest published
+group is withheld too, so that the whole panel's figures minus the published groups never reveal
+a small group; the whole panel's row is withheld when it has fewer ratings than that. A withheld
+result is never the base of the next round's stability.
 """
 
 from __future__ import annotations
@@ -67,15 +69,18 @@ def _float(value: Fraction | None) -> float | None:
     return None if value is None else float(value)
 
 
-def withheld_groups(sizes: dict[str, int], threshold: int) -> dict[str, str]:
-    """group -> why its figures are withheld in a round, from the groups' numbers of responders."""
+def withheld_groups(sizes: dict[str, int], threshold: int, what: str = "responded") -> dict[str, str]:
+    """group -> why its figures are withheld, from each group's number of panellists (who responded,
+    or who rated a statement: `what`). A group with some but fewer than `threshold` is withheld;
+    while the withheld groups hold fewer than `threshold` together, or are one group, the smallest
+    published group is withheld too, so the whole panel minus the published groups reveals no one."""
     withheld = {
-        g: f"fewer than {threshold} panellists in this group responded" for g, n in sizes.items() if 0 < n < threshold
+        g: f"fewer than {threshold} panellists in this group {what}" for g, n in sizes.items() if 0 < n < threshold
     }
     published = sorted((n, g) for g, n in sizes.items() if n >= threshold)
     while withheld and published:
         hidden = sum(sizes[g] for g in withheld)
-        if hidden >= threshold and len(withheld) >= 2:
+        if hidden >= threshold and len([g for g in withheld if sizes[g] > 0]) >= 2:
             break
         _, smallest = published.pop(0)
         withheld[smallest] = "withheld so that a smaller group cannot be worked out from the overall figures"
@@ -92,21 +97,28 @@ def statement_results(
     groups = dict(zip(panellists["panellist_id"], panellists["stakeholder_group"], strict=True))
     frame = ratings.assign(panel_group=ratings["panellist_id"].map(groups))
     rows = []
+    # A group's ratings in the round before, kept only where they were published: a result withheld
+    # in one round must not show through the next round's stability.
     previous: dict[tuple[str, str], pd.DataFrame] = {}
     for round_number in sorted(frame["round"].unique()):
         in_round = frame[frame["round"] == round_number]
         responders = in_round.drop_duplicates("panellist_id")
         sizes = {g: int((responders["panel_group"] == g).sum()) for g in protocol.panel.groups}
-        withheld = withheld_groups(sizes, threshold)
         current: dict[tuple[str, str], pd.DataFrame] = {}
         for statement_id in sorted(in_round["statement_id"].unique()):
             one = in_round[in_round["statement_id"] == statement_id]
+            rated = one.dropna(subset=["rating"])
+            # Decided per statement on the ratings it has: "unable to rate" answers make a group's
+            # ratings of one statement fewer than its panellists.
+            counts = {g: int((rated["panel_group"] == g).sum()) for g in protocol.panel.groups}
+            withheld = withheld_groups(counts, threshold, "rated this statement")
+            if len(rated) < threshold:
+                withheld[ALL] = f"fewer than {threshold} panellists rated this statement"
             for group in [ALL, *protocol.panel.groups]:
                 subset = one if group == ALL else one[one["panel_group"] == group]
                 size = responders.shape[0] if group == ALL else sizes[group]
                 if group != ALL and size == 0:
                     continue
-                current[(statement_id, group)] = subset
                 row = {
                     "statement_id": statement_id,
                     "round": int(round_number),
@@ -116,6 +128,7 @@ def statement_results(
                 if group in withheld:
                     row.update({c: None for c in VALUE_COLUMNS}, suppressed=True, suppression_reason=withheld[group])
                 else:
+                    current[(statement_id, group)] = subset
                     row.update(_values(subset, scale, protocol, previous.get((statement_id, group))))
                     row.update(suppressed=False, suppression_reason="")
                 rows.append(row)
