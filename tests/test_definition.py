@@ -168,6 +168,8 @@ ROUND2 = """Email,Everyone who meets the public is trained.,Safety comes first.
 ann@example.org,7,8
 bob@example.org,9 - Strongly agree,1 - Strongly disagree
 cat@example.org,5,5
+dan@example.org,6,7
+zed@example.org,Ann A,5
 """
 
 
@@ -183,7 +185,10 @@ def test_panellists_are_pseudonymised_the_same_in_every_round(tmp_path):
     assert ingest.panel.quarantine[["source_row", "column"]].values.tolist() == [[6, "Group"]]
     first, second = ingest.files
     assert set(first.responses["panellist_id"]) == {pseudonym("ann@example.org"), pseudonym("bob@example.org")}
-    assert set(second.responses["panellist_id"]) == {pseudonym("ann@example.org"), pseudonym("bob@example.org")}
+    # Cat's round-1 response was quarantined (a rating of 12), but she took part: invited to round 2.
+    assert set(second.responses["panellist_id"]) == {
+        pseudonym(e) for e in ("ann@example.org", "bob@example.org", "cat@example.org")
+    }
 
 
 def test_round_rows_are_accounted_for_by_row_and_rule(tmp_path):
@@ -200,8 +205,13 @@ def test_round_rows_are_accounted_for_by_row_and_rule(tmp_path):
         == 6
         == accounting["rows_accepted"] + accounting["rows_quarantined"] + accounting["rows_excluded"]
     )
-    # Round 2 matched its columns by the statements' wording; Cat did not respond to round 1.
-    assert second.exclusions[["source_row", "rule"]].values.tolist() == [[4, "not_invited"]]
+    # Round 2 matched its columns by the statements' wording. Dan sent nothing to rate in round 1, so
+    # he was not invited; a panellist's name typed into a rating cell is quarantined, never stored.
+    assert second.exclusions[["source_row", "rule"]].values.tolist() == [[5, "not_invited"]]
+    assert second.quarantine[["source_row", "column", "value"]].values.tolist() == [
+        [6, "Email", ""],
+        [6, "Everyone who meets the public is trained.", "[not stored: it may identify a person]"],
+    ]
     ratings = second.ratings.set_index(["panellist_id", "statement_id"])["rating"]
     assert ratings[(pseudonym("bob@example.org"), "A3")] == 9  # "9 - Strongly agree"
     assert ratings[(pseudonym("bob@example.org"), "A1")] == 1
@@ -458,9 +468,17 @@ def test_check_reports_a_round_file():
     statement_columns = [c for c in rows[0] if re.fullmatch(r"S\d\d", c)]
     assert report["statements_rated"] == sorted(statement_columns)
     assert report["rows_read"] == len(rows) - 3
-    unable = sum(row[rows[0].index(c)] == "Unable to rate" for row in rows[3:] for c in statement_columns)
-    # Every "Unable to rate" of an accepted row is reported; the rejected rows hold none.
-    assert sum(report["missing_ratings"].values()) <= unable and sum(report["missing_ratings"].values()) > 0
+    dirty = [
+        d
+        for d in json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())["definition"]["dirty_rows"]
+        if d["file"].endswith(path.name)
+    ]
+    accepted = [row for number, row in enumerate(rows[3:], start=4) if number not in {d["row"] for d in dirty}]
+    assert len(accepted) == report["rows_accepted"]
+    for reason, text in (("unable_to_rate", "Unable to rate"), ("not_answered", "")):
+        counted = sum(row[rows[0].index(c)] == text for row in accepted for c in statement_columns)
+        reported = sum(n for key, n in report["missing_ratings"].items() if key.endswith(f": {reason}"))
+        assert reported == counted, reason
     assert [p["row"] for p in report["problems"]] == [
         d["row"]
         for d in json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())["definition"]["dirty_rows"]

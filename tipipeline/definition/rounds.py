@@ -8,13 +8,16 @@ readers take (Qualtrics CSV in every layout, Microsoft Forms XLSX, one-header CS
 A panellist is known by their e-mail address, case and spaces ignored; it becomes an HMAC pseudonym
 (namespace `panellist:`), the same in every round, and neither the address nor a name reaches the
 warehouse. A round file's statement columns are matched by the statement's id (an export tag) or
-its text (Forms exports the question's wording).
+its text (Forms exports the question's wording). A quarantined cell that holds an e-mail address,
+or a panellist's e-mail or name, is not stored.
 
 Panel rows: a missing or repeated e-mail, an unknown group or a borough that does not resolve is
 quarantined. Round rows, in order: `blank_row`, `non_genuine_status` and `partial_response`
 (Qualtrics' own columns, as for the staff survey), then quarantined when the e-mail is missing or
 not on the panel or a rating is not on the scale, then excluded as `not_invited` (under
-`invite: previous_responders`, a panellist who did not respond to the round before), `no_ratings`
+`invite: previous_responders`, a panellist who took no part in the round before: a response
+accepted or quarantined counts as taking part, so a mistyped rating does not cost the panellist
+the next round), `no_ratings`
 (nothing rated) and `duplicate_submission` (the same panellist twice in a round: the last
 submission, by its end time, else its row, is kept).
 """
@@ -22,7 +25,7 @@ submission, by its end time, else its row, is kept).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,7 @@ from tipipeline.ingest.surveys import (
     QUARANTINE_COLUMNS,
     RowLedger,
     apply_format_rules,
+    local_times,
     normalise_label,
 )
 from tipipeline.ingest.waves import EXPORT_SUFFIXES
@@ -45,6 +49,7 @@ from tipipeline.reference import AliasResolver
 ROUND_FOLDER = re.compile(r"^round-(\d+)$")
 PANEL_STEMS = ("panel",)
 EMAIL_COLUMNS = {"email", "e-mail", "email address", "e-mail address", "recipientemail", "recipient email"}
+NAME_COLUMNS = {"name", "full name", "first name", "last name", "surname", "forename"}
 END_TIME_COLUMNS = {"enddate", "end date", "completion time", "completed", "submitted", "submission time"}
 PANELLIST_COLUMNS = ["panellist_id", "stakeholder_group", "borough_code", "source_row"]
 RATING_COLUMNS = ["round", "panellist_id", "statement_id", "rating", "missing_reason"]
@@ -74,6 +79,8 @@ class Panel:
     source_file: str
     sha256: str
     rows_read: int
+    # Every e-mail and name on the panel file, normalised, in memory only: what quarantine must not store.
+    personal: set[str] = field(default_factory=set)
 
     @property
     def accounting(self) -> dict:
@@ -102,6 +109,9 @@ class RoundFile:
     ratings: pd.DataFrame
     quarantine: pd.DataFrame
     exclusions: pd.DataFrame
+    # Panellists who took part, accepted or quarantined (a mistyped rating is still a response):
+    # those invited to the next round under `invite: previous_responders`.
+    engaged: set[str] = field(default_factory=set)
 
     @property
     def accounting(self) -> dict:
@@ -131,7 +141,25 @@ def _email_key(value) -> str:
 
 
 def _find_column(raw: RawExport, names: set[str]) -> str | None:
-    return next((c for c in raw.columns if normalise_label(c) in names), None)
+    """The first column with one of `names`, preferring one that holds a value (an anonymous-link
+    Qualtrics export has an empty RecipientEmail beside the e-mail question)."""
+    found = [c for c in raw.columns if normalise_label(c) in names]
+    filled = [c for c in found if (raw.data[c].astype(object).fillna("").astype(str).str.strip() != "").any()]
+    return (filled or found or [None])[0]
+
+
+REDACTED = "[not stored: it may identify a person]"
+
+
+def _redact(quarantine: pd.DataFrame, personal: set[str]) -> pd.DataFrame:
+    """Quarantine values that hold an e-mail address, or a panellist's e-mail or name (a shifted
+    or hand-edited sheet), are not stored."""
+
+    def one(value) -> str:
+        text = str(value)
+        return REDACTED if "@" in text or text.strip().casefold() in personal else text
+
+    return quarantine.assign(value=quarantine["value"].map(one))
 
 
 def find_panel_file(folder: Path) -> Path:
@@ -191,6 +219,10 @@ def read_panel(path: Path, protocol: DefinitionProtocol, key: bytes, resolver: A
         columns=PANELLIST_COLUMNS,
     )
     by_email = dict(zip(emails[accepted], ids[accepted], strict=True))
+    name_columns = [c for c in raw.columns if normalise_label(c) in NAME_COLUMNS]
+    personal = set(emails) - {""}
+    for column in name_columns:
+        personal |= {str(v).strip().casefold() for v in raw.data[column].astype(object).dropna()} - {""}
     blank = [
         {
             "wave": "panel",
@@ -203,12 +235,13 @@ def read_panel(path: Path, protocol: DefinitionProtocol, key: bytes, resolver: A
     ]
     return Panel(
         panellists=panellists,
-        quarantine=_as_round(ledger.quarantine_frame(_malformed(raw)), QUARANTINE_COLUMNS),
+        quarantine=_redact(_as_round(ledger.quarantine_frame(_malformed(raw)), QUARANTINE_COLUMNS), personal),
         exclusions=_as_round(ledger.exclusions_frame(blank), EXCLUSION_COLUMNS),
         by_email=by_email,
         source_file=path.name,
         sha256=raw.sha256,
         rows_read=raw.rows_read,
+        personal=personal,
     )
 
 
@@ -244,8 +277,9 @@ def _statement_columns(raw: RawExport, statements: Statements, round_number: int
         mapping[statement.id] = column
     in_play = {s.id for s in statements_in_round(statements, round_number)}
     for statement in statements.statements:
-        column = by_norm.get(normalise_label(statement.id))
-        if statement.id not in in_play and column is not None:
+        column = by_norm.get(normalise_label(statement.id)) or by_norm.get(normalise_label(statement.text))
+        column = column or texts.get(normalise_label(statement.text))
+        if statement.id not in in_play and column is not None and column not in mapping.values():
             raise InputError(
                 raw.path,
                 f"column {column!r} rates statement {statement.id}, which is not rated in round {round_number} "
@@ -355,8 +389,9 @@ def read_round_file(
         rows_read=raw.rows_read,
         responses=responses,
         ratings=ratings,
-        quarantine=_as_round(ledger.quarantine_frame(_malformed(raw)), QUARANTINE_COLUMNS),
+        quarantine=_redact(_as_round(ledger.quarantine_frame(_malformed(raw)), QUARANTINE_COLUMNS), panel.personal),
         exclusions=_as_round(ledger.exclusions_frame(extra_exclusions), EXCLUSION_COLUMNS),
+        engaged=set(ids[ledger.excluded.isna().to_numpy() & ids.notna().to_numpy()]),
     )
 
 
@@ -370,8 +405,8 @@ def _exclude_repeats(raw: RawExport, ledger: RowLedger, ids: pd.Series) -> None:
     end_column = _find_column(raw, END_TIME_COLUMNS)
     order = pd.DataFrame({"id": ids.to_numpy(), "row": ledger.rows})
     if end_column is not None:
-        text = raw.data[end_column].astype(object).fillna("").astype(str).str.strip()
-        order["when"] = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=True)
+        # The survey's rule: ISO first, then UK day-first; a UTC offset dropped (local clock time).
+        order["when"] = local_times(raw.data[end_column].astype(object).fillna("")).to_numpy()
     else:
         order["when"] = pd.NaT
     live = order[ledger.open & order["id"].notna().to_numpy()]
@@ -426,8 +461,7 @@ class PanelIngest:
         everyone = set(self.panel.panellists["panellist_id"])
         if round_number == 1 or protocol.panel.invite == "whole_panel":
             return everyone
-        before = [f.responses for f in self.files if f.round == round_number - 1]
-        return set(pd.concat(before)["panellist_id"]) if before else set()
+        return set().union(*(f.engaged for f in self.files if f.round == round_number - 1))
 
 
 def ingest_panel(

@@ -599,7 +599,9 @@ def _identifying_values(data, columns, codebook: Codebook, key: bytes) -> _Ident
     if rule is not None and rule.key in columns:
         keys = data[columns[rule.key]].str.strip().str.casefold()
         dup_key = pseudonymise(keys, key, "duplicate:").where(keys != "", None)
-    submitted = _dates(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
+    submitted = (
+        local_times(data[columns["submitted"]]) if "submitted" in columns else pd.Series(pd.NaT, index=data.index)
+    )
     response_ids = data[columns["response_id"]].str.strip() if "response_id" in columns else None
     return _Identity(dup_key=dup_key, submitted=submitted, response_ids=response_ids)
 
@@ -651,7 +653,7 @@ def _accepted_respondents(respondents: pd.DataFrame, accepted) -> pd.DataFrame:
 _UTC_OFFSET = re.compile(r"\s*(Z|[+-]\d{2}:?\d{2})$")
 
 
-def _dates(values: pd.Series) -> pd.Series:
+def local_times(values: pd.Series) -> pd.Series:
     """Local timestamps, for ordering submissions (only their dates are ever stored).
 
     ISO first, then UK day-first; a trailing UTC offset is dropped (the local clock time is what

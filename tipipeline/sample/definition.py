@@ -225,6 +225,17 @@ def write_definition_sample(out: Path, seed: int) -> dict:
             )
         if number == 3:
             rows.append({"email": lapsed[0], "status": "0", "finished": True, "answers": {}, "kind": "no_ratings"})
+            # An e-mail address pasted into a rating: quarantined, and the value never stored.
+            typed = _answers(rng, ids, r, group_of[lapsed[1]], unable=False) | {ids[0]: lapsed[1]}
+            rows.append(
+                {
+                    "email": lapsed[1],
+                    "status": "0",
+                    "finished": True,
+                    "answers": typed,
+                    "kind": "quarantine: e-mail in a rating",
+                }
+            )
         path = _write_round(rows, number, ids, texts, folder)
         files.append(str(path.relative_to(out)))
         first_row = 4 if number == 1 else 2
