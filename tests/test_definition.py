@@ -495,6 +495,10 @@ def test_report_section_shows_the_definition_and_withholds_small_groups(built_sa
         withheld = conn.execute(
             "SELECT statement_id, panel_group FROM definition_statements WHERE suppressed AND round = 3"
         ).fetchall()
+    with open(SAMPLE_DEFINITION / "panel.csv", newline="", encoding="utf-8") as handle:
+        people = list(csv.DictReader(handle))
+    assert not [p["Email"] for p in people if p["Email"] in html]
+    assert not [p["Name"] for p in people if p["Name"] in html]
     section = html[html.index('<h2 id="definition">') : html.index("</section>", html.index('<h2 id="definition">'))]
     for statement_id, text in agreed:
         assert f'<th scope="row">{statement_id}</th>' in section and text.replace("'", "&#39;") in section
