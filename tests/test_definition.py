@@ -382,7 +382,12 @@ def test_panel_flow_and_framework_links_by_hand():
     assert flow.loc[(2, "all"), "responded_previous_round"] == 2
     assert flow.loc[(2, "police"), ["invited", "responded", "responded_previous_round"]].tolist() == [1, 0, 0]
     agreed = pd.DataFrame(
-        {"statement_id": ["X1", "X2"], "principle": ["safety", None], "domain": [None, None], "text": ["s", "outside"]}
+        {
+            "statement_id": ["X1", "X2"],
+            "principle": ["safety", None],
+            "domain": [None, None],
+            "statement_text": ["s", "outside"],
+        }
     )
     links = tables.framework_links(agreed, FRAMEWORK).set_index("item_id")
     assert links.loc["safety", "finding"] == "supported" and links.loc["safety", "agreed_statements"] == "X1"
@@ -491,7 +496,7 @@ def test_report_section_shows_the_definition_and_withholds_small_groups(built_sa
 
     with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
         html, figures = build_report(conn, [], FRAMEWORK, True, FRAMEWORK.disclosure.min_cell_size)
-        agreed = conn.execute("SELECT statement_id, text FROM london_definition").fetchall()
+        agreed = conn.execute("SELECT statement_id, statement_text FROM london_definition").fetchall()
         withheld = conn.execute(
             "SELECT statement_id, panel_group FROM definition_statements WHERE suppressed AND round = 3"
         ).fetchall()

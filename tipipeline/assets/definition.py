@@ -130,7 +130,9 @@ def london_definition(context: AssetExecutionContext, paths: PathsResource, ware
     extra = {
         "london_definition": {
             "agreed_statements": len(agreed),
-            "definition": MetadataValue.md(markdown_preview(agreed[["position", "statement_id", "text"]], rows=50)),
+            "definition": MetadataValue.md(
+                markdown_preview(agreed[["position", "statement_id", "statement_text"]], rows=50)
+            ),
         }
     }
     yield from write_tables(warehouse, RESULT_TABLES, frames, extra_metadata=extra)

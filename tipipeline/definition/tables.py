@@ -223,7 +223,7 @@ def london_definition(results: pd.DataFrame, statements: Statements | None, fram
     columns = [
         "position",
         "statement_id",
-        "text",
+        "statement_text",
         "kind",
         "principle",
         "principle_name",
@@ -252,7 +252,7 @@ def london_definition(results: pd.DataFrame, statements: Statements | None, fram
         rows.append(
             {
                 "statement_id": statement.id,
-                "text": statement.text,
+                "statement_text": statement.text,
                 "kind": statement.kind,
                 "principle": statement.principle,
                 "principle_name": principle_names.get(statement.principle),
@@ -307,7 +307,7 @@ def framework_links(agreed: pd.DataFrame, framework: Framework) -> pd.DataFrame:
                 {
                     "item_type": "statement",
                     "item_id": statement.statement_id,
-                    "item_name": statement.text,
+                    "item_name": statement.statement_text,
                     "agreed_statements": statement.statement_id,
                     "finding": "agreed statement with no place in the framework",
                 }

@@ -465,7 +465,7 @@ def definition_section(definition) -> Section | None:
         agreed,
         [
             Column("statement_id", "Statement"),
-            Column("text", "Wording"),
+            Column("statement_text", "Wording"),
             Column("supports", "Supports"),
             Column("n_rated", "Rated", "count"),
             Column("pct_top", f"Rated {bands['top']}", "whole percent"),

@@ -159,7 +159,7 @@ class LondonDefinition(pa.DataFrameModel):
 
     position: Series[int] = pa.Field(ge=1, unique=True)
     statement_id: Series[str] = pa.Field(unique=True)
-    text: Series[str]
+    statement_text: Series[str]
     kind: Series[str] = pa.Field(isin=["principle", "practice", "boundary"])
     principle: Series[str] = pa.Field(nullable=True)
     principle_name: Series[str] = pa.Field(nullable=True)
