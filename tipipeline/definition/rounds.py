@@ -24,6 +24,7 @@ submission, by its end time, else its row, is kept).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from tipipeline.ingest.surveys import (
     apply_format_rules,
     local_times,
     normalise_label,
+    reader_findings,
 )
 from tipipeline.ingest.waves import EXPORT_SUFFIXES
 from tipipeline.reference import AliasResolver
@@ -84,17 +86,7 @@ class Panel:
 
     @property
     def accounting(self) -> dict:
-        quarantined = int(self.quarantine["source_row"].nunique()) if len(self.quarantine) else 0
-        return {
-            "round": "panel",
-            "source_file": self.source_file,
-            "sha256": self.sha256,
-            "rows_read": self.rows_read,
-            "rows_accepted": len(self.panellists),
-            "rows_quarantined": quarantined,
-            "rows_excluded": len(self.exclusions),
-            "excluded_by_rule": _by_rule(self.exclusions),
-        }
+        return _accounting("panel", self.source_file, self.sha256, self.rows_read, len(self.panellists), self)
 
 
 @dataclass
@@ -115,25 +107,25 @@ class RoundFile:
 
     @property
     def accounting(self) -> dict:
-        quarantined = int(self.quarantine["source_row"].nunique()) if len(self.quarantine) else 0
-        return {
-            "round": f"round-{self.round}",
-            "source_file": self.path.name,
-            "sha256": self.sha256,
-            "rows_read": self.rows_read,
-            "rows_accepted": len(self.responses),
-            "rows_quarantined": quarantined,
-            "rows_excluded": len(self.exclusions),
-            "excluded_by_rule": _by_rule(self.exclusions),
-        }
+        return _accounting(
+            f"round-{self.round}", self.path.name, self.sha256, self.rows_read, len(self.responses), self
+        )
 
 
-def _by_rule(exclusions: pd.DataFrame) -> str:
-    import json
-
-    return json.dumps(
-        {str(k): int(v) for k, v in exclusions["rule"].value_counts().sort_index().items()}, sort_keys=True
-    )
+def _accounting(period: str, source_file: str, sha256: str, rows_read: int, accepted: int, outcome) -> dict:
+    """One file's row of `definition_data_quality`: rows read = accepted + quarantined + excluded."""
+    quarantine, exclusions = outcome.quarantine, outcome.exclusions
+    by_rule = exclusions["rule"].value_counts().sort_index()
+    return {
+        "round": period,
+        "source_file": source_file,
+        "sha256": sha256,
+        "rows_read": rows_read,
+        "rows_accepted": accepted,
+        "rows_quarantined": int(quarantine["source_row"].nunique()) if len(quarantine) else 0,
+        "rows_excluded": len(exclusions),
+        "excluded_by_rule": json.dumps({str(k): int(v) for k, v in by_rule.items()}, sort_keys=True),
+    }
 
 
 def _email_key(value) -> str:
@@ -223,20 +215,11 @@ def read_panel(path: Path, protocol: DefinitionProtocol, key: bytes, resolver: A
     personal = set(emails) - {""}
     for column in name_columns:
         personal |= {str(v).strip().casefold() for v in raw.data[column].astype(object).dropna()} - {""}
-    blank = [
-        {
-            "wave": "panel",
-            "source_file": path.name,
-            "source_row": row,
-            "rule": "blank_row",
-            "detail": "every cell empty",
-        }
-        for row in raw.blank_rows
-    ]
+    quarantine, exclusions = _ledger_frames(ledger, raw, path, "panel", personal)
     return Panel(
         panellists=panellists,
-        quarantine=_redact(_as_round(ledger.quarantine_frame(_malformed(raw)), QUARANTINE_COLUMNS), personal),
-        exclusions=_as_round(ledger.exclusions_frame(blank), EXCLUSION_COLUMNS),
+        quarantine=quarantine,
+        exclusions=exclusions,
         by_email=by_email,
         source_file=path.name,
         sha256=raw.sha256,
@@ -245,11 +228,12 @@ def read_panel(path: Path, protocol: DefinitionProtocol, key: bytes, resolver: A
     )
 
 
-def _malformed(raw: RawExport) -> list[dict]:
-    return [
-        {"source_row": row, "column": None, "value": "", "reason": f"malformed row: {reason}"}
-        for row, reason in raw.malformed.items()
-    ]
+def _ledger_frames(ledger: RowLedger, raw: RawExport, path: Path, period: str, personal: set[str]):
+    """(quarantine, exclusions) of one file, with what the reader found (malformed and blank rows,
+    as for the staff survey), the period named `round`, and identifying values not stored."""
+    malformed, blank = reader_findings(raw, period, path)
+    quarantine = _redact(_as_round(ledger.quarantine_frame(malformed), QUARANTINE_COLUMNS), personal)
+    return quarantine, _as_round(ledger.exclusions_frame(blank), EXCLUSION_COLUMNS)
 
 
 def statements_in_round(statements: Statements, round_number: int) -> list:
@@ -378,10 +362,7 @@ def read_round_file(
         ],
         ignore_index=True,
     )
-    extra_exclusions = [
-        {"wave": period, "source_file": path.name, "source_row": row, "rule": "blank_row", "detail": "every cell empty"}
-        for row in raw.blank_rows
-    ]
+    quarantine, exclusions = _ledger_frames(ledger, raw, path, period, panel.personal)
     return RoundFile(
         round=round_number,
         path=path,
@@ -389,8 +370,8 @@ def read_round_file(
         rows_read=raw.rows_read,
         responses=responses,
         ratings=ratings,
-        quarantine=_redact(_as_round(ledger.quarantine_frame(_malformed(raw)), QUARANTINE_COLUMNS), panel.personal),
-        exclusions=_as_round(ledger.exclusions_frame(extra_exclusions), EXCLUSION_COLUMNS),
+        quarantine=quarantine,
+        exclusions=exclusions,
         engaged=set(ids[ledger.excluded.isna().to_numpy() & ids.notna().to_numpy()]),
     )
 

@@ -494,7 +494,7 @@ def ingest_file(
     respondents = _respondents_frame(
         data, columns, wave, path, respondent_id, ledger.rows, identity.submitted, geography, yes_no
     )
-    extra_quarantine, extra_exclusions = _reader_findings(raw, wave, path)
+    extra_quarantine, extra_exclusions = reader_findings(raw, wave, path)
     return FileIngest(
         path=path,
         sha256=raw.sha256,
@@ -579,7 +579,7 @@ def _respondents_frame(
     )[RESPONDENT_COLUMNS]
 
 
-def _reader_findings(raw: RawExport, wave: str, path: Path) -> tuple[list[dict], list[dict]]:
+def reader_findings(raw: RawExport, wave: str, path: Path) -> tuple[list[dict], list[dict]]:
     """What the reader itself found: malformed rows (quarantine) and blank rows (excluded)."""
     quarantine = [
         {"source_row": row, "column": None, "value": "", "reason": f"malformed row: {reason}"}
