@@ -11,6 +11,7 @@ from tipipeline.assets.indicators import indicator_assets
 from tipipeline.assets.ingest import ingest_assets
 from tipipeline.assets.outcomes import outcome_assets
 from tipipeline.assets.outputs import output_assets
+from tipipeline.assets.practice import practice_assets
 from tipipeline.assets.reference import reference_assets
 from tipipeline.assets.reports import report_assets
 from tipipeline.assets.sources import source_assets
@@ -34,6 +35,7 @@ ASSETS = [
     *indicator_assets,
     *outcome_assets,
     *definition_assets,
+    *practice_assets,
     *output_assets,
     *report_assets,
 ]

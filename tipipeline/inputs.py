@@ -16,6 +16,7 @@ from tipipeline.framework.catalogue import CATALOGUE_PATH
 from tipipeline.ingest.policy_audit import audit_files
 from tipipeline.ingest.waves import EXPORT_SUFFIXES, discover_waves
 from tipipeline.outcomes.files import MAPPING_PATH, OUTCOME_CATALOGUE_PATH, outcome_files
+from tipipeline.practice.config import GIVEN_NAMES, LIBRARY_CONFIG
 from tipipeline.reference import REFERENCE_DIR
 from tipipeline.settings import Settings
 
@@ -26,6 +27,7 @@ RAW_POLICY_AUDITS = "raw_policy_audits"
 RAW_OUTCOMES = "raw_outcomes"
 RAW_BOUNDARIES = "raw_boundaries"
 RAW_DEFINITION = "raw_definition"
+RAW_PRACTICE = "raw_practice"
 FRAMEWORK_FILES = "framework_files"
 REFERENCE_FILES = "reference_files"
 NO_FILES = "no files"
@@ -80,8 +82,9 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     ]
 
 
-def definition_files(folder: Path) -> list[Path]:
-    """The definition panel's files: protocol, statements, panel file and every round's exports."""
+def tree_files(folder: Path) -> list[Path]:
+    """Every export and YAML file under a folder, at any depth: the definition panel (protocol,
+    statements, panel file, rounds) and the practice library (submissions, reviews)."""
     if not folder.is_dir():
         return []
     return sorted(
@@ -121,7 +124,10 @@ def input_versions(settings: Settings) -> dict[str, InputVersion]:
         RAW_POLICY_AUDITS: version_of(audit_files(settings.policy_audit_dir)),
         RAW_OUTCOMES: version_of(outcome_files(settings.outcomes_dir)),
         RAW_BOUNDARIES: version_of(boundary_files),
-        RAW_DEFINITION: version_of(definition_files(settings.definition_dir), settings.definition_dir),
-        FRAMEWORK_FILES: version_of([FRAMEWORK_PATH, CATALOGUE_PATH, MAPPING_PATH, OUTCOME_CATALOGUE_PATH]),
+        RAW_DEFINITION: version_of(tree_files(settings.definition_dir), settings.definition_dir),
+        RAW_PRACTICE: version_of(tree_files(settings.practice_dir), settings.practice_dir),
+        FRAMEWORK_FILES: version_of(
+            [FRAMEWORK_PATH, CATALOGUE_PATH, MAPPING_PATH, OUTCOME_CATALOGUE_PATH, LIBRARY_CONFIG, GIVEN_NAMES]
+        ),
         REFERENCE_FILES: version_of(sorted(Path(REFERENCE_DIR).glob("*.csv"))),
     }

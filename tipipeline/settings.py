@@ -54,6 +54,11 @@ class Settings:
         return self.raw_dir / "definition"
 
     @property
+    def practice_dir(self) -> Path:
+        """The practice library: the form's exports in submissions/ and the reviewers' reviews.csv."""
+        return self.raw_dir / "practice"
+
+    @property
     def boundaries_dir(self) -> Path:
         return self.data_dir / "boundaries"
 

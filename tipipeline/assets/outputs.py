@@ -47,6 +47,8 @@ def _package_version() -> str:
         "borough_partnership",
         "policy_documents",
         "policy_organisations",
+        "policy_document_scores",
+        "framework_principles",
         "coder_agreement",
         "promising_practice",
         "organisations",
@@ -66,6 +68,9 @@ def _package_version() -> str:
         "definition_framework_links",
         "definition_data_quality",
         "definition_protocol",
+        "practice_library",
+        "practice_status_summary",
+        "practice_data_quality",
     ],
 )
 def published_baseline(

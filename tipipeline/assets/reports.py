@@ -149,4 +149,44 @@ def baseline_report(
     )
 
 
-report_assets = [maps, baseline_report]
+@asset(
+    group_name="outputs",
+    description="Journey reports (issue 16): one self-contained HTML page per partner in outputs/journeys/ (each "
+    "council, the MPS, each ICB, and each BCU whose figures disclosure control lets through), an index page linking "
+    "them, and the practice library page (filterable by principle, domain, sector, borough and evidence level; "
+    "works from the file, without a server). Made from the published baseline only; withheld values appear as [c].",
+    kinds={"html"},
+    owners=["team:tipipeline"],
+    code_version="1",
+    pool="duckdb_write",
+    tags={"layer": "outputs"},
+    deps=["published_baseline"],
+)
+def journey_reports(context: AssetExecutionContext, paths: PathsResource) -> MaterializeResult:
+    from tipipeline.practice.config import load_library_config
+    from tipipeline.report.journey_pages import build_journey_pages
+    from tipipeline.report.journeys import INDEX_PAGE
+    from tipipeline.viz.style import write_atomically
+
+    settings = paths.settings
+    codebook = load_codebook(settings.codebook_path)
+    with connection(settings.baseline_path, read_only=True) as conn:
+        pages = build_journey_pages(conn, load_framework(), load_library_config(), codebook.synthetic)
+    folder = settings.output_dir / "journeys"
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in sorted(set(p.name for p in folder.glob("*.html")) - set(pages)):
+        (folder / stale).unlink()  # a partner no longer reported on: its old page must not linger
+    for name, html_text in sorted(pages.items()):
+        write_atomically(folder / name, html_text.encode("utf-8"))
+    index = folder / INDEX_PAGE
+    context.log.info(f"{len(pages) - 2} journey reports, the index and the practice library in {folder}")
+    return MaterializeResult(
+        metadata={
+            "reports": len(pages) - 2,
+            "index": MetadataValue.path(str(index)),
+            "link": MetadataValue.url(index.resolve().as_uri()),
+        }
+    )
+
+
+report_assets = [maps, baseline_report, journey_reports]

@@ -29,6 +29,8 @@ DESCRIPTIONS = {
     "ONS population estimates) in data/raw/outcomes/.",
     inputs.RAW_DEFINITION: "The London definition's consensus panel in data/raw/definition/: the protocol "
     "(definition.yaml), the candidate statements (statements.yaml), the panel file and each round's exports.",
+    inputs.RAW_PRACTICE: "The practice library in data/raw/practice/: the submission form's exports (submissions/) "
+    "and the reviewers' decisions (reviews.csv).",
     inputs.RAW_BOUNDARIES: "The boundary file in data/boundaries/ (none: the built-in London tile grid).",
     inputs.FRAMEWORK_FILES: "The measurement framework and indicator catalogue (tipipeline/framework/*.yaml), and the "
     "outcome mapping and outcome indicators (tipipeline/outcomes/*.yaml).",

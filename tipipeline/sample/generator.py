@@ -272,6 +272,11 @@ def generate_sample(
 
     manifest["definition"] = write_definition_sample(out, seed)
 
+    # The practice library (issue 16): written out entry by entry, no random stream.
+    from tipipeline.sample.practice import write_practice_sample
+
+    manifest["practice"] = write_practice_sample(out)
+
     for path in sorted(
         p for p in out.rglob("*") if p.is_file() and p.name not in ("README.md", "sample_manifest.json")
     ):
@@ -801,6 +806,8 @@ def _readme(manifest: dict) -> str:
     from tipipeline.sample.definition import readme_dirty_rows
     from tipipeline.sample.definition import readme_lines as definition_readme_lines
     from tipipeline.sample.outcomes import readme_lines, readme_notes
+    from tipipeline.sample.practice import readme_dirty_rows as practice_dirty_rows
+    from tipipeline.sample.practice import readme_lines as practice_readme_lines
 
     lines = [
         "# SYNTHETIC sample data: not real survey responses",
@@ -838,6 +845,7 @@ def _readme(manifest: dict) -> str:
     lines.append("| `surveys/codebook.yaml` | the instrument: columns to fields and items, scales, exclusion rules | |")
     lines += readme_lines(manifest["outcomes"])
     lines += definition_readme_lines(manifest["definition"])
+    lines += practice_readme_lines(manifest["practice"])
     lines.append("| `sample_manifest.json` | machine-readable list of the files (sha256) and the dirty rows below | |")
     lines += [
         "",
@@ -862,5 +870,6 @@ def _readme(manifest: dict) -> str:
         "",
         *readme_notes(manifest["outcomes"]),
         *readme_dirty_rows(manifest["definition"]),
+        *practice_dirty_rows(manifest["practice"]),
     ]
     return "\n".join(lines)
