@@ -79,6 +79,14 @@ def render_report(context: dict, synthetic: bool) -> str:
     )
 
 
+def _stages_text(stages: list[dict], known: list[dict]) -> str:
+    if not stages:
+        return "assessed for the Metropolitan Police as a whole"
+    text = f"{sum(1 for s in known if s['level'] >= 3)} of {len(stages)}"
+    unknown = len(stages) - len(known)
+    return text + (f" ({unknown} with too little evidence)" if unknown else "")
+
+
 def _index_groups(data: JourneyData, subjects: list[Subject], framework: Framework) -> list[dict]:
     groups = [
         ("councils", "Councils", lambda s: s.sector == "council"),
@@ -96,11 +104,7 @@ def _index_groups(data: JourneyData, subjects: list[Subject], framework: Framewo
                     "name": subject.name,
                     "href": subject.filename,
                     "index": headline(data, subject)["own"],
-                    "stages": (
-                        f"{sum(1 for s in known if s['level'] >= 3)} of {len(stages)}"
-                        if stages
-                        else "assessed for the Metropolitan Police as a whole"
-                    ),
+                    "stages": _stages_text(stages, known),
                 }
             )
         out.append({"id": group_id, "title": title, "rows": rows})

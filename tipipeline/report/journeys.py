@@ -484,7 +484,8 @@ def partners_of(data: JourneyData, subject: Subject, subjects: list[Subject]) ->
     if subject.sector == "council":
         borough = data.organisations.set_index("org_id").loc[subject.code, "area_code"]
         bcu, icb = boroughs.loc[borough, "bcu_code"], boroughs.loc[borough, "icb_code"]
-        links.append(("Police", by_code.get(("bcu", bcu)) or by_code.get(("organisation", POLICE)), ""))
+        if pd.notna(bcu):  # the City of London is policed by the City of London Police, not in scope
+            links.append(("Police", by_code.get(("bcu", bcu)) or by_code.get(("organisation", POLICE)), ""))
         links.append(("Health", by_code.get(("organisation", icb)), ""))
     elif subject.kind == "bcu" or subject.sector == "health":
         for code in subject_boroughs(data, subject):
@@ -508,7 +509,8 @@ def report_context(data: JourneyData, subject: Subject, subjects: list[Subject],
     """Everything one report's template shows."""
     stages = stage_rows(data, subject, framework) if subject.kind == "organisation" else []
     weakest = weakest_domains(stages)
-    near = near_practice(data, subject, [s["domain"] for s in weakest])
+    # Practice in the weakest domains; with no domain placed (too little evidence), in any domain.
+    near = near_practice(data, subject, [s["domain"] for s in weakest] or [d.id for d in framework.domains])
     return {
         "subject": subject,
         "sector_label": label("sectors", subject.sector),

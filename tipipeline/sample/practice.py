@@ -574,6 +574,7 @@ def _qualtrics(entries, path: Path) -> list[dict]:
         rows.append(_qualtrics_row(f"R_PRACTICE{i + 1:03d}", i, "IP Address", "100", "True", _fields(entry)))
     for j, (reason, value) in enumerate(QUALTRICS_DIRTY):
         fields = _fields(ENTRIES[j])
+        fields["title"] = f"Draft: {fields['title']}"  # its own title, so a test can look for it
         status, progress, finished = "IP Address", "100", "True"
         if reason == "non_genuine_status":
             status = value
@@ -623,6 +624,7 @@ def _forms(entries, path: Path) -> list[dict]:
             fields = _fields(item if kind == "entry" else ENTRIES[-number])
             if kind == "dirty":
                 fields["consent"] = ""
+                fields["title"] = f"Draft: {fields['title']}"
             records.append(
                 {
                     "ID": f"F-{number}",

@@ -62,9 +62,7 @@ def dot_plot_svg(rows: list[DotRow], title: str, own_label: str, sector_label: s
         if row.london is not None:
             parts.append(f'<path d="M{_f(_x(row.london))} {_f(y - 7)} l6 7 l-6 7 l-6 -7 z" fill="{orange}"/>')
         if row.value is None:
-            parts.append(
-                f'<text x="{_f(_x(3.0))}" y="{_f(y + 4)}" text-anchor="middle" fill="{grey}">{escape(row.note)}</text>'
-            )
+            parts.append(f'<text x="{_f(_x(SCALE[0]) + 6)}" y="{_f(y + 4)}" fill="{grey}">{escape(row.note)}</text>')
             continue
         if row.lower is not None and row.upper is not None:
             parts.append(
