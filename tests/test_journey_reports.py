@@ -49,41 +49,41 @@ def baseline(built_sample):
 
 
 class _Cells(HTMLParser):
-    """Every table cell carrying data-* attributes, with its `value` span's text; and all text."""
+    """Every element carrying a published figure's key (data-suppressed), with its text split by
+    span class (value, interval, reason; anything else is `other`); the links and the h1."""
 
     def __init__(self):
         super().__init__()
         self.cells: list[dict] = []
-        self.text: list[str] = []
         self._cell: dict | None = None
-        self._in_value = False
+        self._span: str | None = None
         self.links: list[str] = []
         self.h1 = ""
         self._in_h1 = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "td" and "data-suppressed" in attrs:
-            self._cell = {**attrs, "value": ""}
-        if tag == "span" and attrs.get("class") == "value" and self._cell is not None:
-            self._in_value = True
+        if tag in ("td", "strong") and "data-suppressed" in attrs:
+            self._cell = {**attrs, "tag": tag, "value": "", "interval": "", "reason": "", "other": ""}
+        if tag == "span" and self._cell is not None:
+            self._span = attrs.get("class", "").split()[0] if attrs.get("class") else "other"
         if tag == "a" and "href" in attrs:
             self.links.append(attrs["href"])
         self._in_h1 = self._in_h1 or tag == "h1"
 
     def handle_endtag(self, tag):
         if tag == "span":
-            self._in_value = False
-        if tag == "td" and self._cell is not None:
+            self._span = None
+        if self._cell is not None and tag == self._cell["tag"]:
             self.cells.append(self._cell)
             self._cell = None
         if tag == "h1":
             self._in_h1 = False
 
     def handle_data(self, data):
-        self.text.append(data)
-        if self._in_value and self._cell is not None:
-            self._cell["value"] += data
+        if self._cell is not None:
+            part = self._span if self._span in ("value", "interval", "reason") else "other"
+            self._cell[part] += data
         if self._in_h1:
             self.h1 += data
 
@@ -134,70 +134,72 @@ def test_every_organisation_gets_a_report_and_the_index_links_them_all(journey_f
 # --- nothing withheld is shown ---------------------------------------------------------------
 
 
-def check_cells_against_baseline(folder: Path, conn) -> tuple[int, int, list[str]]:
-    """(withheld cells checked, shown cells checked, problems): every value cell of every report
-    against the published row it names. A withheld cell must read exactly [c]; a shown one its
-    published value to two decimals."""
+def _published(cell: dict, tables: dict) -> tuple[bool, str, str]:
+    """(withheld, value text, interval text) the published table gives for a page's figure."""
+    level, field, code, wave = cell["data-level"], cell["data-field"], cell["data-geography"], cell["data-wave"]
+    if level.startswith("partnership:"):
+        side = level.split(":")[1]
+        row = tables["partnership"].loc[(code, cell["data-indicator"], wave)]
+        value = row[f"{side}_value"]
+        return bool(row[f"{side}_suppressed"]), "[x]" if pd.isna(value) else f"{value:.2f}", ""
+    if field in ("change", "change_ci"):
+        before, after = wave.split(">")
+        row = tables["changes"].loc[(cell["data-indicator"], level, code, before, after)]
+        if field == "change":
+            return bool(row["suppressed"]), f"{row['change']:+.2f}" if pd.notna(row["change"]) else "[x]", ""
+        interval = f"{row['lower_ci']:+.2f} to {row['upper_ci']:+.2f}" if pd.notna(row["lower_ci"]) else ""
+        return bool(row["suppressed"]), interval, ""
+    row = tables["indicators"].loc[(cell["data-indicator"], level, code, wave)]
+    if field == "n":
+        return bool(row["suppressed"]), f"{int(row['n']):,}" if pd.notna(row["n"]) else "", ""
+    interval = f"{row['lower_ci']:.2f} to {row['upper_ci']:.2f}" if pd.notna(row["lower_ci"]) else ""
+    return bool(row["suppressed"]), f"{row['value']:.2f}" if pd.notna(row["value"]) else "[x]", interval
+
+
+def published_tables(conn) -> dict:
+    """The published tables the pages' figures come from, keyed as the pages' data-* attributes."""
     indicators = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
-    keyed = indicators.set_index(["indicator_id", "geography_code", "wave"]).sort_index()
     changes = conn.execute("SELECT * FROM indicator_changes").df()
     partnership = conn.execute("SELECT * FROM borough_partnership").df()
-    waves = sorted(set(indicators["wave"]))
+    return {
+        "indicators": indicators.set_index(["indicator_id", "geography_level", "geography_code", "wave"]).sort_index(),
+        "changes": changes.set_index(
+            ["indicator_id", "geography_level", "geography_code", "from_wave", "to_wave"]
+        ).sort_index(),
+        "partnership": partnership.set_index(["borough_code", "indicator_id", "wave"]).sort_index(),
+    }
+
+
+SVG_ROW = re.compile(r'<g data-indicator="([^"]*)" data-suppressed="(true|false)">(.*?)</g>', re.S)
+
+
+def check_cells_against_baseline(folder: Path, conn) -> tuple[int, int, list[str]]:
+    """(withheld figures checked, shown figures checked, problems): every figure on every page
+    against the published row its data-* attributes name. A withheld figure reads [c] (a count or
+    interval: nothing), with nothing beside it but the reason; a shown one reads as published. In
+    the chart, a withheld row draws no dot and no interval."""
+    tables = published_tables(conn)
     problems, withheld, shown = [], 0, 0
     for path in sorted(folder.glob("*.html")):
         page = parse(path)
         for cell in page.cells:
-            value = cell["value"].strip()
-            if "data-geography" in cell:
-                row = keyed.loc[(cell["data-indicator"], cell["data-geography"], cell["data-wave"])]
-                row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-                published = None if row["suppressed"] else f"{row['value']:.2f}"
-            elif "data-change" in cell:
-                code = _code_of(page, conn)
-                row = changes[
-                    (changes["indicator_id"] == cell["data-indicator"])
-                    & (changes["geography_code"] == code)
-                    & (changes["from_wave"] == waves[0])
-                    & (changes["to_wave"] == waves[-1])
-                ].iloc[0]
-                published = None if row["suppressed"] else f"{row['change']:+.2f}"
-            elif "data-partner" in cell:
-                code = _code_of(page, conn)
-                borough = conn.execute("SELECT area_code FROM organisations WHERE org_id = ?", [code]).fetchall()[0][0]
-                row = partnership[
-                    (partnership["borough_code"] == borough)
-                    & (partnership["indicator_id"] == cell["data-indicator"])
-                    & (partnership["wave"] == waves[-1])
-                ].iloc[0]
-                side = cell["data-partner"]
-                published = (
-                    None
-                    if row[f"{side}_suppressed"]
-                    else ("[x]" if pd.isna(row[f"{side}_value"]) else f"{row[f'{side}_value']:.2f}")
-                )
-            else:
-                continue
-            if published is None:
+            hidden, value, interval = _published(cell, tables)
+            text = {k: cell[k].strip() for k in ("value", "interval", "reason", "other")}
+            if hidden:
                 withheld += 1
-                if value != "[c]" or cell["data-suppressed"] != "true":
-                    problems.append(f"{path.name}: withheld {cell} shows {value!r}")
+                blank = "" if cell["data-field"] in ("n", "change_ci") else "[c]"
+                if (text["value"], text["interval"], text["other"]) != (blank, "", "") or cell[
+                    "data-suppressed"
+                ] != "true":
+                    problems.append(f"{path.name}: withheld {cell['data-indicator']} {cell['data-level']} shows {text}")
             else:
                 shown += 1
-                if value != published:
-                    problems.append(f"{path.name}: {cell} shows {value!r}, the table has {published}")
+                if text["value"] != value or text["interval"] not in ("", interval) or text["reason"]:
+                    problems.append(f"{path.name}: {cell} shows {text}, the table has {value!r} {interval!r}")
+        for indicator, hidden, body in SVG_ROW.findall(path.read_text(encoding="utf-8")):
+            if hidden == "true" and ("<circle" in body or "<line" in body):
+                problems.append(f"{path.name}: the chart draws a withheld {indicator}")
     return withheld, shown, problems
-
-
-def _code_of(page: _Cells, conn) -> str:
-    """The report's subject code from its h1 (organisation name, or BCU name)."""
-    name = page.h1.split(": the journey")[0]
-    found = conn.execute("SELECT org_id FROM organisations WHERE name = ?", [name]).fetchall()
-    if found:
-        return found[0][0]
-    bcu = name.split(" BCU")[0]
-    return conn.execute(
-        "SELECT DISTINCT geography_code FROM indicators WHERE geography_level = 'bcu' AND geography_name = ?", [bcu]
-    ).fetchall()[0][0]
 
 
 def test_reports_show_every_value_as_published_and_no_withheld_value(journey_folder, baseline):
@@ -210,18 +212,24 @@ def test_the_cell_check_catches_a_report_that_shows_a_withheld_value(journey_fol
     """The constructed breach: a renderer that prints a number where the table withholds one."""
     original = journeys._value_cell
 
-    def leaky(row, kind="score"):
-        cell = original(row, kind)
-        if row is not None and bool(row["suppressed"]):
-            cell = {**cell, "value": "3.14"}
-        return cell
+    def leaky(field: str):
+        def cell_of(row, kind="score"):
+            cell = original(row, kind)
+            if row is not None and bool(row["suppressed"]):
+                cell = {**cell, field: {"value": "3.14", "interval": "3.01 to 3.27", "n": "7"}[field]}
+            return cell
 
-    monkeypatch.setattr(journeys, "_value_cell", leaky)
-    pages = build_journey_pages(baseline, FRAMEWORK, CONFIG, synthetic=True)
-    for name, html_text in pages.items():
-        (tmp_path / name).write_text(html_text, encoding="utf-8")
-    _, _, problems = check_cells_against_baseline(tmp_path, baseline)
-    assert problems and "shows '3.14'" in problems[0]
+        return cell_of
+
+    for field in ("value", "interval", "n"):
+        monkeypatch.setattr(journeys, "_value_cell", leaky(field))
+        folder = tmp_path / field
+        folder.mkdir()
+        for name, html_text in build_journey_pages(baseline, FRAMEWORK, CONFIG, synthetic=True).items():
+            (folder / name).write_text(html_text, encoding="utf-8")
+        _, _, problems = check_cells_against_baseline(folder, baseline)
+        leaked = {"value": "3.14", "interval": "3.01 to 3.27", "n": "7"}[field]
+        assert problems and leaked in problems[0], (field, problems[:1])
 
 
 def test_a_baseline_whose_withheld_rows_carry_numbers_is_refused(built_sample, tmp_path):
@@ -235,22 +243,43 @@ def test_a_baseline_whose_withheld_rows_carry_numbers_is_refused(built_sample, t
             build_journey_pages(conn, FRAMEWORK, CONFIG, synthetic=True)
 
 
+def test_a_journey_row_carrying_a_withheld_score_is_refused(built_sample, tmp_path):
+    copy = tmp_path / "baseline.duckdb"
+    shutil.copy(built_sample.baseline_path, copy)
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute(
+            """
+            UPDATE journey SET score = 3.0 WHERE rowid = (
+              SELECT min(j.rowid) FROM journey j JOIN indicators i
+                ON i.geography_level = 'organisation' AND i.geography_code = j.org_id AND i.wave = j.wave
+               AND i.indicator_id = 'domain_mean_' || j.domain
+              WHERE i.suppressed)
+            """
+        )
+        with pytest.raises(DisclosureError, match="carries survey figures its withheld cell hides"):
+            build_journey_pages(conn, FRAMEWORK, CONFIG, synthetic=True)
+
+
 # --- the practice library ---------------------------------------------------------------------
 
 
 def _unpublished_titles() -> set[str]:
-    """Titles of sample submissions the library must not show (from the raw files and the manifest)."""
-    manifest = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())["practice"]
-    hidden = set()
+    """Titles of sample submissions the library must not show: every row of both exports (read by
+    test_practice's own small reader, and with csv for the rows it skips) not listed as shown."""
+    from test_practice import raw_submissions
+
+    shown = set(json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())["practice"]["shown"])
+    titles = {r["title"] for i, r in raw_submissions(SAMPLE_RAW / "practice").items() if i not in shown}
     with (SAMPLE_RAW / "practice" / "submissions" / "practice_submissions_qualtrics.csv").open(
         encoding="utf-8-sig", newline=""
     ) as f:
         rows = list(csv.reader(f))
-    for row in rows[3:]:
-        record = dict(zip(rows[0], row, strict=True))
-        if record["ResponseId"] not in manifest["shown"]:
-            hidden.add(record["title"])
-    return hidden
+    titles |= {dict(zip(rows[0], row, strict=True))["title"] for row in rows[3:]} - {
+        dict(zip(rows[0], row, strict=True))["title"]
+        for row in rows[3:]
+        if dict(zip(rows[0], row, strict=True))["ResponseId"] in shown
+    }
+    return titles
 
 
 def test_no_unpublished_entry_and_no_planted_contact_detail_appears_anywhere(journey_folder, baseline):
@@ -259,7 +288,9 @@ def test_no_unpublished_entry_and_no_planted_contact_detail_appears_anywhere(jou
     text = "\n".join(path.read_text(encoding="utf-8") for path in journey_folder.glob("*.html"))
     for title in hidden:
         assert title not in text, title
-    for planted in ("fgc.coordinator@example.org", "020 7946 0958"):
+    assert "Draft: Reflective supervision for youth workers" in hidden  # a row the reader skipped
+    assert "Adolescent safeguarding hub" in hidden  # the Forms export's entry without consent
+    for planted in ("fgc.coordinator@example.org", "020 7946 0958", "VRU reviewer A", "VRU reviewer B"):
         assert planted not in text
         for (table,) in baseline.execute("SELECT table_name FROM duckdb_tables()").fetchall():
             assert planted not in baseline.execute(f'SELECT * FROM "{table}"').df().astype(str).to_csv(), table

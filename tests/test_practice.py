@@ -19,14 +19,14 @@ from tipipeline.framework import load_framework
 from tipipeline.practice import screen as screen_module
 from tipipeline.practice.config import LIBRARY_CONFIG, load_library_config
 from tipipeline.practice.library import entry_status, latest_decisions, library_table
-from tipipeline.practice.screen import PiiScreen, describe, held_back
+from tipipeline.practice.screen import describe, held_back, screen_for
 from tipipeline.practice.submissions import read_practice_inputs
 from tipipeline.reference import load_reference
 
 CONFIG = load_library_config()
 FRAMEWORK = load_framework()
 REFERENCE = load_reference()
-SCREEN = PiiScreen(CONFIG.pii_screen.titles, CONFIG.given_names())
+SCREEN = screen_for(CONFIG)
 SAMPLE_PRACTICE = SAMPLE_RAW / "practice"
 PLANTED_EMAIL = "fgc.coordinator@example.org"
 PLANTED_PHONE = "020 7946 0958"
@@ -47,6 +47,11 @@ PLANTED_PHONE = "020 7946 0958"
         ("Led by Dr Okafor in the team", "personal name", "Dr Okafor"),
         ("Ask Insp Kaur Bains", "personal name", "Insp Kaur Bains"),
         ("Run by Jane Okafor since 2021", "personal name", "Jane Okafor"),
+        ("Contact Chidi Okafor for a visit", "personal name", "Chidi Okafor"),  # not a listed given name
+        ("Ask Sam", "personal name", "Sam"),
+        ("JANE OKAFOR runs the group", "personal name", "JANE OKAFOR"),
+        ("Lead: Okafor, Jane", "personal name", "Okafor, Jane"),
+        ("write to jane dot doe at nhs dot net", "e-mail address", "jane dot doe at nhs dot net"),
     ],
 )
 def test_the_screen_finds_personal_data(text, kind, match):
@@ -104,7 +109,7 @@ def raw_submissions(folder: Path) -> dict[str, dict]:
         record = dict(zip(values[0], row, strict=True))
         if record["ID"] is None:
             continue
-        found[record["ID"]] = {
+        found[f"practice_submissions_forms:{record['ID']}"] = {
             "title": record["Title of the practice"],
             "organisation": record["Your organisation"],
             "principles": record["Which trauma-informed principles does it show?"],
@@ -117,19 +122,29 @@ def raw_submissions(folder: Path) -> dict[str, dict]:
 
 
 def raw_final_states(folder: Path, ids: set[str]) -> dict[str, str]:
-    """Each submission's state from reviews.csv: the decision with the latest date wins, and a
-    decision with an unknown state, or published without a level and reason, does not count."""
+    """Each submission's state from reviews.csv: the decision with the latest date wins. A decision
+    with an unknown state or level, no reviewer, a date that is not YYYY-MM-DD, or published
+    without a level and reason does not count, and holds its submission back ("held")."""
     latest: dict[str, tuple[str, int, str]] = {}
+    held = set()
     with (folder / "reviews.csv").open(encoding="utf-8", newline="") as f:
         for number, row in enumerate(csv.DictReader(f)):
-            if row["submission_id"] not in ids or row["state"] not in CONFIG.review_states:
+            if row["submission_id"] not in ids:
                 continue
-            if row["state"] == "published" and not (row["evidence_level"] and row["evidence_reason"]):
+            broken = (
+                row["state"] not in CONFIG.review_states
+                or not row["reviewer"]
+                or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["reviewed_on"])
+                or (row["evidence_level"] and row["evidence_level"] not in CONFIG.level_names)
+                or (row["state"] == "published" and not (row["evidence_level"] and row["evidence_reason"]))
+            )
+            if broken:
+                held.add(row["submission_id"])
                 continue
             key = (row["reviewed_on"], number, row["state"])
             if row["submission_id"] not in latest or key > latest[row["submission_id"]]:
                 latest[row["submission_id"]] = key
-    return {i: latest[i][2] if i in latest else "submitted" for i in ids}
+    return {i: "held" if i in held else latest[i][2] if i in latest else "submitted" for i in ids}
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +203,7 @@ def test_the_library_shows_exactly_the_published_consented_and_screened_entries(
     # Published but without consent, or not published: present in the raw files, never in the library.
     refused = {i for i in accepted if states[i] == "published" and raw[i]["consent"] == "No"}
     unpublished = {i for i in accepted if states[i] != "published"}
-    assert refused and unpublished and {"withdrawn", "changes_requested", "submitted"} <= set(states.values())
+    assert refused and unpublished and {"withdrawn", "changes_requested", "submitted", "held"} <= set(states.values())
     titles = set(library["title"])
     assert not titles & {raw[i]["title"] for i in refused | unpublished}
 
@@ -314,14 +329,14 @@ def test_a_one_header_csv_export_is_read_and_bad_review_rows_are_quarantined(tmp
         csv.writer(f).writerows(
             [
                 ["submission_id", "state", "reviewer", "reviewed_on", "evidence_level", "evidence_reason"],
-                ["S1", "published", "R", "2025-04-01", "level_9", "A reason."],
-                ["S1", "published", "R", "1 April 2025", "level_1", "A reason."],
-                ["S1", "published", "R", "2025-04-02", "level_1", "Logic model."],
-                ["S2", "published", "R", "2025-04-02", "level_1", "Logic model."],
+                ["form:S1", "published", "R", "2025-04-01", "level_9", "A reason."],
+                ["form:S1", "published", "R", "1 April 2025", "level_1", "A reason."],
+                ["form:S1", "published", "R", "2025-04-02", "level_1", "Logic model."],
+                ["form:S2", "published", "R", "2025-04-02", "level_1", "Logic model."],
             ]
         )
     inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
-    assert list(inputs.submissions["submission_id"]) == ["S1"]
+    assert list(inputs.submissions["submission_id"]) == ["form:S1"]
     assert inputs.submissions.loc[0, "domains"] == '["environment"]'
     reasons = dict(
         zip(inputs.quarantine["source_row"].astype(str) + inputs.quarantine["source_file"], inputs.quarantine["reason"])
@@ -331,7 +346,11 @@ def test_a_one_header_csv_export_is_read_and_bad_review_rows_are_quarantined(tmp
     assert reasons["3reviews.csv"] == "date is not YYYY-MM-DD"
     assert "no accepted submission" in reasons["5reviews.csv"]
     library = library_table(inputs.submissions, inputs.reviews, CONFIG, FRAMEWORK)
-    assert library[["entry_id", "evidence_level", "area"]].values.tolist() == [["S1", "level_1", "Sutton"]]
+    # S1's decisions with a bad level and a bad date are quarantined, so S1 is held until they are
+    # corrected; the rule is tested alone in test_a_withdrawal_that_cannot_be_read_holds_the_entry_back.
+    assert library.empty
+    status = entry_status(inputs.submissions, inputs.reviews, CONFIG)
+    assert "in quarantine" in status.loc[0, "reason"]
 
 
 def test_a_bad_rules_file_names_its_field(tmp_path):
@@ -340,3 +359,86 @@ def test_a_bad_rules_file_names_its_field(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_library_config(path)
     assert "published_state" in str(caught.value)
+
+
+def _folder_with(
+    tmp_path: Path, submissions: list[list[str]], reviews: list[list[str]], name: str = "form.csv"
+) -> Path:
+    """A practice folder with one one-header CSV export and a reviews file."""
+    folder = tmp_path / "practice"
+    (folder / "submissions").mkdir(parents=True, exist_ok=True)
+    fields = (
+        "title",
+        "organisation",
+        "service_area",
+        "principles",
+        "domains",
+        "what_it_does",
+        "who_it_is_for",
+        "evidence_of_effect",
+        "contact_role",
+        "consent",
+    )
+    header = ["ID", "Completion time", *(CONFIG.form[f].columns[0] for f in fields)]
+    with (folder / "submissions" / name).open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *submissions])
+    with (folder / "reviews.csv").open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(
+            [["submission_id", "state", "reviewer", "reviewed_on", "evidence_level", "evidence_reason"], *reviews]
+        )
+    return folder
+
+
+ROW = ["Calm rooms", "Sutton", "Housing", "Safety", "policy", "Quiet rooms.", "Tenants.", "None yet.", "Manager", "yes"]
+
+
+def test_the_reviewers_reason_is_screened_like_the_entry(tmp_path):
+    folder = _folder_with(
+        tmp_path,
+        [["1", "2025-03-01 10:00", *ROW]],
+        [["form:1", "published", "R", "2025-04-01", "level_1", "Evaluated by Dr Okafor (jane.okafor@example.org)."]],
+    )
+    inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
+    status = entry_status(inputs.submissions, inputs.reviews, CONFIG)
+    assert not status.loc[0, "shown"] and "held for review" in status.loc[0, "reason"]
+    stored = inputs.reviews.astype(str).to_csv() + inputs.quarantine.astype(str).to_csv()
+    assert "Okafor" not in stored and "jane.okafor" not in stored
+    assert library_table(inputs.submissions, inputs.reviews, CONFIG, FRAMEWORK).empty
+
+
+def test_a_withdrawal_that_cannot_be_read_holds_the_entry_back(tmp_path):
+    folder = _folder_with(
+        tmp_path,
+        [["1", "2025-03-01 10:00", *ROW]],
+        [
+            ["form:1", "published", "R", "2025-04-01", "level_1", "Logic model."],
+            ["form:1", "withdrawn", "R", "01/05/2025", "", ""],
+        ],
+    )
+    inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
+    status = entry_status(inputs.submissions, inputs.reviews, CONFIG)
+    assert not status.loc[0, "shown"] and "in quarantine" in status.loc[0, "reason"]
+
+
+def test_a_quarantine_reason_quoting_personal_data_is_not_stored(tmp_path):
+    row = list(ROW)
+    row[3] = "Safety; ask Jane Okafor on 020 7946 0958"
+    folder = _folder_with(tmp_path, [["1", "2025-03-01 10:00", *row]], [])
+    inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
+    stored = inputs.quarantine.astype(str).to_csv()
+    assert len(inputs.quarantine) == 1 and "Okafor" not in stored and "7946" not in stored
+
+
+def test_forms_numbering_restarts_in_each_export_without_a_collision(tmp_path):
+    folder = _folder_with(tmp_path, [["1", "2025-03-01 10:00", *ROW]], [], name="form-a.csv")
+    other = ["Peer support", *ROW[1:]]
+    _folder_with(
+        tmp_path,
+        [["1", "2025-03-02 10:00", *other]],
+        [["form-b:1", "published", "R", "2025-04-01", "level_1", "Logic model."]],
+        name="form-b.csv",
+    )
+    inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
+    assert sorted(inputs.submissions["submission_id"]) == ["form-a:1", "form-b:1"]
+    library = library_table(inputs.submissions, inputs.reviews, CONFIG, FRAMEWORK)
+    assert list(library["title"]) == ["Peer support"]

@@ -34,8 +34,9 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for column in ("source_row", "rows_read", "rows_accepted", "rows_quarantined", "rows_excluded"):
         if column in frame:
             frame[column] = frame[column].astype("int64")
-    if "consent" in frame:
-        frame["consent"] = frame["consent"].astype(bool)
+    for column in ("consent", "review_quarantined"):
+        if column in frame:
+            frame[column] = frame[column].astype(bool)
     return frame
 
 

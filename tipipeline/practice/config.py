@@ -55,6 +55,7 @@ class EvidenceScale(_Strict):
 class PiiScreenConfig(_Strict):
     titles: list[Text]
     given_names_file: Text
+    name_cues: list[Text]
 
 
 class LibraryConfig(_Strict):

@@ -1,8 +1,10 @@
 """Which submissions the library shows, and the published `practice_library` table.
 
 An entry is shown only when all of these hold: its latest review decision (by date, then by row in
-the reviews file) is `published`; the organisation consented to publication; the personal-data
-screen found nothing a reviewer has not cleared. Everything else stays in the working warehouse
+the reviews file) is `published`; none of its review rows is in quarantine (a withdrawal with a
+mistyped date must not leave the publication before it standing); the organisation consented to
+publication; the personal-data screen found nothing a reviewer has not cleared, in the entry or in
+the reviewer's evidence reason. Everything else stays in the working warehouse
 with the reason it is not shown (`practice_entry_status`).
 """
 
@@ -61,15 +63,20 @@ def entry_status(submissions: pd.DataFrame, reviews: pd.DataFrame, config: Libra
             reasons.append(f"state is {state.replace('_', ' ')}")
         if not sub.consent:
             reasons.append("no consent to publish")
-        if sub.pii_findings:
-            reasons.append(f"held for review: possible personal data ({sub.pii_findings})")
+        findings = ", ".join(
+            f for f in (sub.pii_findings, decision["pii_findings"] if decision is not None else "") if f
+        )
+        if findings:
+            reasons.append(f"held for review: possible personal data ({findings})")
+        if sub.review_quarantined:
+            reasons.append("a review decision is in quarantine (see practice_quarantine)")
         rows.append(
             {
                 "submission_id": sub.submission_id,
                 "state": state,
                 "reviewed_on": decision["reviewed_on"] if decision is not None else pd.NaT,
                 "consent": bool(sub.consent),
-                "pii_findings": sub.pii_findings,
+                "pii_findings": findings,
                 "shown": not reasons,
                 "reason": "; ".join(reasons) if reasons else "shown",
             }

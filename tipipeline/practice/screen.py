@@ -1,6 +1,10 @@
 """The personal-data screen over free text: e-mail addresses, UK telephone numbers and personal
 names. Cautious by design: a match holds an entry back for a person to look at; it never
 publishes or rewrites anything, so a false alarm costs a review and a miss is what the tests hunt.
+
+What it cannot catch: a name that is neither after a title or a cue word ("contact", "led by"),
+nor a listed given name next to another capitalised word (a surname alone, "Okafor's team"); a
+number written in words; an address. The review is the last line, not this screen.
 """
 
 from __future__ import annotations
@@ -10,10 +14,14 @@ from dataclasses import dataclass
 
 EMAIL = re.compile(
     r"[A-Za-z0-9._%+'-]+\s*(?:@|\(at\)|\[at\])\s*[A-Za-z0-9-]+(?:\s*(?:\.|\(dot\)|\[dot\])\s*[A-Za-z0-9-]+)+"
+    # Spelt out: "jane dot doe at nhs dot net" (a " dot " after the " at " is required).
+    r"|\b[A-Za-z0-9_-]+(?:\s+dot\s+[A-Za-z0-9_-]+)*\s+at\s+[A-Za-z0-9-]+(?:\s+dot\s+[A-Za-z0-9-]+)+\b",
+    re.IGNORECASE,
 )
 # A run of digits with the spacing people type (spaces, hyphens, dots, brackets), 9 or more long.
 PHONE_CANDIDATE = re.compile(r"(?<![\w.])\+?\(?\d[\d\s().-]{7,}\d(?![\w])")
-CAPITALISED = r"[A-Z][a-z]+(?:['’-][A-Z]?[a-z]+)?"
+# A capitalised word, or one in capitals ("Okafor", "O'Neil", "OKAFOR").
+WORD = r"[A-Z][A-Za-z]*(?:['’-][A-Z]?[A-Za-z]+)?"
 
 
 @dataclass(frozen=True)
@@ -35,17 +43,43 @@ def _is_uk_phone(candidate: str) -> bool:
 
 
 class PiiScreen:
-    """Find personal data in free text. `titles` mark a name when a capitalised word follows
-    ("Dr Okafor"); a given name counts when a capitalised word follows it ("Jane Okafor")."""
+    """Find personal data in free text. A personal name is: a title and a capitalised word ("Dr
+    Okafor"); a cue word and one or two capitalised words ("contact Chidi Okafor", "ask Sam"); a
+    listed given name and a capitalised word, in either order, in any case ("Jane Okafor",
+    "JANE OKAFOR", "Okafor, Jane")."""
 
-    def __init__(self, titles: list[str], given_names: frozenset[str]):
+    def __init__(self, titles: list[str], given_names: frozenset[str], cues: list[str] = ()):
         title_pattern = "|".join(sorted((re.escape(t) for t in titles), key=len, reverse=True))
-        self._titled = re.compile(rf"\b(?:{title_pattern})\.?\s+{CAPITALISED}(?:\s+{CAPITALISED})?")
-        self._given = given_names
-        self._two_words = re.compile(rf"\b({CAPITALISED})\s+({CAPITALISED})\b")
+        self._titled = re.compile(rf"\b(?:{title_pattern})\.?\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?")
+        cue_pattern = "|".join(sorted((re.escape(c).replace(r"\ ", r"\s+") for c in cues), key=len, reverse=True))
+        self._cued = re.compile(rf"\b(?i:{cue_pattern})\s*:?\s+({WORD}(?:\s+{WORD})?)\b") if cue_pattern else None
+        self._given = {name.casefold() for name in given_names}
+        self._pairs = re.compile(rf"\b({WORD})(,?)\s+({WORD})\b")
+
+    def _names(self, text: str) -> list[Finding]:
+        found, taken = [], []
+        for match in self._titled.finditer(text):
+            found.append(Finding("personal name", match.group(0)))
+            taken.append(match.span())
+        if self._cued is not None:
+            for match in self._cued.finditer(text):
+                if not any(start <= match.start(1) < end for start, end in taken):
+                    found.append(Finding("personal name", match.group(1)))
+                    taken.append(match.span(1))
+        position = 0
+        while match := self._pairs.search(text, position):
+            first, comma, second = match.group(1), match.group(2), match.group(3)
+            given = second if comma else first  # "Okafor, Jane": the given name comes second
+            inside = any(start <= match.start() < end for start, end in taken)
+            if given.casefold() in self._given and not inside:
+                found.append(Finding("personal name", match.group(0)))
+                position = match.end()
+            else:
+                position = match.start(3)
+        return found
 
     def findings(self, text: object) -> list[Finding]:
-        """Every match in `text`, in order of kind then position (empty for blank text)."""
+        """Every match in `text`, by kind then position (empty for blank text)."""
         if text is None or not isinstance(text, str) or not text.strip():
             return []
         found = [Finding("e-mail address", m.group(0)) for m in EMAIL.finditer(text)]
@@ -54,19 +88,12 @@ class PiiScreen:
             for m in PHONE_CANDIDATE.finditer(text)
             if _is_uk_phone(m.group(0))
         ]
-        titled = [m for m in self._titled.finditer(text)]
-        found += [Finding("personal name", m.group(0)) for m in titled]
-        taken = [m.span() for m in titled]
-        # overlapped=True in spirit: "Jane Okafor Smith" is one finding; scanning pairs from each word.
-        position = 0
-        while match := self._two_words.search(text, position):
-            inside = any(start <= match.start() < end for start, end in taken)
-            if match.group(1) in self._given and not inside:
-                found.append(Finding("personal name", match.group(0)))
-                position = match.end()
-            else:
-                position = match.start(2)
-        return found
+        return found + self._names(text)
+
+
+def screen_for(config) -> PiiScreen:
+    """The screen library.yaml describes."""
+    return PiiScreen(config.pii_screen.titles, config.given_names(), config.pii_screen.name_cues)
 
 
 def held_back(findings: list[Finding], cleared: set[str]) -> list[Finding]:

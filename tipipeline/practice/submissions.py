@@ -19,6 +19,7 @@ library.yaml, the date is not a date, or a `published` decision has no evidence 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from tipipeline.ingest.exports import RawExport, read_export
 from tipipeline.ingest.surveys import RowLedger, apply_format_rules, local_times, normalise_label, reader_findings
 from tipipeline.ingest.waves import EXPORT_SUFFIXES
 from tipipeline.practice.config import LibraryConfig
-from tipipeline.practice.screen import PiiScreen, describe, held_back
+from tipipeline.practice.screen import PiiScreen, describe, held_back, screen_for
 from tipipeline.reference import AliasResolver, Reference
 
 SUBMISSIONS_FOLDER = "submissions"
@@ -60,6 +61,7 @@ SUBMISSION_COLUMNS = [
     "contact_role",
     "consent",
     "pii_findings",
+    "review_quarantined",
 ]
 REVIEW_COLUMNS = [
     "submission_id",
@@ -68,6 +70,8 @@ REVIEW_COLUMNS = [
     "reviewed_on",
     "evidence_level",
     "evidence_reason",
+    "not_personal_data",
+    "pii_findings",
     "source_file",
     "source_row",
 ]
@@ -207,7 +211,12 @@ def _text(raw: RawExport, columns: dict[str, str], name: str) -> pd.Series:
 
 
 def _redact_quarantine(frame: pd.DataFrame, screen: PiiScreen) -> pd.DataFrame:
-    return frame.assign(value=frame["value"].map(lambda v: REDACTED if screen.findings(str(v)) else v))
+    """Neither a quarantined value nor a reason that quotes one is stored when the screen finds
+    personal data in it."""
+    return frame.assign(
+        value=frame["value"].map(lambda v: REDACTED if screen.findings(str(v)) else v),
+        reason=frame["reason"].map(lambda r: r.split(":")[0] + ": " + REDACTED if screen.findings(str(r)) else r),
+    )
 
 
 def read_submission_file(path: Path, ctx: _Context, cleared: dict[str, set[str]]) -> tuple[pd.DataFrame, ...]:
@@ -223,6 +232,10 @@ def read_submission_file(path: Path, ctx: _Context, cleared: dict[str, set[str]]
         ledger.quarantine(mask, columns.get(name), values[name] if show_value else None, reason)
 
     ids = values["response_id"]
+    if not raw.format.startswith("qualtrics"):
+        # Forms and most tools number responses 1, 2, ... in each form: the file names the form.
+        ids = ids.where(ids == "", path.stem + ":" + ids)
+        values["response_id"] = ids
     quarantine((ids == "").to_numpy(), "response_id", "response id missing", show_value=False)
     for name, spec in ctx.config.form.items():
         if spec.required and name not in ("response_id", "consent"):
@@ -230,12 +243,13 @@ def read_submission_file(path: Path, ctx: _Context, cleared: dict[str, set[str]]
 
     organisations = values["organisation"].map(lambda v: _organisation(ctx, v) if v else None)
     unresolved = organisations.isna() & (values["organisation"] != "")
-    reasons = values["organisation"].map(
-        lambda v: (
-            "organisation does not resolve to a Serious Violence Duty partner or an MPS BCU"
-            + (f" (did you mean {', '.join(ctx.resolver.suggest('organisation', v))}?)" if v else "")
-        )
-    )
+
+    def unresolved_reason(text: str) -> str:
+        suggestions = ctx.resolver.suggest("organisation", text)
+        hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
+        return "organisation does not resolve to a Serious Violence Duty partner or an MPS BCU" + hint
+
+    reasons = values["organisation"].map(unresolved_reason)
     quarantine(unresolved.to_numpy(), "organisation", reasons)
 
     separators = ctx.config.list_separators
@@ -297,6 +311,7 @@ def read_submission_file(path: Path, ctx: _Context, cleared: dict[str, set[str]]
                 "contact_role": texts["contact_role"],
                 "consent": bool(yes.iloc[i]),
                 "pii_findings": describe(findings),
+                "review_quarantined": False,
             }
         )
     submitted = local_times(values["submitted_at"]) if "submitted_at" in columns else None
@@ -328,18 +343,11 @@ def _quality(kind: str, path: Path, raw: RawExport, accepted: int, issues, exclu
     return pd.DataFrame([row], columns=QUALITY_COLUMNS)
 
 
-def _cleared_words(path: Path | None) -> dict[str, set[str]]:
-    """Submission id -> words reviewers confirmed are not personal data (any of its review rows)."""
-    if path is None:
-        return {}
-    raw = read_export(path)
-    ids = _find(raw, "submission_id")
-    words = _find(raw, "not_personal_data")
-    if ids is None or words is None:
-        return {}
+def _cleared_words(reviews: pd.DataFrame) -> dict[str, set[str]]:
+    """Submission id -> words reviewers confirmed are not personal data (accepted decisions only)."""
     cleared: dict[str, set[str]] = {}
-    for submission, text in zip(raw.data[ids].astype(object).fillna(""), raw.data[words].astype(object).fillna("")):
-        cleared.setdefault(str(submission).strip(), set()).update(w.strip() for w in str(text).split(";"))
+    for submission, text in zip(reviews["submission_id"], reviews["not_personal_data"].fillna("")):
+        cleared.setdefault(submission, set()).update(w.strip() for w in str(text).split(";") if w.strip())
     return cleared
 
 
@@ -351,9 +359,19 @@ def _find(raw: RawExport, name: str) -> str | None:
 REVIEW_FIELDS = ("submission_id", "state", "reviewer", "reviewed_on", "evidence_level", "evidence_reason")
 
 
-def read_reviews(path: Path, ctx: _Context, known: set[str]) -> tuple[pd.DataFrame, ...]:
-    """(accepted decisions, quarantine, exclusions, data-quality row) of the reviews file."""
-    raw = read_export(path)
+def read_reviews(
+    path: Path, ctx: _Context, known: set[str] | None, cleared: dict[str, set[str]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, set[str]]:
+    """(accepted decisions, quarantine, exclusions, data-quality row, submissions with a decision
+    in quarantine) of the reviews file. `known`: the accepted submissions' ids (None: not checked,
+    for the first reading, which only collects the words reviewers cleared). The evidence reason
+    is published, so it is screened like the submission's own text."""
+    try:
+        raw = read_export(path)
+    except InputError as exc:
+        if "no responses" not in exc.message:
+            raise
+        return _no_reviews(path)
     columns = {name: _find(raw, name) for name in REVIEW_FIELDS}
     if missing := [name for name in REVIEW_FIELDS if columns[name] is None]:
         raise InputError(path, f"no {', '.join(missing)} column (found: {', '.join(raw.columns)})")
@@ -365,7 +383,7 @@ def read_reviews(path: Path, ctx: _Context, known: set[str]) -> tuple[pd.DataFra
     states = states.str.replace(" ", "_")
     ledger.quarantine((ids == "").to_numpy(), columns["submission_id"], None, "submission id missing")
     ledger.quarantine(
-        (~ids.isin(known) & (ids != "")).to_numpy(),
+        (~ids.isin(known if known is not None else set(ids)) & (ids != "")).to_numpy(),
         columns["submission_id"],
         ids,
         "no accepted submission has this id (it may be quarantined: see practice_quarantine)",
@@ -393,6 +411,17 @@ def read_reviews(path: Path, ctx: _Context, known: set[str]) -> tuple[pd.DataFra
     )
     ledger.quarantine((text["reviewer"] == "").to_numpy(), columns["reviewer"], None, "reviewer missing")
     accepted = ledger.open
+    words_column = _find(raw, "not_personal_data")
+    words = (
+        raw.data[words_column].astype(object).fillna("").astype(str).str.strip()
+        if words_column
+        else pd.Series("", index=raw.data.index, dtype=object)
+    )
+    reasons, findings = [], []
+    for submission, reason in zip(ids[accepted], text["evidence_reason"][accepted], strict=True):
+        found = held_back(ctx.screen.findings(reason), (cleared or {}).get(submission, set()))
+        reasons.append(HELD_BACK.format(kinds=describe(found)) if found else reason)
+        findings.append(describe(found))
     reviews = pd.DataFrame(
         {
             "submission_id": ids[accepted].to_numpy(),
@@ -400,16 +429,31 @@ def read_reviews(path: Path, ctx: _Context, known: set[str]) -> tuple[pd.DataFra
             "reviewer": text["reviewer"][accepted].to_numpy(),
             "reviewed_on": dates[accepted].to_numpy(),
             "evidence_level": levels[accepted].replace("", None).to_numpy(),
-            "evidence_reason": text["evidence_reason"][accepted].replace("", None).to_numpy(),
+            "evidence_reason": pd.Series(reasons, dtype=object).replace("", None).to_numpy(),
+            "not_personal_data": words[accepted].to_numpy(),
+            "pii_findings": findings,
             "source_file": path.name,
             "source_row": ledger.rows[accepted],
         },
         columns=REVIEW_COLUMNS,
     )
+    # A decision that cannot be read (a withdrawal with a mistyped date) must not leave the
+    # decision before it in force: the submission is held until the row is corrected.
+    held = set(ids[ledger.quarantined & ids.isin(known or set()).to_numpy()])
     malformed, blank = reader_findings(raw, "reviews", path)
     issues = _redact_quarantine(ledger.quarantine_frame(malformed)[ISSUE_COLUMNS], ctx.screen)
     exclusions = ledger.exclusions_frame(blank)[EXCLUSION_COLUMNS]
-    return reviews, issues, exclusions, _quality("reviews", path, raw, len(reviews), issues, exclusions)
+    return reviews, issues, exclusions, _quality("reviews", path, raw, len(reviews), issues, exclusions), held
+
+
+def _no_reviews(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, set[str]]:
+    """A reviews file with its header and no decision yet: every submission is `submitted`."""
+    quality = pd.DataFrame(
+        [["reviews", path.name, hashlib.sha256(path.read_bytes()).hexdigest(), 0, 0, 0, 0, "{}"]],
+        columns=QUALITY_COLUMNS,
+    )
+    empty = [pd.DataFrame(columns=c) for c in (REVIEW_COLUMNS, ISSUE_COLUMNS, EXCLUSION_COLUMNS)]
+    return empty[0], empty[1], empty[2], quality, set()
 
 
 def read_practice_inputs(
@@ -418,15 +462,10 @@ def read_practice_inputs(
     """Read the practice folder (None when it does not exist: the library is then empty)."""
     if not folder.is_dir():
         return None
-    ctx = _Context(
-        config,
-        framework,
-        reference,
-        AliasResolver(reference),
-        PiiScreen(config.pii_screen.titles, config.given_names()),
-    )
+    ctx = _Context(config, framework, reference, AliasResolver(reference), screen_for(config))
     reviews_path = find_reviews_file(folder)
-    cleared = _cleared_words(reviews_path)
+    # A first reading of the reviews collects the words reviewers cleared, from decisions that stand.
+    cleared = _cleared_words(read_reviews(reviews_path, ctx, None)[0]) if reviews_path else {}
     parts = [read_submission_file(path, ctx, cleared) for path in submission_files(folder)]
     submissions = _concat([p[0] for p in parts], SUBMISSION_COLUMNS)
     # A response id in two files: neither can be told apart by a reviewer, so both are quarantined.
@@ -444,9 +483,10 @@ def read_practice_inputs(
     reviews = pd.DataFrame(columns=REVIEW_COLUMNS)
     files = [p for p in submission_files(folder)]
     if reviews_path is not None:
-        reviews, review_issues, review_exclusions, review_quality = read_reviews(
-            reviews_path, ctx, set(submissions["submission_id"])
+        reviews, review_issues, review_exclusions, review_quality, held = read_reviews(
+            reviews_path, ctx, set(submissions["submission_id"]), cleared
         )
+        submissions["review_quarantined"] = submissions["submission_id"].isin(held)
         issues.append(review_issues)
         exclusions.append(review_exclusions)
         quality.append(review_quality)

@@ -48,11 +48,11 @@ def _chart(context: dict) -> Markup:
                 value=_number(own, "value"),
                 lower=_number(own, "lower_ci"),
                 upper=_number(own, "upper_ci"),
-                sector=None
-                if r["sector"]["suppressed"] or r["sector"]["value"] == "[x]"
-                else float(r["sector"]["value"]),
-                london=None if r["london"]["value"] == "[x]" else float(r["london"]["value"]),
+                sector=_number(r["sector_row"], "value"),
+                london=_number(r["london_row"], "value"),
                 note="[c] withheld" if r["own"]["suppressed"] else "no value",
+                key=r["indicator"],
+                withheld=r["own"]["suppressed"],
             )
         )
     subject = context["subject"]
@@ -103,6 +103,8 @@ def _index_groups(data: JourneyData, subjects: list[Subject], framework: Framewo
                 {
                     "name": subject.name,
                     "href": subject.filename,
+                    "level": subject.level,
+                    "code": subject.code,
                     "index": headline(data, subject)["own"],
                     "stages": _stages_text(stages, known),
                 }

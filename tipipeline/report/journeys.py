@@ -133,6 +133,7 @@ def load_journey_data(conn) -> JourneyData:
     bcu_rows = indicators.loc[indicators["geography_level"] == "bcu", ["geography_code", "geography_name"]]
     data.bcus = dict(sorted(set(map(tuple, bcu_rows.to_numpy()))))
     check_withheld(data.indicators, data.changes, data.partnership)
+    check_journey_withheld(data.journey, data.indicators)
     return data
 
 
@@ -156,6 +157,23 @@ def check_withheld(indicators: pd.DataFrame, changes: pd.DataFrame, partnership:
                 f"{table}: a withheld row carries a number ({', '.join(c for c in columns if pd.notna(row[c]))}): "
                 + ", ".join(f"{k}={row[k]}" for k in frame.columns[:4])
             )
+
+
+def check_journey_withheld(journey: pd.DataFrame, indicators: pd.DataFrame) -> None:
+    """Refuse a journey row that carries the survey figures its organisation's withheld cells hide:
+    where the domain's mean score is withheld, the row's score, % agreeing and n must be empty."""
+    cells = indicators[indicators["geography_level"] == "organisation"]
+    withheld = cells.loc[cells["suppressed"].astype(bool) & cells["indicator_id"].str.startswith("domain_mean_")]
+    keys = set(
+        zip(withheld["geography_code"], withheld["indicator_id"].str.removeprefix("domain_mean_"), withheld["wave"])
+    )
+    rows = journey[[(o, d, w) in keys for o, d, w in zip(journey["org_id"], journey["domain"], journey["wave"])]]
+    leaking = rows[rows[["score", "percent_agree", "n"]].notna().any(axis=1)]
+    if not leaking.empty:
+        row = leaking.iloc[0]
+        raise DisclosureError(
+            f"journey: {row['org_id']} {row['domain']} {row['wave']} carries survey figures its withheld cell hides"
+        )
 
 
 # --- who gets a report -------------------------------------------------------------------------
@@ -271,6 +289,8 @@ def scores_rows(data: JourneyData, subject: Subject, framework: Framework) -> li
                 "sector": _value_cell(_cell(data, indicator, "sector", subject.sector, wave)),
                 "london": _value_cell(_cell(data, indicator, "london", LONDON, wave)),
                 "own_row": own,
+                "sector_row": _cell(data, indicator, "sector", subject.sector, wave),
+                "london_row": _cell(data, indicator, "london", LONDON, wave),
             }
         )
     return rows
@@ -438,9 +458,20 @@ def policy_summary(data: JourneyData, subject: Subject) -> dict | None:
             {"name": p.principle_name, "status": p.status, "documents": int(p.documents_addressing)}
             for p in principles.itertuples(index=False)
         ],
-        "missing": [p.principle_name for p in principles.itertuples(index=False) if p.status == "not addressed"],
-        "unsettled": [p.principle_name for p in principles.itertuples(index=False) if p.status == "not settled"],
+        # Missing: no document addresses it, and no document's score for it is left unsettled.
+        "missing": [
+            p.principle_name
+            for p in principles.itertuples(index=False)
+            if p.status == "not addressed" and p.documents_unsettled == 0
+        ],
+        "unsettled": [p.principle_name for p in principles.itertuples(index=False) if p.documents_unsettled > 0],
     }
+
+
+def _borough_of(data: JourneyData, subject: Subject) -> str:
+    if subject.sector != "council":
+        return ""
+    return data.organisations.set_index("org_id").loc[subject.code, "area_code"]
 
 
 def partnership_rows(data: JourneyData, subject: Subject, framework: Framework) -> list[dict]:
@@ -525,6 +556,7 @@ def report_context(data: JourneyData, subject: Subject, subjects: list[Subject],
         "changes": change_rows(data, subject, framework),
         "policy": policy_summary(data, subject),
         "partnership": partnership_rows(data, subject, framework),
+        "borough_code": _borough_of(data, subject),
         "partners": partners_of(data, subject, subjects),
         "practice": near,
         "library_page": LIBRARY_PAGE,

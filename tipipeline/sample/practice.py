@@ -525,8 +525,8 @@ FORMS_DIRTY = [("consent not answered", ""), ("blank_row", "")]
 # Review rows that are not decisions the pipeline can use (quarantined), after the entries'.
 REVIEW_DIRTY = [
     ("R_NOSUCHRESPONSE", "published", "VRU reviewer A", "2025-09-01", "level_1", "Unknown id."),
-    ("F-4", "approved", "VRU reviewer B", "2025-09-02", "", ""),
-    ("F-5", "published", "VRU reviewer B", "2025-09-03", "level_2", ""),
+    ("practice_submissions_forms:4", "approved", "VRU reviewer B", "2025-09-02", "", ""),
+    ("practice_submissions_forms:5", "published", "VRU reviewer B", "2025-09-03", "level_2", ""),
 ]
 QUALTRICS_COUNT = 24  # the first entries go to the Qualtrics export, the rest to the Forms workbook
 FORM_COLUMNS = {
@@ -627,7 +627,7 @@ def _forms(entries, path: Path) -> list[dict]:
                 fields["title"] = f"Draft: {fields['title']}"
             records.append(
                 {
-                    "ID": f"F-{number}",
+                    "ID": number,
                     "Start time": submitted - pd.Timedelta(minutes=20),
                     "Completion time": submitted,
                     "Email": f"forms{number}@example.org",
@@ -643,9 +643,10 @@ def _forms(entries, path: Path) -> list[dict]:
 
 
 def response_ids() -> list[str]:
-    """Each entry's response id, in ENTRIES order (Qualtrics R_PRACTICEnnn, then Forms F-n)."""
+    """Each entry's submission id, in ENTRIES order: Qualtrics' response id (R_PRACTICEnnn), then
+    Forms' response number qualified by the file it is in (Forms numbers each form from 1)."""
     return [f"R_PRACTICE{i + 1:03d}" for i in range(QUALTRICS_COUNT)] + [
-        f"F-{n}" for n in range(1, len(ENTRIES) - QUALTRICS_COUNT + 1)
+        f"practice_submissions_forms:{n}" for n in range(1, len(ENTRIES) - QUALTRICS_COUNT + 1)
     ]
 
 

@@ -43,6 +43,7 @@ class StgPracticeSubmissions(pa.DataFrameModel):
     contact_role: Series[str]
     consent: Series[bool]
     pii_findings: Series[str]
+    review_quarantined: Series[bool]
 
     @pa.dataframe_check
     def lists_are_json(cls, df):
@@ -58,6 +59,8 @@ class PracticeReviews(pa.DataFrameModel):
     reviewed_on: Series[pd.Timestamp]
     evidence_level: Series[str] = pa.Field(nullable=True, isin=LEVELS)
     evidence_reason: Series[str] = pa.Field(nullable=True)
+    not_personal_data: Series[str]
+    pii_findings: Series[str]
     source_file: Series[str]
     source_row: Series[int] = pa.Field(ge=1)
 

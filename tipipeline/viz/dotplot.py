@@ -23,6 +23,8 @@ class DotRow:
     sector: float | None
     london: float | None
     note: str = ""  # shown instead of a dot when there is no value ("[c] withheld")
+    key: str = ""  # the row's indicator id, on its group (data-indicator) so a test can find it
+    withheld: bool = False
 
 
 def _x(value: float) -> float:
@@ -56,6 +58,8 @@ def dot_plot_svg(rows: list[DotRow], title: str, own_label: str, sector_label: s
         parts.append(f'<text x="{x}" y="{axis_y + 18}" text-anchor="middle" fill="{grey}">{tick}</text>')
     for i, row in enumerate(rows):
         y = TOP + ROW * i + ROW / 2
+        withheld = "true" if row.withheld else "false"
+        parts.append(f'<g data-indicator="{escape(row.key)}" data-suppressed="{withheld}">')
         parts.append(f'<text x="0" y="{_f(y + 4)}">{escape(row.label)}</text>')
         if row.sector is not None:
             parts.append(f'<rect x="{_f(_x(row.sector) - 2)}" y="{_f(y - 8)}" width="4" height="16" fill="{teal}"/>')
@@ -63,12 +67,13 @@ def dot_plot_svg(rows: list[DotRow], title: str, own_label: str, sector_label: s
             parts.append(f'<path d="M{_f(_x(row.london))} {_f(y - 7)} l6 7 l-6 7 l-6 -7 z" fill="{orange}"/>')
         if row.value is None:
             parts.append(f'<text x="{_f(_x(SCALE[0]) + 6)}" y="{_f(y + 4)}" fill="{grey}">{escape(row.note)}</text>')
-            continue
-        if row.lower is not None and row.upper is not None:
-            parts.append(
-                f'<line x1="{_f(_x(row.lower))}" y1="{_f(y)}" x2="{_f(_x(row.upper))}" y2="{_f(y)}" '
-                f'stroke="{dark}" stroke-width="2"/>'
-            )
-        parts.append(f'<circle cx="{_f(_x(row.value))}" cy="{_f(y)}" r="6" fill="{dark}"/>')
+        else:
+            if row.lower is not None and row.upper is not None:
+                parts.append(
+                    f'<line x1="{_f(_x(row.lower))}" y1="{_f(y)}" x2="{_f(_x(row.upper))}" y2="{_f(y)}" '
+                    f'stroke="{dark}" stroke-width="2"/>'
+                )
+            parts.append(f'<circle cx="{_f(_x(row.value))}" cy="{_f(y)}" r="6" fill="{dark}"/>')
+        parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)
