@@ -272,27 +272,6 @@ def test_a_form_export_missing_a_field_names_the_file_and_field(tmp_path):
 
 
 def test_a_one_header_csv_export_is_read_and_bad_review_rows_are_quarantined(tmp_path):
-    folder = tmp_path / "practice"
-    (folder / "submissions").mkdir(parents=True)
-    header = [
-        "ID",
-        "Completion time",
-        *(
-            CONFIG.form[f].columns[0]
-            for f in (
-                "title",
-                "organisation",
-                "service_area",
-                "principles",
-                "domains",
-                "what_it_does",
-                "who_it_is_for",
-                "evidence_of_effect",
-                "contact_role",
-                "consent",
-            )
-        ),
-    ]
     rows = [
         [
             "S1",
@@ -323,19 +302,13 @@ def test_a_one_header_csv_export_is_read_and_bad_review_rows_are_quarantined(tmp
             "maybe",
         ],
     ]
-    with (folder / "submissions" / "form.csv").open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows([header, *rows])
-    with (folder / "reviews.csv").open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(
-            [
-                ["submission_id", "state", "reviewer", "reviewed_on", "evidence_level", "evidence_reason"],
-                ["form:S1", "published", "R", "2025-04-01", "level_9", "A reason."],
-                ["form:S1", "published", "R", "1 April 2025", "level_1", "A reason."],
-                ["form:S1", "published", "R", "2025-04-02", "level_1", "Logic model."],
-                ["form:S2", "published", "R", "2025-04-02", "level_1", "Logic model."],
-            ]
-        )
-    inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
+    reviews = [
+        ["form:S1", "published", "R", "2025-04-01", "level_9", "A reason."],
+        ["form:S1", "published", "R", "1 April 2025", "level_1", "A reason."],
+        ["form:S1", "published", "R", "2025-04-02", "level_1", "Logic model."],
+        ["form:S2", "published", "R", "2025-04-02", "level_1", "Logic model."],
+    ]
+    inputs = read_practice_inputs(_folder_with(tmp_path, rows, reviews), CONFIG, FRAMEWORK, REFERENCE)
     assert list(inputs.submissions["submission_id"]) == ["form:S1"]
     assert inputs.submissions.loc[0, "domains"] == '["environment"]'
     reasons = dict(
@@ -345,10 +318,9 @@ def test_a_one_header_csv_export_is_read_and_bad_review_rows_are_quarantined(tmp
     assert "evidence level is not one of" in reasons["2reviews.csv"]
     assert reasons["3reviews.csv"] == "date is not YYYY-MM-DD"
     assert "no accepted submission" in reasons["5reviews.csv"]
-    library = library_table(inputs.submissions, inputs.reviews, CONFIG, FRAMEWORK)
     # S1's decisions with a bad level and a bad date are quarantined, so S1 is held until they are
     # corrected; the rule is tested alone in test_a_withdrawal_that_cannot_be_read_holds_the_entry_back.
-    assert library.empty
+    assert library_table(inputs.submissions, inputs.reviews, CONFIG, FRAMEWORK).empty
     status = entry_status(inputs.submissions, inputs.reviews, CONFIG)
     assert "in quarantine" in status.loc[0, "reason"]
 
