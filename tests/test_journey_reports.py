@@ -50,40 +50,57 @@ def baseline(built_sample):
 
 class _Cells(HTMLParser):
     """Every element carrying a published figure's key (data-suppressed), with its text split by
-    span class (value, interval, reason; anything else is `other`); the links and the h1."""
+    the class of the span it is in (value, interval, reason; anything else is `other`); the stage
+    table's evidence cells (data-journey); the links and the h1."""
 
     def __init__(self):
         super().__init__()
         self.cells: list[dict] = []
+        self.evidence: list[tuple[str, str]] = []
         self._cell: dict | None = None
-        self._span: str | None = None
+        self._depth = 0
+        self._spans: list[str] = []
+        self._journey: list | None = None
         self.links: list[str] = []
         self.h1 = ""
         self._in_h1 = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag in ("td", "strong") and "data-suppressed" in attrs:
+        if self._cell is None and "data-suppressed" in attrs and tag in ("td", "strong", "span"):
             self._cell = {**attrs, "tag": tag, "value": "", "interval": "", "reason": "", "other": ""}
-        if tag == "span" and self._cell is not None:
-            self._span = attrs.get("class", "").split()[0] if attrs.get("class") else "other"
+            self._depth = 0
+        elif self._cell is not None and tag == "span":
+            self._spans.append((attrs.get("class") or "other").split()[0])
+        if self._cell is not None and tag == self._cell["tag"]:
+            self._depth += 1
+        if tag == "td" and "data-journey" in attrs:
+            self._journey = [attrs["data-journey"], ""]
         if tag == "a" and "href" in attrs:
             self.links.append(attrs["href"])
         self._in_h1 = self._in_h1 or tag == "h1"
 
     def handle_endtag(self, tag):
-        if tag == "span":
-            self._span = None
         if self._cell is not None and tag == self._cell["tag"]:
-            self.cells.append(self._cell)
-            self._cell = None
+            self._depth -= 1
+            if self._depth == 0:
+                self.cells.append(self._cell)
+                self._cell, self._spans = None, []
+                return
+        if self._cell is not None and tag == "span" and self._spans:
+            self._spans.pop()
+        if tag == "td" and self._journey is not None:
+            self.evidence.append(tuple(self._journey))
+            self._journey = None
         if tag == "h1":
             self._in_h1 = False
 
     def handle_data(self, data):
         if self._cell is not None:
-            part = self._span if self._span in ("value", "interval", "reason") else "other"
+            part = self._spans[-1] if self._spans and self._spans[-1] in ("value", "interval", "reason") else "other"
             self._cell[part] += data
+        if self._journey is not None:
+            self._journey[1] += data
         if self._in_h1:
             self.h1 += data
 
@@ -150,9 +167,11 @@ def _published(cell: dict, tables: dict) -> tuple[bool, str, str]:
         interval = f"{row['lower_ci']:+.2f} to {row['upper_ci']:+.2f}" if pd.notna(row["lower_ci"]) else ""
         return bool(row["suppressed"]), interval, ""
     row = tables["indicators"].loc[(cell["data-indicator"], level, code, wave)]
+    interval = f"{row['lower_ci']:.2f} to {row['upper_ci']:.2f}" if pd.notna(row["lower_ci"]) else ""
+    if field == "interval":
+        return bool(row["suppressed"]), "", interval
     if field == "n":
         return bool(row["suppressed"]), f"{int(row['n']):,}" if pd.notna(row["n"]) else "", ""
-    interval = f"{row['lower_ci']:.2f} to {row['upper_ci']:.2f}" if pd.notna(row["lower_ci"]) else ""
     return bool(row["suppressed"]), f"{row['value']:.2f}" if pd.notna(row["value"]) else "[x]", interval
 
 
@@ -161,7 +180,9 @@ def published_tables(conn) -> dict:
     indicators = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
     changes = conn.execute("SELECT * FROM indicator_changes").df()
     partnership = conn.execute("SELECT * FROM borough_partnership").df()
+    journey = conn.execute("SELECT org_id, domain, wave, evidence FROM journey").df()
     return {
+        "journey": {f"{o}|{d}|{w}": e for o, d, w, e in journey.itertuples(index=False)},
         "indicators": indicators.set_index(["indicator_id", "geography_level", "geography_code", "wave"]).sort_index(),
         "changes": changes.set_index(
             ["indicator_id", "geography_level", "geography_code", "from_wave", "to_wave"]
@@ -173,39 +194,64 @@ def published_tables(conn) -> dict:
 SVG_ROW = re.compile(r'<g data-indicator="([^"]*)" data-suppressed="(true|false)">(.*?)</g>', re.S)
 
 
-def check_cells_against_baseline(folder: Path, conn) -> tuple[int, int, list[str]]:
-    """(withheld figures checked, shown figures checked, problems): every figure on every page
-    against the published row its data-* attributes name. A withheld figure reads [c] (a count or
-    interval: nothing), with nothing beside it but the reason; a shown one reads as published. In
-    the chart, a withheld row draws no dot and no interval."""
+def check_cells_against_baseline(folder: Path, conn) -> tuple[dict, list[str]]:
+    """(figures checked per (field, level, withheld), problems): every figure on every page against
+    the published row its data-* attributes name. A withheld figure reads [c] (a count or interval:
+    nothing), with nothing beside it but a reason that says it is withheld; a shown one reads as
+    published. A stage's evidence reads as the journey table has it. In the chart, a withheld row
+    draws no dot and no interval, and a report's chart has a row per score."""
     tables = published_tables(conn)
-    problems, withheld, shown = [], 0, 0
+    problems, counts = [], {}
     for path in sorted(folder.glob("*.html")):
         page = parse(path)
         for cell in page.cells:
             hidden, value, interval = _published(cell, tables)
             text = {k: cell[k].strip() for k in ("value", "interval", "reason", "other")}
+            kind = (cell["data-field"], cell["data-level"].split(":")[0], hidden)
+            counts[kind] = counts.get(kind, 0) + 1
             if hidden:
-                withheld += 1
-                blank = "" if cell["data-field"] in ("n", "change_ci") else "[c]"
-                if (text["value"], text["interval"], text["other"]) != (blank, "", "") or cell[
-                    "data-suppressed"
-                ] != "true":
+                blank = "" if cell["data-field"] in ("n", "change_ci", "interval") else "[c]"
+                shows = (text["value"], text["interval"], text["other"])
+                if shows != (blank, "", "") or cell["data-suppressed"] != "true":
                     problems.append(f"{path.name}: withheld {cell['data-indicator']} {cell['data-level']} shows {text}")
-            else:
-                shown += 1
-                if text["value"] != value or text["interval"] not in ("", interval) or text["reason"]:
-                    problems.append(f"{path.name}: {cell} shows {text}, the table has {value!r} {interval!r}")
-        for indicator, hidden, body in SVG_ROW.findall(path.read_text(encoding="utf-8")):
+                if text["reason"] and not text["reason"].startswith("withheld"):
+                    problems.append(f"{path.name}: withheld {cell['data-indicator']} has reason {text['reason']!r}")
+            elif text["value"] != value or text["interval"] not in ("", interval) or text["reason"]:
+                problems.append(f"{path.name}: {cell} shows {text}, the table has {value!r} {interval!r}")
+        for key, shown in page.evidence:
+            if shown.strip() != tables["journey"][key]:
+                problems.append(f"{path.name}: evidence for {key} reads {shown!r}")
+        html_text = path.read_text(encoding="utf-8")
+        rows = SVG_ROW.findall(html_text)
+        if 'id="scores"' in html_text and len(rows) != 1 + len(FRAMEWORK.domains):
+            problems.append(f"{path.name}: the chart has {len(rows)} rows")
+        for indicator, hidden, body in rows:
             if hidden == "true" and ("<circle" in body or "<line" in body):
                 problems.append(f"{path.name}: the chart draws a withheld {indicator}")
-    return withheld, shown, problems
+    return counts, problems
 
 
 def test_reports_show_every_value_as_published_and_no_withheld_value(journey_folder, baseline):
-    withheld, shown, problems = check_cells_against_baseline(journey_folder, baseline)
+    counts, problems = check_cells_against_baseline(journey_folder, baseline)
     assert not problems, problems[:5]
-    assert withheld >= 50 and shown >= 1000, (withheld, shown)
+    # Every kind of figure was met, both shown and withheld (the sample withholds some of each).
+    for field, level in [
+        ("value", "organisation"),
+        ("value", "bcu"),
+        ("value", "sector"),
+        ("n", "organisation"),
+        ("change", "organisation"),
+        ("change_ci", "organisation"),
+        ("value", "partnership"),
+    ]:
+        assert counts.get((field, level, True), 0) >= 1 and counts.get((field, level, False), 0) >= 1, (field, level)
+    # The headline interval: one per organisation whose index is published in the latest wave.
+    shown_index = baseline.execute(
+        "SELECT count(*) FROM indicators WHERE source = 'survey' AND indicator_id = 'ti_index_mean' "
+        "AND geography_level = 'organisation' AND NOT suppressed AND wave = (SELECT max(wave) FROM indicators "
+        "WHERE source = 'survey')"
+    ).fetchall()[0][0]
+    assert counts.get(("interval", "organisation", False), 0) == shown_index > 30
 
 
 def test_the_cell_check_catches_a_report_that_shows_a_withheld_value(journey_folder, baseline, tmp_path, monkeypatch):
@@ -221,15 +267,31 @@ def test_the_cell_check_catches_a_report_that_shows_a_withheld_value(journey_fol
 
         return cell_of
 
-    for field in ("value", "interval", "n"):
-        monkeypatch.setattr(journeys, "_value_cell", leaky(field))
-        folder = tmp_path / field
+    def pages_problems(name: str) -> list[str]:
+        folder = tmp_path / name
         folder.mkdir()
-        for name, html_text in build_journey_pages(baseline, FRAMEWORK, CONFIG, synthetic=True).items():
-            (folder / name).write_text(html_text, encoding="utf-8")
-        _, _, problems = check_cells_against_baseline(folder, baseline)
-        leaked = {"value": "3.14", "interval": "3.01 to 3.27", "n": "7"}[field]
+        for page, html_text in build_journey_pages(baseline, FRAMEWORK, CONFIG, synthetic=True).items():
+            (folder / page).write_text(html_text, encoding="utf-8")
+        return check_cells_against_baseline(folder, baseline)[1]
+
+    for field, leaked in {"value": "3.14", "interval": "3.01 to 3.27", "n": "7"}.items():
+        monkeypatch.setattr(journeys, "_value_cell", leaky(field))
+        problems = pages_problems(field)
         assert problems and leaked in problems[0], (field, problems[:1])
+    monkeypatch.setattr(journeys, "_value_cell", original)
+
+    partner = journeys._partner_cell
+    monkeypatch.setattr(journeys, "_partner_cell", lambda row, side: {**partner(row, side), "value": "2.72"})
+    assert any("2.72" in p for p in pages_problems("partner"))
+    monkeypatch.setattr(journeys, "_partner_cell", partner)
+
+    changes = journeys.change_rows
+    monkeypatch.setattr(
+        journeys,
+        "change_rows",
+        lambda *args: [{**c, "value": "+0.50"} if c["suppressed"] else c for c in changes(*args)],
+    )
+    assert any("+0.50" in p for p in pages_problems("change"))
 
 
 def test_a_baseline_whose_withheld_rows_carry_numbers_is_refused(built_sample, tmp_path):

@@ -65,6 +65,7 @@ def test_the_screen_finds_personal_data(text, kind, match):
         "Documents from 2019-2024 and 2025; reference 123456789; 1,250 staff trained",
         "A grace period for rent arrears; staff may mark the case as closed",
         "Young people aged 11 to 18 in Tower Hamlets and Newham",
+        "Led by Public Health; run by NHS England; contact the VRU Team or Speak to Social Services",
         "",
     ],
 )
@@ -219,6 +220,17 @@ def test_the_planted_email_and_phone_are_held_back_and_never_stored(sample_input
     assert_no_personal_data(sample_inputs)
 
 
+def test_in_the_sample_the_screen_flags_only_the_planted_entries_and_the_cleared_ward(sample_inputs):
+    raw = raw_submissions(SAMPLE_PRACTICE)
+    flagged = set(sample_inputs.submissions.loc[sample_inputs.submissions["pii_findings"] != "", "submission_id"])
+    planted = {i for i, r in raw.items() if PLANTED_EMAIL in r["text"] or PLANTED_PHONE in r["text"]}
+    assert flagged == planted
+    # The ward named after a person is a finding, which reviews.csv clears: the only one in the sample.
+    found = {i for i, r in raw.items() if SCREEN.findings(r["title"] + ". " + r["text"])}
+    garden = {i for i, r in raw.items() if "Florence Nightingale" in r["title"]}
+    assert found == planted | garden and len(garden) == 1
+
+
 def assert_no_personal_data(inputs) -> None:
     """Neither planted value is anywhere in what would reach the warehouse."""
     frames = [inputs.submissions, inputs.reviews, inputs.quarantine, inputs.exclusions, inputs.data_quality]
@@ -228,7 +240,7 @@ def assert_no_personal_data(inputs) -> None:
 
 
 def test_the_no_personal_data_check_fails_when_the_screen_is_switched_off(monkeypatch):
-    monkeypatch.setattr(screen_module.PiiScreen, "findings", lambda self, text: [])
+    monkeypatch.setattr(screen_module.PiiScreen, "findings", lambda self, text, cues=True: [])
     inputs = read_practice_inputs(SAMPLE_PRACTICE, CONFIG, FRAMEWORK, REFERENCE)
     with pytest.raises(AssertionError, match="would reach the warehouse"):
         assert_no_personal_data(inputs)
@@ -414,3 +426,23 @@ def test_forms_numbering_restarts_in_each_export_without_a_collision(tmp_path):
     assert sorted(inputs.submissions["submission_id"]) == ["form-a:1", "form-b:1"]
     library = library_table(inputs.submissions, inputs.reviews, CONFIG, FRAMEWORK)
     assert list(library["title"]) == ["Peer support"]
+
+
+def test_a_review_row_the_reader_cannot_split_holds_the_submission_it_names(tmp_path):
+    folder = _folder_with(
+        tmp_path,
+        [["1", "2025-03-01 10:00", *ROW], ["2", "2025-03-01 11:00", "Peer support", *ROW[1:]]],
+        [
+            ["form:1", "published", "R", "2025-04-01", "level_1", "Logic model."],
+            ["form:2", "published", "R", "2025-04-01", "level_1", "Logic model."],
+        ],
+    )
+    with (folder / "reviews.csv").open("a", encoding="utf-8") as f:
+        f.write("form:1,withdrawn,R,2025-05-01,,The organisation asked, to withdraw\n")  # one field too many
+    inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
+    assert "malformed row" in inputs.quarantine["reason"].iloc[0]
+    assert list(library_table(inputs.submissions, inputs.reviews, CONFIG, FRAMEWORK)["entry_id"]) == ["form:2"]
+    with (folder / "reviews.csv").open("a", encoding="utf-8") as f:
+        f.write("form:9,withdrawn,R,2025-05-01,,unknown, id\n")  # names no submission: hold everything
+    inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
+    assert library_table(inputs.submissions, inputs.reviews, CONFIG, FRAMEWORK).empty

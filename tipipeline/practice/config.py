@@ -56,6 +56,7 @@ class PiiScreenConfig(_Strict):
     titles: list[Text]
     given_names_file: Text
     name_cues: list[Text]
+    not_names: list[Text]
 
 
 class LibraryConfig(_Strict):

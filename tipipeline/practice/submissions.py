@@ -28,7 +28,7 @@ import pandas as pd
 
 from tipipeline.errors import InputError
 from tipipeline.framework import Framework
-from tipipeline.ingest.exports import RawExport, read_export
+from tipipeline.ingest.exports import RawExport, csv_delimiter, csv_records, read_export
 from tipipeline.ingest.surveys import RowLedger, apply_format_rules, local_times, normalise_label, reader_findings
 from tipipeline.ingest.waves import EXPORT_SUFFIXES
 from tipipeline.practice.config import LibraryConfig
@@ -286,7 +286,9 @@ def read_submission_file(path: Path, ctx: _Context, cleared: dict[str, set[str]]
         submission_id = ids.iloc[i]
         texts, findings = {}, []
         for name in ctx.config.free_text:
-            found = held_back(ctx.screen.findings(values[name].iloc[i]), cleared.get(submission_id, set()))
+            # The contact role is a job title by design ("Contact Centre Manager"): no cue words there.
+            text = values[name].iloc[i]
+            found = held_back(ctx.screen.findings(text, cues=name != "contact_role"), cleared.get(submission_id, set()))
             findings += found
             texts[name] = HELD_BACK.format(kinds=describe(found)) if found else values[name].iloc[i]
         org = ctx.reference.organisations.set_index("org_id").loc[org_id]
@@ -439,11 +441,30 @@ def read_reviews(
     )
     # A decision that cannot be read (a withdrawal with a mistyped date) must not leave the
     # decision before it in force: the submission is held until the row is corrected.
-    held = set(ids[ledger.quarantined & ids.isin(known or set()).to_numpy()])
+    held = set(ids[ledger.quarantined & ids.isin(known or set()).to_numpy()]) | _malformed_ids(raw, known or set())
     malformed, blank = reader_findings(raw, "reviews", path)
     issues = _redact_quarantine(ledger.quarantine_frame(malformed)[ISSUE_COLUMNS], ctx.screen)
     exclusions = ledger.exclusions_frame(blank)[EXCLUSION_COLUMNS]
     return reviews, issues, exclusions, _quality("reviews", path, raw, len(reviews), issues, exclusions), held
+
+
+def _malformed_ids(raw: RawExport, known: set[str]) -> set[str]:
+    """The submissions a malformed review row (one the reader could not split into the header's
+    columns) is about, by its first field; every submission when that cannot be told. Such a row
+    may be a withdrawal: until it is corrected, nothing it might concern is shown."""
+    if not raw.malformed:
+        return set()
+    if raw.format == "microsoft_forms_xlsx" or raw.path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        return set(known)
+    data = raw.path.read_bytes()
+    encoding = raw.encoding or "utf-8-sig"
+    first_fields = {
+        number: (fields[0].strip() if fields else "")
+        for number, fields in csv_records(data, encoding, csv_delimiter(data, encoding))
+        if number in raw.malformed
+    }
+    found = {first_fields.get(number, "") for number in raw.malformed}
+    return found if found <= known else set(known)
 
 
 def _no_reviews(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, set[str]]:

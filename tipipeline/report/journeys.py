@@ -161,14 +161,15 @@ def check_withheld(indicators: pd.DataFrame, changes: pd.DataFrame, partnership:
 
 def check_journey_withheld(journey: pd.DataFrame, indicators: pd.DataFrame) -> None:
     """Refuse a journey row that carries the survey figures its organisation's withheld cells hide:
-    where the domain's mean score is withheld, the row's score, % agreeing and n must be empty."""
+    where the domain's mean score or % agreeing is withheld, the row's score, % agreeing and n must
+    be empty and its evidence must not state them."""
     cells = indicators[indicators["geography_level"] == "organisation"]
-    withheld = cells.loc[cells["suppressed"].astype(bool) & cells["indicator_id"].str.startswith("domain_mean_")]
-    keys = set(
-        zip(withheld["geography_code"], withheld["indicator_id"].str.removeprefix("domain_mean_"), withheld["wave"])
-    )
+    domain = cells["indicator_id"].str.extract(r"^domain_(?:mean|agree)_(.+)$")[0]
+    withheld = cells.assign(domain=domain).loc[cells["suppressed"].astype(bool) & domain.notna()]
+    keys = set(zip(withheld["geography_code"], withheld["domain"], withheld["wave"]))
     rows = journey[[(o, d, w) in keys for o, d, w in zip(journey["org_id"], journey["domain"], journey["wave"])]]
-    leaking = rows[rows[["score", "percent_agree", "n"]].notna().any(axis=1)]
+    states_figures = rows["evidence"].fillna("").str.contains(r"mean score \d|\d+% agreeing|n=\d", regex=True)
+    leaking = rows[rows[["score", "percent_agree", "n"]].notna().any(axis=1) | states_figures]
     if not leaking.empty:
         row = leaking.iloc[0]
         raise DisclosureError(
@@ -459,6 +460,8 @@ def policy_summary(data: JourneyData, subject: Subject) -> dict | None:
             for p in principles.itertuples(index=False)
         ],
         # Missing: no document addresses it, and no document's score for it is left unsettled.
+        "all_addressed": bool(len(principles))
+        and all(p.status in ("addressed", "addressed strongly") for p in principles.itertuples(index=False)),
         "missing": [
             p.principle_name
             for p in principles.itertuples(index=False)
