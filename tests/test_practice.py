@@ -316,9 +316,9 @@ def test_a_one_header_csv_export_is_read_and_bad_review_rows_are_quarantined(tmp
     ]
     reviews = [
         ["form:S1", "published", "R", "2025-04-01", "level_9", "A reason."],
-        ["form:S1", "published", "R", "1 April 2025", "level_1", "A reason."],
-        ["form:S1", "published", "R", "2025-04-02", "level_1", "Logic model."],
-        ["form:S2", "published", "R", "2025-04-02", "level_1", "Logic model."],
+        ["form:S1", "published", "R", "1 April 2025", "nl2", "A reason."],
+        ["form:S1", "published", "R", "2025-04-02", "nl2", "Logic model."],
+        ["form:S2", "published", "R", "2025-04-02", "nl2", "Logic model."],
     ]
     inputs = read_practice_inputs(_folder_with(tmp_path, rows, reviews), CONFIG, FRAMEWORK, REFERENCE)
     assert list(inputs.submissions["submission_id"]) == ["form:S1"]
@@ -380,7 +380,7 @@ def test_the_reviewers_reason_is_screened_like_the_entry(tmp_path):
     folder = _folder_with(
         tmp_path,
         [["1", "2025-03-01 10:00", *ROW]],
-        [["form:1", "published", "R", "2025-04-01", "level_1", "Evaluated by Dr Okafor (jane.okafor@example.org)."]],
+        [["form:1", "published", "R", "2025-04-01", "nl2", "Evaluated by Dr Okafor (jane.okafor@example.org)."]],
     )
     inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
     status = entry_status(inputs.submissions, inputs.reviews, CONFIG)
@@ -395,7 +395,7 @@ def test_a_withdrawal_that_cannot_be_read_holds_the_entry_back(tmp_path):
         tmp_path,
         [["1", "2025-03-01 10:00", *ROW]],
         [
-            ["form:1", "published", "R", "2025-04-01", "level_1", "Logic model."],
+            ["form:1", "published", "R", "2025-04-01", "nl2", "Logic model."],
             ["form:1", "withdrawn", "R", "01/05/2025", "", ""],
         ],
     )
@@ -419,7 +419,7 @@ def test_forms_numbering_restarts_in_each_export_without_a_collision(tmp_path):
     _folder_with(
         tmp_path,
         [["1", "2025-03-02 10:00", *other]],
-        [["form-b:1", "published", "R", "2025-04-01", "level_1", "Logic model."]],
+        [["form-b:1", "published", "R", "2025-04-01", "nl2", "Logic model."]],
         name="form-b.csv",
     )
     inputs = read_practice_inputs(folder, CONFIG, FRAMEWORK, REFERENCE)
@@ -433,8 +433,8 @@ def test_a_review_row_the_reader_cannot_split_holds_the_submission_it_names(tmp_
         tmp_path,
         [["1", "2025-03-01 10:00", *ROW], ["2", "2025-03-01 11:00", "Peer support", *ROW[1:]]],
         [
-            ["form:1", "published", "R", "2025-04-01", "level_1", "Logic model."],
-            ["form:2", "published", "R", "2025-04-01", "level_1", "Logic model."],
+            ["form:1", "published", "R", "2025-04-01", "nl2", "Logic model."],
+            ["form:2", "published", "R", "2025-04-01", "nl2", "Logic model."],
         ],
     )
     with (folder / "reviews.csv").open("a", encoding="utf-8") as f:

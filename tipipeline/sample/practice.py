@@ -58,7 +58,7 @@ ENTRIES = [
         "A logic model; an evaluation is planned for 2026.",
         "Commissioning Manager",
         "Yes",
-        [(PUB, "VRU reviewer A", "2025-06-12", "level_1", "A clear theory of change; no outcome evaluation yet.")],
+        [(PUB, "VRU reviewer A", "2025-06-12", "nl2", "A clear theory of change; no outcome evaluation yet.")],
     ),
     (
         "Routine enquiry about adversity in sexual health clinics",
@@ -89,7 +89,7 @@ ENTRIES = [
                 PUB,
                 "VRU reviewer A",
                 "2025-07-03",
-                "level_1",
+                "nl2",
                 "Described with its rationale; attendance is not an outcome.",
             )
         ],
@@ -144,7 +144,7 @@ ENTRIES = [
         "Participants' self-rated confidence rose.",
         "Organisational Development Lead",
         "Yes",
-        [(PUB, "VRU reviewer A", "2025-08-01", "level_1", "Self-rated confidence is not an outcome for residents.")],
+        [(PUB, "VRU reviewer A", "2025-08-01", "nl2", "Self-rated confidence is not an outcome for residents.")],
     ),
     (
         "Joint triage of domestic abuse referrals",
@@ -178,7 +178,7 @@ ENTRIES = [
         "None yet.",
         "Strategic Commissioner",
         "Yes",
-        [(PUB, "VRU reviewer A", "2025-08-07", "level_1", "A logic model and contract clauses; no evaluation.")],
+        [(PUB, "VRU reviewer A", "2025-08-07", "nl2", "A logic model and contract clauses; no evaluation.")],
     ),
     (
         "Evaluation toolkit for small charities",
@@ -191,7 +191,7 @@ ENTRIES = [
         "Charities report more consistent outcome data.",
         "Voluntary Sector Lead",
         "Yes",
-        [(PUB, "VRU reviewer B", "2025-08-12", "level_1", "Describes monitoring, not outcomes for people.")],
+        [(PUB, "VRU reviewer B", "2025-08-12", "nl2", "Describes monitoring, not outcomes for people.")],
     ),
     (
         "Calm rooms in emergency departments",
@@ -256,7 +256,7 @@ ENTRIES = [
         "None yet.",
         "Head of Policy",
         "Yes",
-        [(PUB, "VRU reviewer A", "2025-09-05", "level_1", "A clear rationale; no evaluation.")],
+        [(PUB, "VRU reviewer A", "2025-09-05", "nl2", "A clear rationale; no evaluation.")],
     ),
     (
         "Florence Nightingale Ward sensory garden",
@@ -269,7 +269,7 @@ ENTRIES = [
         "Patient feedback only.",
         "Ward Manager",
         "Yes",
-        [(PUB, "VRU reviewer B", "2025-09-10", "level_1", "Feedback only; a clear rationale.")],
+        [(PUB, "VRU reviewer B", "2025-09-10", "nl2", "Feedback only; a clear rationale.")],
     ),
     # Published, but the organisation did not consent: never shown.
     (
@@ -283,7 +283,7 @@ ENTRIES = [
         "An evaluation with a comparison group is under way.",
         "Youth Justice Manager",
         "No",
-        [(PUB, "VRU reviewer A", "2025-06-20", "level_1", "Logic model; evaluation under way.")],
+        [(PUB, "VRU reviewer A", "2025-06-20", "nl2", "Logic model; evaluation under way.")],
     ),
     (
         "Trauma-informed approach to rent arrears",
@@ -323,7 +323,7 @@ ENTRIES = [
         "Calls answered and referrals made.",
         "Domestic Abuse Coordinator",
         "Yes",
-        [(PUB, "VRU reviewer B", "2025-08-18", "level_1", "Activity data only.")],
+        [(PUB, "VRU reviewer B", "2025-08-18", "nl2", "Activity data only.")],
     ),
     # Changes requested.
     (
@@ -404,7 +404,7 @@ ENTRIES = [
         "Youth Services Manager",
         "Yes",
         [
-            (PUB, "VRU reviewer A", "2025-06-05", "level_1", "Logic model only."),
+            (PUB, "VRU reviewer A", "2025-06-05", "nl2", "Logic model only."),
             ("withdrawn", "VRU reviewer A", "2025-09-12", "", ""),
         ],
     ),
@@ -524,7 +524,7 @@ QUALTRICS_DIRTY = [
 FORMS_DIRTY = [("consent not answered", ""), ("blank_row", "")]
 # Review rows that are not decisions the pipeline can use (quarantined), after the entries'.
 REVIEW_DIRTY = [
-    ("R_NOSUCHRESPONSE", "published", "VRU reviewer A", "2025-09-01", "level_1", "Unknown id."),
+    ("R_NOSUCHRESPONSE", "published", "VRU reviewer A", "2025-09-01", "nl2", "Unknown id."),
     ("practice_submissions_forms:4", "approved", "VRU reviewer B", "2025-09-02", "", ""),
     ("practice_submissions_forms:5", "published", "VRU reviewer B", "2025-09-03", "level_2", ""),
 ]
