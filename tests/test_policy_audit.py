@@ -227,3 +227,35 @@ def test_check_reports_an_audit(capsys):
     assert {p["row"] for p in report["problems"]} == {
         e["row"] for e in MANIFEST["dirty_rows"] if e["wave"] is None and e["expected"] == "quarantined"
     }
+
+
+def test_principle_coverage_by_hand():
+    """Best settled score per organisation and principle, with unsettled documents counted apart
+    (policy_principles: what a journey report calls missing from an organisation's documents)."""
+    from tipipeline.ingest.policy_audit import principle_coverage
+
+    framework = load_framework()
+    documents = pd.DataFrame({"document_id": ["a", "b"], "org_id": ["E09000001", "E09000001"]})
+    nan = float("nan")
+    scores = pd.DataFrame(
+        {
+            "document_id": ["a", "a", "a", "b", "b", "b"],
+            "principle": ["safety", "choice", "trustworthiness"] * 2,
+            "score": [0, 2, nan, 1, nan, nan],
+        }
+    )
+    table = principle_coverage(documents, scores, framework).set_index("principle")
+    assert len(table) == len(framework.principles)
+    row = table.loc["safety"]
+    assert (row["best_score"], row["status"], row["documents_scored"], row["documents_addressing"]) == (
+        1,
+        "addressed",
+        2,
+        1,
+    )
+    row = table.loc["choice"]
+    assert (row["best_score"], row["documents_unsettled"], row["documents_strong"]) == (2, 1, 1)
+    row = table.loc["trustworthiness"]
+    assert pd.isna(row["best_score"]) and row["status"] == "not settled" and row["documents_unsettled"] == 2
+    row = table.loc["empowerment"]  # no document scores it at all
+    assert pd.isna(row["best_score"]) and row["documents_scored"] == 0 and row["documents_unsettled"] == 0

@@ -229,6 +229,12 @@ POLICY_TABLES = [
         policy_schemas.PolicyOrganisations,
     ),
     TableAsset(
+        "policy_principles",
+        "Per organisation x principle: the best settled score any of its documents gives the principle (which "
+        "principles are missing from its documents), and how many documents have a settled or unsettled score.",
+        policy_schemas.PolicyPrinciples,
+    ),
+    TableAsset(
         "audit_quarantine",
         "Audit rows that could not be accepted, with file, row, column, value and reason.",
         policy_schemas.AuditQuarantine,
@@ -261,6 +267,7 @@ def policy_audit(context: AssetExecutionContext, paths: PathsResource, warehouse
         "policy_unresolved": result.unresolved,
         "coder_agreement": result.agreement,
         "policy_organisations": result.organisations,
+        "policy_principles": result.principles,
         "audit_quarantine": result.quarantine,
         "audit_data_quality": result.data_quality,
     }

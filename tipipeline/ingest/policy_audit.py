@@ -245,6 +245,52 @@ class AuditResult:
     unresolved: pd.DataFrame
     agreement: pd.DataFrame
     organisations: pd.DataFrame
+    principles: pd.DataFrame
+
+
+PRINCIPLE_COLUMNS = [
+    "org_id",
+    "principle",
+    "principle_name",
+    "best_score",
+    "status",
+    "documents_scored",
+    "documents_unsettled",
+    "documents_addressing",
+    "documents_strong",
+]
+STATUS = {0: "not addressed", 1: "addressed", 2: "addressed strongly"}
+
+
+def principle_coverage(documents: pd.DataFrame, scores: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Per audited organisation and framework principle: the best settled score any of its
+    documents gives it (0 not addressed, 1 addressed, 2 addressed strongly; empty when no document's
+    score is settled), and how many documents have a settled score, an unsettled one (coders
+    disagreed, no consensus), address it (1 or 2) or address it strongly (2)."""
+    merged = scores.merge(documents[["document_id", "org_id"]], on="document_id")
+    rows = []
+    for org_id in sorted(documents["org_id"].unique()):
+        mine = merged[merged["org_id"] == org_id]
+        for principle in framework.principles:
+            values = mine.loc[mine["principle"] == principle.id, "score"]
+            settled = values.dropna().astype(int)
+            best = int(settled.max()) if len(settled) else None
+            rows.append(
+                {
+                    "org_id": org_id,
+                    "principle": principle.id,
+                    "principle_name": principle.name,
+                    "best_score": best,
+                    "status": STATUS[best] if best is not None else "not settled",
+                    "documents_scored": len(settled),
+                    "documents_unsettled": int(values.isna().sum()),
+                    "documents_addressing": int((settled >= 1).sum()),
+                    "documents_strong": int((settled == 2).sum()),
+                }
+            )
+    frame = pd.DataFrame(rows, columns=PRINCIPLE_COLUMNS)
+    frame["best_score"] = frame["best_score"].astype("Int64")
+    return frame
 
 
 def reconcile(codings: pd.DataFrame, principles: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -392,6 +438,7 @@ def summarise(codings: pd.DataFrame, framework: Framework) -> AuditResult:
         unresolved=unresolved,
         agreement=coder_agreement(codings, principles),
         organisations=organisations,
+        principles=principle_coverage(documents, scores, framework),
     )
 
 

@@ -100,6 +100,22 @@ class PolicyOrganisations(StrictModel):
     promising_practice_candidates: Series[int] = pa.Field(ge=0)
 
 
+class PolicyPrinciples(StrictModel):
+    org_id: Series[str] = pa.Field(str_matches=ORG_ID)
+    principle: Series[str]
+    principle_name: Series[str]
+    best_score: Series[pd.Int64Dtype] = pa.Field(nullable=True, isin=[0, 1, 2])
+    status: Series[str] = pa.Field(isin=["not addressed", "addressed", "addressed strongly", "not settled"])
+    documents_scored: Series[int] = pa.Field(ge=0)
+    documents_unsettled: Series[int] = pa.Field(ge=0)
+    documents_addressing: Series[int] = pa.Field(ge=0)
+    documents_strong: Series[int] = pa.Field(ge=0)
+
+    @pa.dataframe_check
+    def one_row_per_organisation_and_principle(cls, df):
+        return ~df.duplicated(["org_id", "principle"], keep=False)
+
+
 class AuditQuarantine(StrictModel):
     source_file: Series[str]
     source_row: Series[int] = pa.Field(ge=1)
