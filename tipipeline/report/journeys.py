@@ -481,7 +481,7 @@ def partnership_rows(data: JourneyData, subject: Subject, framework: Framework) 
     """For a council: its borough's council, BCU and ICB side by side (latest wave)."""
     if subject.sector != "council":
         return []
-    borough = data.organisations.set_index("org_id").loc[subject.code, "area_code"]
+    borough = _borough_of(data, subject)
     frame = data.partnership[data.partnership["borough_code"] == borough].set_index("indicator_id")
     rows = []
     for indicator, name in _score_indicators(framework):
@@ -516,7 +516,7 @@ def partners_of(data: JourneyData, subject: Subject, subjects: list[Subject]) ->
     boroughs = data.boroughs.set_index("gss_code")
     links: list[tuple[str, Subject | None, str]] = []
     if subject.sector == "council":
-        borough = data.organisations.set_index("org_id").loc[subject.code, "area_code"]
+        borough = _borough_of(data, subject)
         bcu, icb = boroughs.loc[borough, "bcu_code"], boroughs.loc[borough, "icb_code"]
         if pd.notna(bcu):  # the City of London is policed by the City of London Police, not in scope
             links.append(("Police", by_code.get(("bcu", bcu)) or by_code.get(("organisation", POLICE)), ""))
