@@ -245,11 +245,23 @@ def test_non_sample_data_without_a_key_is_refused(fixture_data_dir, monkeypatch,
 
 
 @needs_fixture
-def test_check_reports_the_fixture(capsys):
-    [report] = check_files([FIXTURE])
+def test_check_reports_the_fixture(capsys, tmp_path, monkeypatch):
+    # By default check validates against the data directory's codebook, as the run would: the sample
+    # instrument's borough question (Q3) is not in this export, so a run would refuse it.
+    monkeypatch.setenv("TIPIPELINE_DATA_DIR", str(SAMPLE_RAW.parent))
+    [default] = check_files([FIXTURE])
+    assert not default["usable"] and "codebook column 'Q3' (borough) is not in the export" in default["reason"]
+    assert main(["check", str(FIXTURE)]) == 1
+    capsys.readouterr()
+    # Against its own codebook (--codebook), with an organisation so that its row is accepted, it is usable.
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(FIXTURE_CODEBOOK)
+    export = tmp_path / "qualtRics_sample_with_organisation.csv"
+    _with_organisation(FIXTURE, export, "Met Police")
+    [report] = check_files([export], codebook)
     assert report["format"] == "qualtrics_modern_csv" and report["rows_read"] == 1 and report["usable"]
     assert report["identifying_columns_dropped"] == FIXTURE_IDENTIFYING
-    assert main(["check", "--json", str(FIXTURE)]) == 0
+    assert main(["check", "--json", str(export), "--codebook", str(codebook)]) == 0
     [printed] = json.loads(capsys.readouterr().out)
     for key in (
         "file",

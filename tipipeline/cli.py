@@ -62,8 +62,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="survey exports, policy audits, boundary files, or outcome files (MPS crime, Fingertips, ONS population)",
     )
-    check.add_argument("--codebook", help="codebook.yaml: check everything ingestion would (default: format only)")
-    check.add_argument("--wave", help="wave id for the codebook's per-wave columns (default: the file's folder name)")
+    check.add_argument(
+        "--codebook",
+        help="codebook.yaml to check survey exports against (default: the one the run would use: that of the "
+        "data directory whose wave folder holds the file, else data/raw/surveys/codebook.yaml of the data directory)",
+    )
+    check.add_argument(
+        "--wave", help="wave id for the codebook's per-wave column overrides (default: the file's folder name)"
+    )
     check.add_argument("--json", action="store_true", help="print one JSON object per file (a JSON list)")
     check.set_defaults(handler=_check)
 

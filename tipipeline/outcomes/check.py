@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from tipipeline.errors import TipipelineError
@@ -78,6 +80,140 @@ def outcome_kind(path: str | Path) -> str | None:
     if "ladcode" in squashed and "population_" in squashed:
         return POPULATION
     return None
+
+
+# What makes a file look like an outcome file the readers do not take: words in its first rows
+# (casefolded, punctuation as spaces) or its sheet names. Checked only for a file no reader takes.
+_LOOKS_LIKE = (
+    (
+        FINGERTIPS,
+        re.compile(r"\bfingertips\b|\bindicator ?(id|name)?\b.*\b(time ?period|area ?code|value ?note)\b"),
+        "a Fingertips (public health indicator) file",
+        "Fingertips data exports as CSV (Indicator ID, Indicator Name, Area Code, Time period, Value, ...)",
+    ),
+    (
+        CRIME,
+        re.compile(
+            r"\b(crimes?|offen[cs]es?|major ?category|minor ?category|major ?text|minor ?text|knife|knives|"
+            r"weapons?|robbery|burglary|homicide|violence)\b"
+        ),
+        "a police crime file",
+        None,  # the crime reader's own list of layouts (crime.EXPECTED_LAYOUTS)
+    ),
+    (
+        POPULATION,
+        re.compile(r"\b(population|mid ?year|all ages|mye ?\d\w*)\b"),
+        "a population file",
+        "the ONS mid-year estimates workbook (a sheet MYE2 - Persons or MYEB1, .xlsx or .xls) or MYEB1 as CSV",
+    ),
+)
+HEADER_ROWS = 5  # the rows of a file (of each sheet of a workbook) searched for those words
+HEADER_SHEETS = 10
+SHOWN_CELLS = 6
+
+
+def _words(text: object) -> str:
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", str(text).casefold()).split())
+
+
+@dataclass
+class _Head:
+    """The first rows of a file (of each sheet of a workbook, after its name), as non-empty cells."""
+
+    sheets: list[str]
+    rows: list[list[str]]
+
+    @property
+    def cells(self) -> list[str]:
+        return [cell for row in self.rows for cell in row]
+
+    def shown(self) -> str:
+        cells = self.rows[0] if self.rows else []
+        first = ", ".join(cells[:SHOWN_CELLS]) + (", ..." if len(cells) > SHOWN_CELLS else "")
+        if not self.sheets:
+            return f"its first row: {first}"
+        return f"its sheets: {', '.join(self.sheets[:SHOWN_CELLS])}; its first row: {first}"
+
+
+def _head(path: Path) -> _Head:
+    """The first rows of a CSV or workbook; nothing for a file that cannot be read so."""
+    import csv
+    import io
+
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return _Head([], [])
+    if head.startswith(b"PK\x03\x04"):
+        return _workbook_head(path)
+    text = ""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = head.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    if not text or "\x00" in text:
+        return _Head([], [])
+    rows = [[c.strip() for c in row if c.strip()] for row in csv.reader(io.StringIO(text, newline=""))]
+    return _Head([], [row for row in rows if row][:HEADER_ROWS])
+
+
+def _workbook_head(path: Path) -> _Head:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # not a workbook openpyxl reads (an .ods, a corrupt file): nothing to go on
+        return _Head([], [])
+    head = _Head(list(book.sheetnames), [])
+    try:
+        for sheet in book.worksheets[:HEADER_SHEETS]:
+            for row in sheet.iter_rows(max_row=HEADER_ROWS, values_only=True):
+                cells = [str(value).strip() for value in row if value is not None and str(value).strip()]
+                if cells:
+                    head.rows.append(cells)
+    except Exception:  # a damaged sheet: the names and the rows read so far are what there is
+        pass
+    finally:
+        book.close()
+    return head
+
+
+def outcome_lookalike(path: str | Path, survey_columns: Iterable[str] = ()) -> dict | None:
+    """For a file no reader takes: whether it looks like a police crime, Fingertips or population
+    file, by the words of its first rows and its sheet names, as {kind, what, header, reason}; None
+    if it does not, or if its first rows hold two or more of `survey_columns` (a codebook's export
+    columns and question texts: a survey export, whatever words its questions use)."""
+    path = Path(path)
+    head = _head(path)
+    words = [_words(cell) for cell in head.sheets + head.cells]
+    wanted = {_words(column) for column in survey_columns}
+    if len(wanted & set(words)) >= 2:
+        return None
+    text = " | ".join(words)
+    for kind, pattern, what, readers in _LOOKS_LIKE:
+        if pattern.search(text):
+            if readers is None:
+                from tipipeline.outcomes.crime import EXPECTED_LAYOUTS
+
+                readers = f"MPS Borough Level Crime CSVs ({EXPECTED_LAYOUTS})"
+            return {
+                "kind": kind,
+                "what": what,
+                "header": head.shown(),
+                "reason": f"{path.name}: looks like {what}, of a layout the outcome readers do not take "
+                f"({head.shown()}); they take {readers}",
+            }
+    return None
+
+
+def lookalike_report(path: str | Path, lookalike: dict) -> dict:
+    """The report of a file that looks like an outcome file of a layout no reader takes (not usable)."""
+    report = _report(Path(path), lookalike["kind"])
+    report.update(looks_like=lookalike["what"], reason=lookalike["reason"])
+    return report
 
 
 def _report(path: Path, kind: str) -> dict:
@@ -172,6 +308,9 @@ def check_outcome_file(path: str | Path, kind: str | None = None) -> dict:
     report = _report(path, kind or "outcome")
     checks = {CRIME: _check_crime, FINGERTIPS: _check_fingertips, POPULATION: _check_population}
     if kind not in checks:
+        lookalike = outcome_lookalike(path)
+        if lookalike is not None:  # named by what it looks like, with the layouts the readers take
+            return lookalike_report(path, lookalike)
         report["reason"] = f"{path.name}: not an MPS crime file, a Fingertips export or an ONS population file"
         return report
     try:
@@ -188,6 +327,10 @@ def check_outcome_file(path: str | Path, kind: str | None = None) -> dict:
 
 def format_outcome_report(report: dict) -> list[str]:
     """The lines `tipipeline check` prints for an outcome file (after the file name)."""
+    if report.get("looks_like"):
+        return [f"  kind: looks like {report['looks_like']}; no outcome reader takes its layout"] + [
+            f"  {detail}" for detail in report["details"]
+        ]
     if not report.get("format"):
         return []
     excluded = sum(report["rows_excluded"].values())
