@@ -22,8 +22,10 @@ from tipipeline.errors import TipipelineError
 from tipipeline.ingest.codebook import Codebook, load_codebook
 from tipipeline.ingest.exports import read_export
 from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
+from tipipeline.ingest.policy_audit import AUDIT_SUFFIXES
 from tipipeline.ingest.surveys import ingest_file
 from tipipeline.ingest.waves import EXPORT_SUFFIXES, WAVE_NAME
+from tipipeline.inputs import BOUNDARY_SUFFIXES
 from tipipeline.outcomes.check import (
     check_outcome_file,
     format_outcome_report,
@@ -31,10 +33,13 @@ from tipipeline.outcomes.check import (
     outcome_kind,
     outcome_lookalike,
 )
+from tipipeline.outcomes.files import OUTCOME_SUFFIXES
 from tipipeline.reference import load_reference
 from tipipeline.settings import data_dir_origin, get_settings
 
 MAX_PROBLEMS = 200
+# Every suffix some folder of the data directory reads (definition files are found by their folder).
+READ_SUFFIXES = {*EXPORT_SUFFIXES, *AUDIT_SUFFIXES, *OUTCOME_SUFFIXES, *BOUNDARY_SUFFIXES}
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 OUTCOME_NAMES = {
     "outcome_crime": "an MPS crime file",
@@ -181,8 +186,6 @@ def _check_survey(path: Path, codebook: Codebook, wave: str | None) -> dict:
 
 def detect_kind(path: Path) -> str:
     """survey_export, policy_audit (a CSV/XLSX with a Coder column) or boundary (by suffix)."""
-    from tipipeline.ingest.boundaries import BOUNDARY_SUFFIXES
-
     if path.suffix.lower() in BOUNDARY_SUFFIXES:
         return "boundary"
     try:
@@ -299,17 +302,47 @@ def _ods_report(path: Path) -> dict:
     return report
 
 
-def _not_read_from_wave_folder(path: Path, wave: str) -> dict | None:
-    """The report for a file in a wave folder that the run skips (wave_export_files), else None."""
-    if path.suffix.lower() in EXPORT_SUFFIXES and not path.name.startswith(("~$", ".")):
-        return None
-    report = _empty_report(path, "survey_export")
-    report["wave"] = wave
+def _unread_suffix_report(path: Path) -> dict:
+    report = _empty_report(path, "unsupported")
     report["reason"] = (
-        f"{path.name}: the run does not read this file from the wave folder {wave!r}: a wave's exports are "
-        ".csv or .xlsx files, and Office lock files (~$...) and hidden files are skipped"
+        f"{path.name}: the run reads no {path.suffix or 'suffix-less'} file: survey exports and policy audits are "
+        f"{_either(EXPORT_SUFFIXES)} files, outcome files {_either(OUTCOME_SUFFIXES)}, boundary files "
+        f"{_either(BOUNDARY_SUFFIXES)}"
     )
     return report
+
+
+def _either(suffixes: tuple[str, ...]) -> str:
+    return ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+
+
+def _not_read(path: Path, kind: str, suffixes: tuple[str, ...], folder: str) -> dict | None:
+    """The report for a file in a data folder that the run skips there (by its suffix, or as an
+    Office lock file or hidden file), else None."""
+    if path.suffix.lower() in suffixes and not path.name.startswith(("~$", ".")):
+        return None
+    report = _empty_report(path, kind)
+    report["reason"] = (
+        f"{path.name}: the run does not read this file from {folder}: it reads only {_either(suffixes)} files "
+        "there, and skips Office lock files (~$...) and hidden files"
+    )
+    return report
+
+
+def data_folder(path: str | Path) -> str | None:
+    """'outcomes' or 'policy_audit' when `path` sits in that folder of a data directory's raw/
+    (which the run reads every file of as that kind), else None."""
+    folder = Path(path).resolve().parent
+    if folder.parent.name == "raw" and folder.name in ("outcomes", "policy_audit"):
+        return folder.name
+    return None
+
+
+def _check_in_data_folder(path: Path, folder: str) -> dict:
+    """A file of the outcomes or the policy-audit folder, read as the run reads it there."""
+    if folder == "outcomes":
+        return _not_read(path, "outcome", OUTCOME_SUFFIXES, "the outcomes folder") or check_outcome_file(path)
+    return _not_read(path, "policy_audit", AUDIT_SUFFIXES, "the policy-audit folder") or check_policy_audit(path)
 
 
 def survey_columns(codebook: Codebook | None) -> list[str]:
@@ -350,7 +383,8 @@ def check_files(
     paths: list[str | Path], codebook_path: str | Path | None = None, wave: str | None = None
 ) -> list[dict]:
     """Check each file as the run would read it: a file in a wave folder as that wave's survey
-    export; any other by its content. Survey exports are checked against the codebook the run
+    export, one in raw/outcomes/ or raw/policy_audit/ as an outcome file or an audit; any other
+    by its content. Survey exports are checked against the codebook the run
     would use (`codebook_path` overrides), with the wave's column overrides (`wave` overrides)."""
     codebooks = _Codebooks()
     reports = []
@@ -361,11 +395,15 @@ def check_files(
             continue
         place = survey_place(path, codebook_path, wave)
         if place.in_wave_folder:
-            skipped = _not_read_from_wave_folder(path, place.wave)
+            skipped = _not_read(path, "survey_export", EXPORT_SUFFIXES, f"the wave folder {place.wave!r}")
             report = skipped or _check_survey_at(path, place, codebooks)
             reports.append(
                 report if report["usable"] or skipped else _name_other_kind(path, report, True, codebooks.get(place))
             )
+            continue
+        folder = data_folder(path)
+        if folder is not None:
+            reports.append(_check_in_data_folder(path, folder))
             continue
         outcome = outcome_kind(path)
         if outcome:
@@ -373,6 +411,9 @@ def check_files(
             continue
         if is_ods(path):
             reports.append(_ods_report(path))
+            continue
+        if path.suffix.lower() not in READ_SUFFIXES:
+            reports.append(_unread_suffix_report(path))
             continue
         kind = detect_kind(path)
         if kind == "boundary":

@@ -29,6 +29,7 @@ from tipipeline.reference import AliasResolver
 from tipipeline.stats.agreement import cohen_kappa, percent_agreement
 
 CONSENSUS = "consensus"
+AUDIT_SUFFIXES = (".csv", ".xlsx")  # the files of the policy-audit folder that are read
 FIELDS = {
     "organisation": "Organisation",
     "document_title": "Document title",
@@ -518,5 +519,5 @@ def audit_files(directory: str | Path) -> list[Path]:
     return sorted(
         p
         for p in directory.iterdir()
-        if p.is_file() and p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", "."))
+        if p.is_file() and p.suffix.lower() in AUDIT_SUFFIXES and not p.name.startswith(("~$", "."))
     )
