@@ -394,3 +394,43 @@ def test_the_publish_gate_audits_the_snapshot_indicators(built_sample, snapshot,
         with duckdb.connect(str(snapshot), read_only=True) as published:
             problems = audit_snapshot(work, published, THRESHOLD, FAMILIES)
     assert len(problems) > 0 and problems["quantity"].eq("n").any()
+
+
+# --- the fast sufficient test gives the exact audit's answer -----------------------------------
+
+
+def test_the_fast_test_finds_exactly_the_exact_audits_problems_on_the_leaky_sample(sample_cells):
+    # The old rule (each indicator suppressed alone) leaks in the sample: every problem the exact
+    # audit finds (a range per cell, solved both ways) the fast one finds, with the same range.
+    alone = suppress(
+        sample_cells.drop(columns=["suppressed", "suppression_reason"]).assign(value=1.0, lower_ci=0.0, upper_ci=2.0),
+        THRESHOLD,
+        link_equal_n=False,
+    )
+    cells = sample_cells.assign(suppressed=alone["suppressed"].to_numpy())
+    exact = audit(cells, THRESHOLD, FAMILIES, fast_test=False)
+    fast = audit(cells, THRESHOLD, FAMILIES)
+    assert len(exact) > 0
+    pd.testing.assert_frame_equal(fast, exact)
+
+
+def test_the_fast_test_agrees_with_the_exact_audit_on_random_hidden_patterns():
+    import numpy as np
+
+    rng = np.random.default_rng(28)
+    found = 0
+    for trial in range(150):
+        codes = [f"B{i}" for i in range(int(rng.integers(2, 7)))]
+        bcus = {c: int(rng.integers(1, 40)) for c in codes}
+        numerators = {c: int(rng.integers(0, bcus[c] + 1)) for c in codes}
+        hidden = {c for c in codes if rng.random() < 0.5}
+        remainder = int(rng.integers(0, 3)) * int(rng.integers(0, 5))
+        cells = _police(f"i{trial}", bcus, hidden, numerators, police_n=sum(bcus.values()) + remainder)
+        if rng.random() < 0.2:  # sometimes the police total is hidden as well
+            cells.loc[cells["geography_level"].isin(["sector", "organisation"]) & (cells["sector"] == "police"),
+                      "suppressed"] = True  # fmt: skip
+        exact = audit(cells, THRESHOLD, fast_test=False)
+        fast = audit(cells, THRESHOLD)
+        pd.testing.assert_frame_equal(fast, exact, obj=f"trial {trial}")
+        found += len(exact)
+    assert found > 0  # the patterns include leaks, not only safe ones

@@ -94,4 +94,4 @@ def test_scatter_labels_every_borough_without_overlap_and_is_reproducible():
     boxes = [t.get_window_extent(renderer) for t in labels]
     overlapping = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if a.overlaps(b)]
     assert not overlapping
-    assert render(draw()[0])[0] == check(fig, "evidence_scatter")
+    assert render(draw()[0]) == check(fig, "evidence_scatter")

@@ -153,7 +153,7 @@ def check(fig, name: str, report: bool = True) -> bytes:
     problems = figure_problems(fig, report=report)
     assert not problems, f"{name}: {problems}"
     assert fig.dpi == 100  # the size checked is the size saved
-    png, _ = render(fig)
+    png = render(fig)
     if report:
         assert png_width(png) <= REPORT_PX, name
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
@@ -299,7 +299,17 @@ def test_charts_are_byte_identical_when_drawn_twice(baseline, framework):
         lambda: funnel_chart(baseline["data_quality"])[0],
     ]
     for draw in draws:
-        assert render(draw())[0] == render(draw())[0]
+        assert render(draw()) == render(draw())
+
+
+def drawn_figures(monkeypatch) -> list:
+    """Every map figure drawn from now on, in order, kept (not saved) so that tests can measure it."""
+    from tipipeline.viz.plates import Plate
+
+    figures = []
+    monkeypatch.setenv("TIPIPELINE_DRAW_WORKERS", "1")  # drawn in this process, where the patch holds
+    monkeypatch.setattr(Plate, "draw", lambda plate: figures.append(plate.figure()) or b"")
+    return figures
 
 
 def _maps(baseline, boundaries, layers, indicator_ids=("ti_index_mean", "domain_mean_staff_wellbeing")):
@@ -326,13 +336,8 @@ def _boundaries(mode: str):
 
 @pytest.mark.parametrize("mode", ["tile_grid", "file"])
 def test_partnership_maps_fit_the_report(baseline, mode, monkeypatch):
-    from tipipeline.viz import atlas
-
     boundaries = _boundaries(mode)
-    figures = []
-    draw = atlas.draw_map
-    monkeypatch.setattr(atlas, "draw_map", lambda *a, **k: figures.append(draw(*a, **k)) or figures[-1])
-    monkeypatch.setattr(atlas, "render", lambda fig: (b"", b""))  # keep the figures to check them
+    figures = drawn_figures(monkeypatch)  # keep the figures to check them
     # Every map the report shows (titles differ in length by indicator); geographic mode: two of them.
     shown = score_indicators(load_framework()) if mode == "tile_grid" else ["ti_index_mean", "domain_mean_policy"]
     records = _maps(baseline, boundaries, ("partnership",), shown)
@@ -356,13 +361,8 @@ def test_partnership_maps_fit_the_report(baseline, mode, monkeypatch):
 
 @pytest.mark.parametrize("mode", ["tile_grid", "file"])
 def test_single_layer_maps_fit_at_their_own_size(baseline, mode, monkeypatch):
-    from tipipeline.viz import atlas
-
     boundaries = _boundaries(mode)
-    figures = []
-    draw = atlas.draw_map
-    monkeypatch.setattr(atlas, "draw_map", lambda *a, **k: figures.append(draw(*a, **k)) or figures[-1])
-    monkeypatch.setattr(atlas, "render", lambda fig: (b"", b""))
+    figures = drawn_figures(monkeypatch)
     records = _maps(baseline, boundaries, ("councils", "police", "health"))
     assert len(records) == len(figures) == 6
     for record, fig in zip(records, figures):

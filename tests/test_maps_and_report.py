@@ -132,3 +132,51 @@ def test_maps_from_stored_real_boundaries_are_the_file_maps_byte_for_byte(cells,
     drawn = _all_drawn(cells, evidence, stored)
     _assert_same_maps(drawn, _all_drawn(cells, evidence, from_file))
     assert all("Crown copyright and database right 2022" in r.attribution for r in drawn)
+
+
+# --- each picture drawn once: reused while its content is unchanged, on every core ---------------
+
+
+def test_maps_are_drawn_again_only_where_their_content_changed(cells, tmp_path, monkeypatch):
+    from tipipeline.viz.atlas import plan_maps
+    from tipipeline.viz.plates import DRAWN_RECORD, draw_planned
+
+    reference = load_reference()
+    boundaries = tile_grid_boundaries(reference)
+    catalogue = load_indicator_catalogue(load_framework())
+    indicators = ["ti_index_mean", "domain_mean_staff_wellbeing", "domain_mean_policy"]
+    planned = plan_maps(cells, catalogue, boundaries, reference, indicators)
+    assert len(planned) == 2 * 3 * 4 >= 8  # enough to be drawn by worker processes
+    folder = tmp_path / "maps"
+    first, drawn = draw_planned(planned, folder)
+    assert drawn == len(planned) and (folder / DRAWN_RECORD).is_file()
+    # Drawn in worker processes or here, the bytes are the same.
+    monkeypatch.setenv("TIPIPELINE_DRAW_WORKERS", "1")
+    serial, _ = draw_planned(planned, None)
+    assert [r.png for r in serial] == [r.png for r in first]
+    # Nothing changed: nothing is drawn, and every picture is the file's bytes.
+    again, drawn = draw_planned(planned, folder)
+    assert drawn == 0 and [r.png for r in again] == [r.png for r in first]
+    # One cell's value changes: that wave's maps of that indicator which show it are drawn again.
+    changed = cells.copy()
+    row = changed.index[
+        (changed["indicator_id"] == "domain_mean_policy")
+        & (changed["wave"] == changed["wave"].max())
+        & (changed["geography_level"] == "borough")
+        & ~changed["suppressed"].astype(bool)
+    ][0]
+    changed.loc[row, "value"] = 1.0 if changed.loc[row, "value"] >= 2.5 else 4.5  # another colour band
+    replanned = plan_maps(changed, catalogue, boundaries, reference, indicators)
+    redrawn = {p.plate.name for p in replanned} - {
+        p.plate.name for p, q in zip(planned, replanned) if p.plate.key == q.plate.key
+    }
+    wave = changed.loc[row, "wave"]
+    assert redrawn == {f"{wave}/domain_mean_policy_councils.png", f"{wave}/domain_mean_policy_partnership.png"}
+    _, drawn = draw_planned(replanned, folder)
+    assert drawn == 2
+    # A picture edited or removed by hand is drawn again, never taken on trust.
+    (folder / planned[0].plate.name).write_bytes(b"not a map")
+    (folder / planned[1].plate.name).unlink()
+    restored, drawn = draw_planned(planned, folder)
+    assert drawn == 2 + 2  # the two above, and the two that changed back
+    assert [r.png for r in restored] == [r.png for r in first]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import SHARED
 from PIL import Image
-from test_figures import check, drawn_texts
+from test_figures import check, drawn_figures, drawn_texts
 
 from tipipeline.ingest.boundaries import read_boundary_file, tile_grid_boundaries
 from tipipeline.reference import load_reference
@@ -208,11 +208,8 @@ def evidence(built_sample):
 
 @pytest.mark.parametrize("mode", ["tile_grid", "file"])
 def test_the_samples_outcome_maps_fit_and_name_every_outcome(evidence, reference, mode, monkeypatch):
-    from tipipeline.viz import outcome_maps
-
     boundaries = _boundaries(mode, reference)
-    figures = []
-    monkeypatch.setattr(outcome_maps, "render", lambda fig: figures.append(fig) or (b"", b""))
+    figures = drawn_figures(monkeypatch)
     records = build_outcome_maps(evidence.cells, evidence.catalogue, boundaries, reference, None, measure_order())
     latest = max(evidence.cells["wave"])
     outcomes = sorted(set(evidence.cells["indicator_id"]))

@@ -1,5 +1,7 @@
 """Maps and the report: drawn from the published baseline, so they show only what may be shown."""
 
+from dataclasses import dataclass
+
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from tipipeline.framework import load_framework
@@ -27,6 +29,39 @@ def _warehouse_boundaries(warehouse: WarehouseResource):
         return read_warehouse_boundaries(conn)
 
 
+@dataclass(frozen=True)
+class _Planned:
+    boundaries: object
+    survey: list
+    outcomes: list
+
+
+def _planned_maps(settings, warehouse: WarehouseResource, report: bool = False) -> _Planned:
+    """The maps planned from the published baseline (nothing drawn): every map for the `maps` asset;
+    with `report`, the report's (the latest wave's partnership maps, the outcome small multiples)."""
+    from tipipeline.report.data import load_evidence_data
+    from tipipeline.viz.atlas import ALL_LAYERS, plan_maps
+    from tipipeline.viz.outcome_maps import measure_order, plan_outcome_maps
+
+    framework = load_framework()
+    reference = load_reference()
+    boundaries = _warehouse_boundaries(warehouse)
+    with connection(settings.baseline_path, read_only=True) as conn:
+        cells = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
+        evidence = load_evidence_data(conn)
+    if report:
+        cells = cells[cells["wave"] == max(cells["wave"])]
+    catalogue = load_indicator_catalogue(framework)
+    layers = ("partnership",) if report else ALL_LAYERS
+    survey = plan_maps(cells, catalogue, boundaries, reference, score_indicators(framework), layers)
+    outcomes = []
+    if evidence is not None:
+        outcomes = plan_outcome_maps(
+            evidence.cells, evidence.catalogue, boundaries, reference, measure_order(), each=not report
+        )
+    return _Planned(boundaries, survey, outcomes)
+
+
 @asset(
     group_name="outputs",
     description="Choropleth maps per wave for the index and each domain's mean score: councils by borough, police by "
@@ -38,37 +73,24 @@ def _warehouse_boundaries(warehouse: WarehouseResource):
     "The latest wave's index maps are shown under `latest_index_maps`, its outcome maps under `latest_outcome_maps`.",
     kinds={"matplotlib", "geopandas"},
     owners=["team:tipipeline"],
-    code_version="2",
+    code_version="3",
     pool="duckdb_write",
     tags={"layer": "outputs"},
     deps=["published_baseline", *BOUNDARY_ASSETS],
 )
 def maps(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource) -> MaterializeResult:
-    from tipipeline.report.data import load_evidence_data
-    from tipipeline.viz.atlas import build_maps
-    from tipipeline.viz.outcome_maps import SMALL_MULTIPLES, build_outcome_maps, measure_order
+    from tipipeline.viz.outcome_maps import SMALL_MULTIPLES
+    from tipipeline.viz.plates import draw_planned
 
     settings = paths.settings
-    framework = load_framework()
-    reference = load_reference()
-    boundaries = _warehouse_boundaries(warehouse)
-    with connection(settings.baseline_path, read_only=True) as conn:
-        cells = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
-        evidence = load_evidence_data(conn)
-    catalogue = load_indicator_catalogue(framework)
-    records = build_maps(
-        cells, catalogue, boundaries, reference, settings.output_dir / "maps", score_indicators(framework)
-    )
-    outcome_records = (
-        build_outcome_maps(
-            evidence.cells, evidence.catalogue, boundaries, reference, settings.output_dir / "maps", measure_order()
-        )
-        if evidence is not None
-        else []
-    )
+    planned = _planned_maps(settings, warehouse)
+    folder = settings.output_dir / "maps"
+    drawn_records, drawn = draw_planned(planned.survey + planned.outcomes, folder)
+    records, outcome_records = drawn_records[: len(planned.survey)], drawn_records[len(planned.survey) :]
+    boundaries = planned.boundaries
     latest = max(r.wave for r in records)
     shown = [r for r in records if r.wave == latest and r.indicator_id == MAPPED_INDICATORS]
-    folder = (settings.output_dir / "maps").resolve()
+    folder = folder.resolve()
     metadata = {
         "maps": len(records),
         "outcome_maps": len(outcome_records),
@@ -82,7 +104,11 @@ def maps(context: AssetExecutionContext, paths: PathsResource, warehouse: Wareho
     outcome_shown = [r for r in outcome_records if r.indicator_id == SMALL_MULTIPLES]
     if outcome_shown:
         metadata["latest_outcome_maps"] = MetadataValue.md(maps_markdown(outcome_shown))
-    context.log.info(f"{len(records)} maps and {len(outcome_records)} outcome maps drawn ({boundaries.mode})")
+    metadata["drawn_now"] = drawn  # the others were already in the folder, drawn from the same content
+    context.log.info(
+        f"{len(records)} maps and {len(outcome_records)} outcome maps ({boundaries.mode}): {drawn} drawn, "
+        f"{len(drawn_records) - drawn} unchanged"
+    )
     return MaterializeResult(metadata=metadata)
 
 
@@ -94,7 +120,7 @@ def maps(context: AssetExecutionContext, paths: PathsResource, warehouse: Wareho
     "its data table.",
     kinds={"html"},
     owners=["team:tipipeline"],
-    code_version="2",
+    code_version="3",
     pool="duckdb_write",
     tags={"layer": "outputs"},
     deps=["maps", "published_baseline", *BOUNDARY_ASSETS],
@@ -103,36 +129,18 @@ def baseline_report(
     context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource
 ) -> MaterializeResult:
     from tipipeline.report.content import build_report
-    from tipipeline.report.data import load_evidence_data
-    from tipipeline.viz.atlas import build_maps
-    from tipipeline.viz.outcome_maps import build_outcome_maps, measure_order
+    from tipipeline.viz.plates import draw_planned
     from tipipeline.viz.style import write_atomically
 
     settings = paths.settings
     framework = load_framework()
-    reference = load_reference()
     codebook = load_codebook(settings.codebook_path)
-    boundaries = _warehouse_boundaries(warehouse)
+    # Only the latest wave's partnership maps and the outcome small multiples go in the report. They
+    # are the pictures the `maps` asset drew, read from its folder when the folder's record says they
+    # were drawn from exactly this content (else drawn here, in memory): never a stale file.
+    planned = _planned_maps(settings, warehouse, report=True)
+    records, drawn = draw_planned(planned.survey + planned.outcomes, settings.output_dir / "maps", write=False)
     with connection(settings.baseline_path, read_only=True) as conn:
-        cells = conn.execute("SELECT * FROM indicators WHERE source = 'survey'").df()
-        # Only the latest wave's partnership maps go in the report: drawn in memory (the `maps`
-        # asset writes the files), so the report never depends on a stale file on disk.
-        latest = max(cells["wave"])
-        records = build_maps(
-            cells[cells["wave"] == latest],
-            load_indicator_catalogue(framework),
-            boundaries,
-            reference,
-            None,
-            score_indicators(framework),
-            layers=("partnership",),
-        )
-        # The evidence section's outcome maps: the all-ages outcomes side by side (each=False).
-        evidence = load_evidence_data(conn)
-        if evidence is not None:
-            records += build_outcome_maps(
-                evidence.cells, evidence.catalogue, boundaries, reference, None, measure_order(), each=False
-            )
         html_text, figures = build_report(
             conn, records, framework, codebook.synthetic, framework.disclosure.min_cell_size
         )
@@ -145,6 +153,7 @@ def baseline_report(
             "link": MetadataValue.url(path.resolve().as_uri()),
             "size_bytes": len(html_text.encode("utf-8")),
             "figures": len(figures),
+            "maps_from_maps_asset": len(records) - drawn,  # the rest drawn here: their files were stale
         }
     )
 

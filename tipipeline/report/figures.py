@@ -24,7 +24,7 @@ class Figure:
 def chart_figure(fig_alt_table, caption: str) -> Figure:
     """A chart from tipipeline.viz.charts ((figure, alt text, data frame)) drawn to PNG."""
     fig, alt, frame = fig_alt_table
-    png, _ = render(fig)
+    png = render(fig)
     return Figure(png, alt, caption, frame_table(frame, f"Data for: {caption}"))
 
 

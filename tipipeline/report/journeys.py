@@ -81,6 +81,7 @@ class JourneyData:
     waves: list[str]
     provenance: str = ""
     bcus: dict[str, str] = field(default_factory=dict)
+    _cells: dict[tuple, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def baseline_wave(self) -> str:
@@ -89,6 +90,18 @@ class JourneyData:
     @property
     def latest_wave(self) -> str:
         return self.waves[-1]
+
+    def cell(self, indicator: str, level: str, code: str, wave: str) -> pd.Series | None:
+        """The survey row of one indicator, geography and wave (the first, as published), or None."""
+        if self._cells is None:
+            # One pass over the table, not one scan per lookup: a page looks up hundreds of cells.
+            keys = zip(*(self.indicators[c] for c in ("indicator_id", "geography_level", "geography_code", "wave")))
+            first: dict[tuple, int] = {}
+            for position, key in enumerate(keys):
+                first.setdefault(key, position)
+            self._cells = first
+        position = self._cells.get((indicator, level, code, wave))
+        return None if position is None else self.indicators.iloc[position]
 
 
 def _tables(conn) -> set[str]:
@@ -259,14 +272,7 @@ def _value_cell(row: pd.Series | None, kind: str = "score") -> dict:
 
 
 def _cell(data: JourneyData, indicator: str, level: str, code: str, wave: str) -> pd.Series | None:
-    rows = data.indicators
-    found = rows[
-        (rows["indicator_id"] == indicator)
-        & (rows["geography_level"] == level)
-        & (rows["geography_code"] == code)
-        & (rows["wave"] == wave)
-    ]
-    return None if found.empty else found.iloc[0]
+    return data.cell(indicator, level, code, wave)
 
 
 def _score_indicators(framework: Framework) -> list[tuple[str, str]]:

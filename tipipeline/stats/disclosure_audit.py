@@ -56,6 +56,9 @@ class _System:
     upper: list[float] = field(default_factory=list)
     truth: list[float] = field(default_factory=list)
     rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
+    # Integer solutions found so far (the true counts first): each is a point a reader cannot rule
+    # out, so the values a quantity takes across them are values it can take (the fast test).
+    witnesses: list[np.ndarray] = field(default_factory=list)
     _frozen: tuple | None = None
 
     def variable(self, name: tuple, lower: float, upper: float, true_value: float) -> int:
@@ -68,10 +71,9 @@ class _System:
     def row(self, coefficients: dict[int, float], low: float, high: float) -> None:
         self.rows.append((coefficients, low, high))
 
-    def solve_range(self, index: int, coefficients: dict[int, float] | None = None) -> tuple[float, float]:
-        """Min and max of variable `index` (or of a linear combination) over the integer solutions."""
-        # scipy is imported here, not at module load, so loading the Dagster definitions stays light.
-        from scipy.optimize import Bounds, LinearConstraint, milp
+    def _constraint(self):
+        """The rows as one sparse LinearConstraint, built once per shape of the system."""
+        from scipy.optimize import LinearConstraint
         from scipy.sparse import lil_matrix
 
         size = len(self.names)
@@ -82,27 +84,92 @@ class _System:
                 for column, value in coefs.items():
                     matrix[r, column] = value
                 low[r], high[r] = lo, hi
-            self._frozen = (
-                (size, len(self.rows)),
-                LinearConstraint(matrix.tocsr(), low, high),
-                Bounds(np.array(self.lower), np.array(self.upper)),
-            )
-        _, constraint, bounds = self._frozen
+            self._frozen = ((size, len(self.rows)), LinearConstraint(matrix.tocsr(), low, high))
+        return self._frozen[1]
+
+    def _witness(self, solution) -> None:
+        """Keep a solver's solution, rounded, as a witness if it is exactly feasible."""
+        point = np.round(np.asarray(solution, dtype=float))
+        constraint = self._constraint()
+        if (point < np.array(self.lower)).any() or (point > np.array(self.upper)).any():
+            return
+        values = constraint.A @ point
+        if (values < constraint.lb).any() or (values > constraint.ub).any():
+            return
+        self.witnesses.append(point)
+
+    def witnessed(self, coefficients: dict[int, float]) -> tuple[float, float]:
+        """Min and max of a linear combination over the witnesses (a sub-range of its true range)."""
+        if not self.witnesses:
+            self.witnesses.append(np.array(self.truth, dtype=float))
+        columns = list(coefficients)
+        values = np.stack(self.witnesses)[:, columns] @ np.array([coefficients[c] for c in columns])
+        return float(values.min()), float(values.max())
+
+    def explore(self, objectives: list[dict[int, float]], reach: float) -> None:
+        """Find witnesses cheaply: optimise each objective (both ways) within `reach` of the true
+        counts. Every point found is a solution of the full system (the box only narrows it), so a
+        quantity's witnessed range is a lower bound on its true range, never more."""
+        from scipy.optimize import Bounds, milp
+
+        if not self.witnesses:
+            self.witnesses.append(np.array(self.truth, dtype=float))
+        truth = np.array(self.truth, dtype=float)
+        box = Bounds(np.maximum(self.lower, truth - reach), np.minimum(self.upper, truth + reach))
+        size = len(self.names)
+        for coefficients in objectives:
+            objective = np.zeros(size)
+            for column, value in coefficients.items():
+                objective[column] = value
+            for sign in (1, -1):
+                result = milp(sign * objective, constraints=self._constraint(), integrality=np.ones(size), bounds=box)
+                if result.success and result.x is not None:
+                    self._witness(result.x)
+
+    def solve_range(self, index: int, coefficients: dict[int, float] | None = None) -> tuple[float, float]:
+        """Min and max of variable `index` (or of a linear combination) over the integer solutions."""
+        coefficients = coefficients or {index: 1.0}
+        return self.solve_end(coefficients, maximise=False), self.solve_end(coefficients, maximise=True)
+
+    def solve_end(self, coefficients: dict[int, float], maximise: bool) -> float:
+        """The min (or max) of a linear combination over the integer solutions (infinite when unbounded)."""
+        # scipy is imported here, not at module load, so loading the Dagster definitions stays light.
+        from scipy.optimize import Bounds, milp
+
+        size = len(self.names)
         objective = np.zeros(size)
-        for column, value in (coefficients or {index: 1.0}).items():
+        for column, value in coefficients.items():
             objective[column] = value
-        ends = []
-        for sign in (1, -1):
-            result = milp(sign * objective, constraints=constraint, integrality=np.ones(size), bounds=bounds)
-            # The true counts are a solution (check_truth), so "infeasible or unbounded" (HiGHS does
-            # not always tell them apart, e.g. when London itself is suppressed) means unbounded.
-            if result.status in (2, 3) or "unbounded" in str(result.message):
-                ends.append(-sign * np.inf)
-            elif not result.success:
-                raise RuntimeError(f"the disclosure audit's solver stopped: {result.message}")
-            else:
-                ends.append(round(sign * result.fun))
-        return ends[0], ends[1]
+        sign = -1 if maximise else 1
+        result = milp(
+            sign * objective,
+            constraints=self._constraint(),
+            integrality=np.ones(size),
+            bounds=Bounds(np.array(self.lower), np.array(self.upper)),
+        )
+        # The true counts are a solution (check_truth), so "infeasible or unbounded" (HiGHS does
+        # not always tell them apart, e.g. when London itself is suppressed) means unbounded.
+        if result.status in (2, 3) or "unbounded" in str(result.message):
+            return -sign * np.inf
+        if not result.success:
+            raise RuntimeError(f"the disclosure audit's solver stopped: {result.message}")
+        self._witness(result.x)
+        return round(sign * result.fun)
+
+    def exact_range(self, coefficients: dict[int, float], values: int, fast_test: bool) -> tuple[float, float] | None:
+        """The exact range of a linear combination, or None once it is shown to take at least
+        `values` values. With `fast_test`, the witnesses are looked at first, then the maximum is
+        solved, and the minimum only when both together still fall short."""
+        if not fast_test:
+            index = next(iter(coefficients))
+            return self.solve_range(index, coefficients)
+        low, high = self.witnessed(coefficients)
+        if high - low + 1 >= values:
+            return None
+        high = self.solve_end(coefficients, maximise=True)
+        if high - low + 1 >= values:
+            return None
+        return self.solve_end(coefficients, maximise=False), high
 
     def check_truth(self) -> None:
         truth = np.array(self.truth)
@@ -116,13 +183,22 @@ class _System:
 
 
 def audit(
-    cells: pd.DataFrame, threshold: int, families: dict[str, str] | None = None, min_values: int | None = None
+    cells: pd.DataFrame,
+    threshold: int,
+    families: dict[str, str] | None = None,
+    min_values: int | None = None,
+    fast_test: bool = True,
 ) -> pd.DataFrame:
     """One row per problem (empty: every suppressed cell is protected).
 
     `cells`: one row per indicator x wave x geography with the TRUE `n` and `numerator` (NaN for
     means) and the `suppressed` flag about to be published. `families` maps indicator_id -> family
     (indicators sharing one n); default: each indicator alone.
+
+    `fast_test`: first look for solutions a reader cannot rule out (a few integer programmes over the
+    whole family, each within reach of the true counts); a cell whose quantities already take enough
+    values across them is protected, and only the others are solved exactly. The answer is the same
+    (the problems found are the exact ranges); `fast_test=False` solves every cell, for tests.
     """
     min_values = threshold if min_values is None else min_values
     cells = cells.assign(suppressed=cells["suppressed"].astype(bool))
@@ -143,7 +219,7 @@ def audit(
     ]
     family = cells["indicator_id"].map(families or {}).fillna(cells["indicator_id"])
     for (_, wave), block in cells.groupby([_linked(cells, family), cells["wave"]], sort=True):
-        problems += _audit_family(block, wave, min_values)
+        problems += _audit_family(block, wave, min_values, fast_test)
     return pd.DataFrame(problems, columns=PROBLEM_COLUMNS)
 
 
@@ -161,16 +237,37 @@ def _linked(cells: pd.DataFrame, family: pd.Series) -> pd.Series:
     return keys.map(cells["wave"].astype(str).groupby(keys).first().astype(str) + "#" + profile)
 
 
-def _audit_family(block: pd.DataFrame, wave: str, min_values: int) -> list[tuple]:
+def _audit_family(block: pd.DataFrame, wave: str, min_values: int, fast_test: bool = True) -> list[tuple]:
     system, n_var, x_var = _family_system(block)
     system.check_truth()
+    hidden_n = {index: 1.0 for index in n_var.values() if system.lower[index] != system.upper[index]}
+    hidden_x = {
+        index: n_var[tuple(key)] for (_, *key), index in x_var.items() if system.lower[index] != system.upper[index]
+    }
+    if fast_test and (hidden_n or hidden_x):
+        # Pushing all hidden counts up, or down, together moves most of them at once: a handful of
+        # programmes settle most cells, where the exact test costs four per percentage cell.
+        agreeing_not = {}
+        for x, n in hidden_x.items():
+            agreeing_not[n] = agreeing_not.get(n, 0.0) + 1.0
+            agreeing_not[x] = agreeing_not.get(x, 0.0) - 1.0
+        # Where a published total fixes a group's sum, alternate signs move its members against
+        # each other (a sum alone would not move them).
+        alternating = {index: (-1.0) ** position for position, index in enumerate(hidden_n)}
+        alternating_x = {index: (-1.0) ** position for position, index in enumerate(hidden_x)}
+        objectives = [
+            o for o in (hidden_n, alternating, dict.fromkeys(hidden_x, 1.0), alternating_x, agreeing_not) if o
+        ]
+        system.explore(objectives, reach=float(max(min_values, 1)))
+
     problems = []
     first_indicator = sorted(block["indicator_id"].unique())[0]
     for key, index in n_var.items():
-        if system.lower[index] == system.upper[index]:
+        if index not in hidden_n:
             continue  # published
-        low, high = system.solve_range(index)
-        if high - low + 1 < min_values:
+        found = system.exact_range({index: 1.0}, min_values, fast_test)
+        if found is not None and found[1] - found[0] + 1 < min_values:
+            low, high = found
             problems.append(
                 (
                     first_indicator,
@@ -183,13 +280,15 @@ def _audit_family(block: pd.DataFrame, wave: str, min_values: int) -> list[tuple
                 )
             )
     for (indicator, *key), index in x_var.items():
-        if system.lower[index] == system.upper[index]:
+        if index not in hidden_x:
             continue
-        low, high = system.solve_range(index)
-        if low == high:
+        found = system.exact_range({index: 1.0}, 2, fast_test)
+        if found is not None and found[0] == found[1]:
+            low, high = found
             problems.append((indicator, wave, *key, "numerator", low, high, f"the numerator is revealed: {low:g}"))
-        low, high = system.solve_range(index, {n_var[tuple(key)]: 1.0, index: -1.0})
-        if low == high:
+        found = system.exact_range({n_var[tuple(key)]: 1.0, index: -1.0}, 2, fast_test)
+        if found is not None and found[0] == found[1]:
+            low, high = found
             problems.append(
                 (indicator, wave, *key, "n - numerator", low, high, f"the count not agreeing is revealed: {low:g}")
             )
@@ -201,19 +300,21 @@ def _family_system(block: pd.DataFrame) -> tuple[_System, dict[tuple, int], dict
     (per percentage indicator and geography), with their bounds, sums and equalities."""
     system = _System()
     geographies = block.drop_duplicates(["geography_level", "geography_code"])
+    # Per geography (in order of first appearance): the first row's n, and whether any row is published.
+    by_geography = block.groupby(["geography_level", "geography_code"], sort=False, dropna=False)
+    first_n = by_geography["n"].first()
+    any_published = (~by_geography["suppressed"].all()).to_dict()
     n_var: dict[tuple, int] = {}
     for geo in geographies.itertuples():
         key = (geo.geography_level, geo.geography_code)
-        rows = block[
-            (block["geography_level"] == geo.geography_level) & (block["geography_code"] == geo.geography_code)
-        ]
-        true_n = int(rows["n"].iloc[0])
-        published = not rows["suppressed"].all()
+        true_n = int(first_n[key])
+        published = any_published[key]
         n_var[key] = system.variable(("n", *key), true_n if published else 1, true_n if published else np.inf, true_n)
     percentages = sorted(block.loc[block["numerator"].notna(), "indicator_id"].unique())
     x_var: dict[tuple, int] = {}
+    rows_of = dict(tuple(block.groupby("indicator_id", sort=False, dropna=False)))
     for indicator in percentages:
-        for row in block[block["indicator_id"] == indicator].itertuples():
+        for row in rows_of[indicator].itertuples():
             key = (row.geography_level, row.geography_code)
             true_x, fixed = int(row.numerator), not row.suppressed
             x_var[(indicator, *key)] = system.variable(

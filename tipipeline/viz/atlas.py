@@ -3,33 +3,20 @@ police by BCU, health by ICB, and the borough partnership (three panels side by 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from tipipeline.viz.maps import Area, Panel, areas_from_cells, draw_map, shapes_for
-from tipipeline.viz.style import render, write_atomically
+from tipipeline.viz.maps import Area, Panel, areas_from_cells, score_scheme, shapes_for
+from tipipeline.viz.plates import MapRecord, PlannedMap, Plate, draw_planned
+
+__all__ = ["ALL_LAYERS", "LAYERS", "MapRecord", "build_maps", "plan_maps"]
 
 LAYERS = {
     "councils": ("borough", "council", "Councils by borough"),
     "police": ("bcu", "police", "Metropolitan Police by Basic Command Unit"),
     "health": ("icb", "health", "NHS by Integrated Care Board"),
 }
-
-
-@dataclass
-class MapRecord:
-    path: Path | None  # None when drawn without writing
-    indicator_id: str
-    wave: str
-    layer: str
-    title: str
-    alt_text: str
-    png: bytes
-    thumbnail: bytes
-    data: pd.DataFrame  # the values drawn, for the report's table beside the image
-    attribution: str | None = None  # the boundaries' Crown copyright (None on the tile grid)
 
 
 def _labels(boundaries, level: str, reference) -> dict[str, str] | None:
@@ -86,17 +73,30 @@ def build_maps(
     layers: tuple[str, ...] = ALL_LAYERS,
 ) -> list[MapRecord]:
     """Draw the maps of `layers`; with `out_dir`, also write them as out_dir/<wave>/<indicator>_<layer>.png."""
+    planned = plan_maps(cells, catalogue, boundaries, reference, indicator_ids, layers)
+    return draw_planned(planned, out_dir)[0]
+
+
+def plan_maps(
+    cells: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    boundaries,
+    reference,
+    indicator_ids: list[str],
+    layers: tuple[str, ...] = ALL_LAYERS,
+) -> list[PlannedMap]:
+    """The maps of `layers` for every survey wave and indicator in `cells`, planned, not drawn."""
     names = {
         **dict(zip(reference.boroughs["gss_code"], reference.boroughs["name"])),
         **dict(zip(reference.bcus["bcu_code"], reference.bcus["name"])),
         **dict(zip(reference.icbs["icb_code"], reference.icbs["name"])),
     }
     # Primary (fewer than the threshold) and secondary (protecting those) suppression look alike.
-    suppressed_label = "Suppressed: small numbers"
+    scheme = score_scheme("Suppressed: small numbers")
     attribution = boundaries.attribution
     mode_note = "" if boundaries.mode == "file" else " Tile-grid map: each square is a borough, equal in size."
     indicator_names = catalogue.set_index("indicator_id")["name"]
-    records = []
+    planned = []
     survey_waves = sorted(set(cells.loc[cells["source"] == "survey", "wave"]))
     shapes = {level: shapes_for(boundaries, level) for level in ("borough", "bcu", "icb")}
     for wave in survey_waves:
@@ -138,15 +138,13 @@ def build_maps(
             for layer, layer_panels, subtitle, table in drawn:
                 if layer not in layers:
                     continue
-                figure = draw_map(title, subtitle, layer_panels, attribution, suppressed_label)
-                full, small = render(figure)
-                path = (out_dir / wave / f"{indicator}_{layer}.png") if out_dir is not None else None
-                if path is not None:
-                    write_atomically(path, full)
+                plate = Plate(
+                    f"{wave}/{indicator}_{layer}.png", title, subtitle, tuple(layer_panels), attribution, scheme
+                )
                 described = " ".join(f"{p.title}: {_describe(p.areas, names)}" for p in layer_panels)
                 alt = (
                     f"Map of London: {indicator_names[indicator].lower()}, wave {wave}. {described} "
                     f"The table below gives every value."
                 )
-                records.append(MapRecord(path, indicator, wave, layer, title, alt, full, small, table, attribution))
-    return records
+                planned.append(PlannedMap(plate, indicator, wave, layer, title, alt, table, attribution))
+    return planned

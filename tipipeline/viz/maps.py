@@ -96,15 +96,17 @@ def score_scheme(suppressed_label: str = "Suppressed: small numbers") -> Scheme:
     }
     classes["suppressed"] = _hatched(suppressed_label, SUPPRESSED_STYLE)
     classes["no data"] = _hatched("No data", NO_DATA_STYLE)
+    return Scheme("Mean score (1 = strongly disagree, 5 = strongly agree)", classes, score_class)
 
-    def class_of(area: Area | None):
-        if area is not None and area.suppressed:
-            return "suppressed"
-        if area is None or classify(area.value) is None:
-            return "no data"
-        return classify(area.value)
 
-    return Scheme("Mean score (1 = strongly disagree, 5 = strongly agree)", classes, class_of)
+def score_class(area: Area | None):
+    """A survey map area's class: suppressed, no data or its band (a module-level function, so that
+    a scheme can be sent to a drawing process)."""
+    if area is not None and area.suppressed:
+        return "suppressed"
+    if area is None or classify(area.value) is None:
+        return "no data"
+    return classify(area.value)
 
 
 @dataclass(frozen=True)

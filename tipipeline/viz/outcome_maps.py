@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from tipipeline.viz.maps import Area, MapClass, Panel, Scheme, draw_map, shapes_for
-from tipipeline.viz.style import NO_DATA_STYLE, TEXT, render, write_atomically
+from tipipeline.viz.maps import Area, MapClass, Panel, Scheme, shapes_for
+from tipipeline.viz.plates import MapRecord, PlannedMap, Plate, draw_planned
+from tipipeline.viz.style import NO_DATA_STYLE, TEXT
 
 NOT_COVERED = "not covered"
 NO_DATA = "no data"
@@ -209,6 +210,21 @@ def outcome_map(
 ):
     """One outcome indicator's borough map for a wave and period: (figure, alt text, data table).
     `name`: the indicator's name in the catalogue; `source`: its data source (for the attribution)."""
+    plate, alt, table = outcome_map_plate(cells, indicator_id, wave, period, boundaries, reference, name, source)
+    return plate.figure(), alt, table
+
+
+def outcome_map_plate(
+    cells: pd.DataFrame,
+    indicator_id: str,
+    wave: str,
+    period: str,
+    boundaries,
+    reference,
+    name: str,
+    source: str | None = None,
+) -> tuple[Plate, str, pd.DataFrame]:
+    """`outcome_map` planned, not drawn: (plate, alt text, data table)."""
     block = _block(cells, indicator_id, wave, period)
     if block.empty:
         raise ValueError(f"no outcome cells for {indicator_id}, wave {wave}, period {period}")
@@ -218,8 +234,13 @@ def outcome_map(
     period_text = _period_text(block)
     title = _title(name, period, wave)
     panel = Panel(_short_name(name), shapes, areas, _labels(boundaries, reference))
-    figure = draw_map(
-        title, _notes(boundaries, _london(block), period_text), [panel], _attribution(source, boundaries), scheme=scheme
+    plate = Plate(
+        f"{wave}/{LAYER}/{indicator_id}_{period}.png",
+        title,
+        _notes(boundaries, _london(block), period_text),
+        (panel,),
+        _attribution(source, boundaries),
+        scheme,
     )
     names = dict(zip(reference.boroughs["gss_code"], reference.boroughs["name"]))
     alt = (
@@ -227,7 +248,7 @@ def outcome_map(
         f"{PERIODS.get(period, period)} wave {wave} ({period_text}). {_summary(areas, names)}"
         f"{_uncovered([areas], names)} The table below gives every value."
     )
-    return figure, alt, _table(block)
+    return plate, alt, _table(block)
 
 
 def small_multiples_title(period: str, wave: str) -> str:
@@ -247,6 +268,24 @@ def outcome_small_multiples(
 ):
     """Several outcome indicators' borough maps side by side (rows of `columns`), with one legend:
     (figure, alt text, data table). Indicators without cells for the wave and period are left out."""
+    plate, alt, table = small_multiples_plate(
+        cells, indicator_ids, wave, period, boundaries, reference, names, source, columns
+    )
+    return plate.figure(), alt, table
+
+
+def small_multiples_plate(
+    cells: pd.DataFrame,
+    indicator_ids: list[str],
+    wave: str,
+    period: str,
+    boundaries,
+    reference,
+    names: dict[str, str],
+    source: str | None = None,
+    columns: int = REPORT_COLUMNS,
+) -> tuple[Plate, str, pd.DataFrame]:
+    """`outcome_small_multiples` planned, not drawn: (plate, alt text, data table)."""
     blocks = {i: _block(cells, i, wave, period) for i in indicator_ids}
     blocks = {i: b for i, b in blocks.items() if not b.empty}
     if not blocks:
@@ -264,7 +303,15 @@ def outcome_small_multiples(
         "confidence interval against London's rate; a lower rate is better."
         + (" Tile-grid maps: each square is a borough, equal in size." if boundaries.mode == "tile_grid" else "")
     )
-    figure = draw_map(title, subtitle, panels, _attribution(source, boundaries), scheme=scheme, columns=columns)
+    plate = Plate(
+        f"{wave}/{LAYER}/{SMALL_MULTIPLES}_{period}.png",
+        title,
+        subtitle,
+        tuple(panels),
+        _attribution(source, boundaries),
+        scheme,
+        columns,
+    )
     borough_names = dict(zip(reference.boroughs["gss_code"], reference.boroughs["name"]))
     described = " ".join(f"{panel.title}: {_summary(areas[i], borough_names)}" for i, panel in zip(blocks, panels))
     alt = (
@@ -273,7 +320,7 @@ def outcome_small_multiples(
         f"{_uncovered(list(areas.values()), borough_names)} The table below gives every value."
     )
     table = pd.concat([_table(b, _short_name(names.get(i, i))) for i, b in blocks.items()], ignore_index=True)
-    return figure, alt, table
+    return plate, alt, table
 
 
 def latest_wave(cells: pd.DataFrame, period: str = "before") -> str | None:
@@ -311,40 +358,46 @@ def build_outcome_maps(
     measure_order: list[str] | None = None,
     period: str = "before",
     each: bool = True,
-) -> list:
+) -> list[MapRecord]:
     """The latest wave's outcome maps for `period`: one per outcome indicator (with `each`) and the
     all-ages measures as small multiples. With `out_dir`, also written as
     out_dir/<wave>/outcomes/<indicator>_<period>.png and all_measures_<period>.png.
     `catalogue`: indicator_id, name, data_source of the outcome indicators."""
-    from tipipeline.viz.atlas import MapRecord
+    planned = plan_outcome_maps(cells, catalogue, boundaries, reference, measure_order, period, each)
+    return draw_planned(planned, out_dir)[0]
 
+
+def plan_outcome_maps(
+    cells: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    boundaries,
+    reference,
+    measure_order: list[str] | None = None,
+    period: str = "before",
+    each: bool = True,
+) -> list[PlannedMap]:
+    """`build_outcome_maps` planned, not drawn."""
     wave = latest_wave(cells, period) if not cells.empty else None
     if wave is None:
         return []
     names = dict(zip(catalogue["indicator_id"], catalogue["name"]))
     sources = dict(zip(catalogue["indicator_id"], catalogue["data_source"]))
-    records = []
+    planned = []
 
-    def record(indicator_id: str, title: str, drawn) -> None:
-        figure, alt, table = drawn
-        full, small = render(figure)
-        path = out_dir / wave / LAYER / f"{indicator_id}_{period}.png" if out_dir is not None else None
-        if path is not None:
-            write_atomically(path, full)
-        records.append(
-            MapRecord(path, indicator_id, wave, LAYER, title, alt, full, small, table, boundaries.attribution)
-        )
+    def plan(indicator_id: str, title: str, made) -> None:
+        plate, alt, table = made
+        planned.append(PlannedMap(plate, indicator_id, wave, LAYER, title, alt, table, boundaries.attribution))
 
     present = sorted(set(cells.loc[(cells["wave"] == wave) & (cells["period"] == period), "indicator_id"]))
     if each:
         for indicator_id in present:
             name = names.get(indicator_id, indicator_id)
-            drawn = outcome_map(
+            made = outcome_map_plate(
                 cells, indicator_id, wave, period, boundaries, reference, name, sources.get(indicator_id)
             )
-            record(indicator_id, _title(name, period, wave), drawn)
+            plan(indicator_id, _title(name, period, wave), made)
     shown = [i for i in all_ages(cells, measure_order) if i in present]
     if shown:
-        drawn = outcome_small_multiples(cells, shown, wave, period, boundaries, reference, names, sources.get(shown[0]))
-        record(SMALL_MULTIPLES, small_multiples_title(period, wave), drawn)
-    return records
+        made = small_multiples_plate(cells, shown, wave, period, boundaries, reference, names, sources.get(shown[0]))
+        plan(SMALL_MULTIPLES, small_multiples_title(period, wave), made)
+    return planned
