@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import numpy as np
 
 from tipipeline.errors import InputError
 from tipipeline.ingest.exports import (
@@ -36,12 +36,14 @@ from tipipeline.ingest.exports import (
     QUALTRICS_INSIGHTS,
     QUALTRICS_MODERN,
     RawExport,
+    categorical_frame,
     column_names,
     csv_delimiter,
     csv_head,
     csv_layout,
+    text_categoricals,
 )
-from tipipeline.warehouse import connect
+from tipipeline.warehouse import connect, sql_literal
 
 LAYOUTS = (QUALTRICS_MODERN, QUALTRICS_INSIGHTS, PLAIN_CSV)
 _BOM = b"\xef\xbb\xbf"
@@ -53,6 +55,14 @@ _HEAD = 1 << 20  # the header records are parsed by the Python reader's own code
 # Every such character is below U+3001 (a test checks the whole of Unicode), so the import is quick.
 PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 _NOT_WHITESPACE = "[^" + "".join(f"\\x{{{ord(c):x}}}" for c in PY_WHITESPACE) + "]"
+
+# `wide_and_short`: above this many columns, a file with less than this much text per column is
+# read faster by the Python reader (in "auto" mode; "duckdb" and "compare" still read it with DuckDB).
+WIDE_COLUMNS = 1_000
+MIN_BYTES_PER_COLUMN = 128 * 1024
+# A column with more distinct values than this is fetched as text and made categorical in pandas:
+# an ENUM of 500,000 values takes DuckDB 4.5 s to parse and apply, the text 0.7 s (1M rows).
+ENUM_MAX_VALUES = 10_000
 
 
 class Declined(Exception):
@@ -122,9 +132,10 @@ def _head_records(head: bytes, encoding: str, delimiter: str, complete: bool):
     return records if complete else records[:-1]
 
 
-def read_csv_export(path: str | Path) -> RawExport:
+def read_csv_export(path: str | Path, prefer_faster: bool = False) -> RawExport:
     """Read a well-formed CSV export with DuckDB into the same RawExport the Python reader
-    gives; Declined (with the reason) when the file needs the Python reader."""
+    gives; Declined (with the reason) when the file needs the Python reader, and, with
+    `prefer_faster`, when the Python reader would read it faster (`wide_and_short`)."""
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         raise Declined("an XLSX workbook")
@@ -151,6 +162,8 @@ def read_csv_export(path: str | Path) -> RawExport:
     columns, unique, duplicates = column_names(path, header)
     if len(columns) != len(header):
         raise Declined("the header ends in empty cells")
+    if prefer_faster and (reason := wide_and_short(path.stat().st_size, len(unique))):
+        raise Declined(reason)
     try:
         with connect(":memory:") as conn:
             rows = _load(conn, path, delimiter, len(unique), header_rows)
@@ -174,6 +187,22 @@ def read_csv_export(path: str | Path) -> RawExport:
         sha256=sha256,
         reader="duckdb",
     )
+
+
+def wide_and_short(size: int, width: int) -> str:
+    """Why the Python reader would read a file of `size` bytes and `width` columns faster, or "".
+
+    Part of DuckDB's cost is per column of every statement, whatever the rows (each column's
+    vectors are 2,048 rows deep): about 0.65 ms a column here, 1 s for 1,500 columns of 10 rows
+    and 6 s for 10,000 columns of one row, which the Python reader reads in 0.08 s and 0.2 s. Only
+    many rows repay it: at 1,500 columns the two readers are level at about 10,000 rows (160 KiB a
+    column), and DuckDB is the quicker beyond (`bench/README.md`, "Width")."""
+    if width > WIDE_COLUMNS and size < width * MIN_BYTES_PER_COLUMN:
+        return (
+            f"{width:,} columns of {size / width / 1024:,.1f} KiB on average: the Python reader reads an export "
+            f"this wide and short faster (DuckDB is used from {MIN_BYTES_PER_COLUMN // 1024} KiB a column)"
+        )
+    return ""
 
 
 def _names(width: int) -> list[str]:
@@ -218,31 +247,60 @@ def _load(conn: duckdb.DuckDBPyConnection, path: Path, delimiter: str, width: in
 
 def _split(conn: duckdb.DuckDBPyConnection, rows: str, columns: list[str], header_rows: int):
     """(cells as categoricals, their row numbers, malformed row -> reason, blank rows), as the
-    Python reader sorts them: blank rows first, then cells over Excel's limit."""
+    Python reader sorts them: blank rows first, then cells over Excel's limit.
+
+    A fixed number of statements whatever the width (DuckDB's cost has a part per column of every
+    statement, so one statement per column would make the cost grow with the square of the width):
+    the rows set aside, every column's distinct values in one UNPIVOT, then every cell in one SELECT."""
     data_rows = f"source_row > {int(header_rows)}"
-    blank = [
-        r for (r,) in conn.execute(f"SELECT source_row FROM {rows} WHERE {data_rows} AND _blank ORDER BY 1").fetchall()
-    ]
-    malformed = {
-        int(r): f"a cell of {longest:,} characters (the limit is {MAX_CELL_CHARS:,})"
-        for r, longest in conn.execute(
-            f"SELECT source_row, _longest FROM {rows} WHERE {data_rows} AND NOT _blank AND _longest > ? ORDER BY 1",
-            [MAX_CELL_CHARS],
-        ).fetchall()
-    }
-    last_row = conn.execute(f"SELECT max(source_row) FROM {rows}").fetchone()[0]
+    blank: list[int] = []
+    malformed: dict[int, str] = {}
+    for row, is_blank, longest in conn.execute(
+        f"SELECT source_row, _blank, _longest FROM {rows} WHERE {data_rows} AND (_blank OR _longest > ?) ORDER BY 1",
+        [MAX_CELL_CHARS],
+    ).fetchall():
+        if is_blank:
+            blank.append(row)
+        else:
+            malformed[int(row)] = f"a cell of {longest:,} characters (the limit is {MAX_CELL_CHARS:,})"
+    last_row, kept = conn.execute(
+        f"SELECT max(source_row), count(*) FILTER (WHERE {data_rows} AND NOT _blank AND _longest <= ?) FROM {rows}",
+        [MAX_CELL_CHARS],
+    ).fetchone()
     if malformed and max(malformed) == last_row:
         malformed[last_row] += "; the file may be truncated"  # as the Python reader says
+    if not kept:
+        return (
+            categorical_frame(columns, text_categoricals(np.empty((0, len(columns)), dtype=object))),
+            [],
+            malformed,
+            blank,
+        )
     names = _names(len(columns))
-    row_numbers = conn.execute("SELECT source_row FROM _kept ORDER BY source_row").fetchnumpy()["source_row"]
-    if not len(row_numbers):
-        empty = pd.DataFrame({c: pd.Categorical([], categories=[]) for c in columns})
-        return empty, [], malformed, blank
-    # One ENUM type per column: DuckDB hands an ENUM to pandas as a categorical, so each distinct
-    # answer becomes one Python string, not each cell.
-    for name in names:
-        conn.execute(f"CREATE TYPE _e_{name} AS ENUM (SELECT DISTINCT {name} FROM _kept ORDER BY 1)")
-    select = ", ".join(f"CAST({n} AS _e_{n}) AS {n}" for n in names)
-    frame = conn.execute(f"SELECT {select} FROM _kept ORDER BY source_row").df()
-    data = pd.DataFrame({c: frame[n].cat.as_unordered() for c, n in zip(columns, names)})
-    return data, row_numbers.tolist(), malformed, blank
+    dictionaries = _dictionaries(conn, kept)
+    # A column with few distinct answers comes back as an ENUM, which DuckDB hands to pandas as a
+    # categorical (one Python string per distinct answer, not per cell); a column of mostly distinct
+    # values (response ids, times, free text) as text, made categorical here.
+    select = ", ".join(
+        f"CAST({n} AS ENUM({', '.join(map(sql_literal, dictionaries[n]))})) AS {n}" if n in dictionaries else n
+        for n in names
+    )
+    frame = conn.execute(f"SELECT source_row, {select} FROM _kept ORDER BY source_row").df()
+    text = [n for n in names if n not in dictionaries]
+    made = dict(zip(text, text_categoricals(frame[text].to_numpy(dtype=object)))) if text else {}
+    values = [made[n] if n in made else frame[n].array.as_unordered() for n in names]
+    return categorical_frame(columns, values), frame["source_row"].tolist(), malformed, blank
+
+
+def _dictionaries(conn: duckdb.DuckDBPyConnection, kept: int) -> dict[str, list[str]]:
+    """Column -> its distinct values, sorted (as the Python reader's categories are), for the
+    columns whose values repeat (at most half as many distinct values as rows, and at most
+    ENUM_MAX_VALUES): one pass over every cell."""
+    found = conn.execute(
+        "SELECT name, CASE WHEN count(*) <= least(? / 2, ?) THEN list(value) END FROM "
+        "(SELECT DISTINCT name, value FROM "
+        "(UNPIVOT (SELECT * EXCLUDE (source_row) FROM _kept) ON COLUMNS(*) INTO NAME name VALUE value)) "
+        "GROUP BY name",
+        [kept, ENUM_MAX_VALUES],
+    ).fetchall()
+    return {name: sorted(values) for name, values in found if values is not None}

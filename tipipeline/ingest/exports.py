@@ -25,13 +25,16 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tipipeline.errors import InputError
 
-# Rows are collected in chunks and stored as categoricals: survey answers repeat a handful of
-# labels, so 200,000 x 80 cells take tens of MB instead of gigabytes of Python strings.
-CHUNK_ROWS = 25_000
+# Rows are collected in chunks of about this many cells (not rows, so that a chunk of a 1,500-column
+# export is no bigger than one of an 80-column export) and stored as categoricals: survey answers
+# repeat a handful of labels, so 200,000 x 80 cells take tens of MB instead of gigabytes of Python
+# strings.
+CHUNK_CELLS = 2_000_000
 
 # Excel's own limit on a cell; anything longer is not a survey answer.
 MAX_CELL_CHARS = 32_767
@@ -113,7 +116,7 @@ def read_export(path: str | Path, reader: str | None = None) -> RawExport:
         from tipipeline.ingest.duckdb_reader import Declined, read_csv_export
 
         try:
-            fast = read_csv_export(path)
+            fast = read_csv_export(path, prefer_faster=reader == "auto")
             if reader == "compare":
                 slow = _read_python(path)
                 if difference := export_difference(fast, slow):
@@ -420,7 +423,8 @@ def column_names(path: Path, header: list[str]) -> tuple[list[str], list[str], d
 def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawExport:
     columns, unique, duplicates = column_names(path, columns)
     width = len(unique)
-    chunks: list[pd.DataFrame] = []
+    chunk_rows = max(1, CHUNK_CELLS // width)
+    chunks: list[list[pd.Categorical]] = []
     good: list[list[str]] = []
     numbers: list[int] = []
     malformed: dict[int, str] = {}
@@ -446,16 +450,16 @@ def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawE
             continue
         good.append(fields)
         numbers.append(row_number)
-        if len(good) == CHUNK_ROWS:
-            chunks.append(_categorical_chunk(good, unique))
+        if len(good) == chunk_rows:
+            chunks.append(_categorical_chunk(good, width))
             good = []
     if good or not chunks:
-        chunks.append(_categorical_chunk(good, unique))
+        chunks.append(_categorical_chunk(good, width))
     if malformed and last_row in malformed and last_row == max(malformed):
         malformed[last_row] += "; the file may be truncated"
     if not numbers and not malformed:
         raise InputError(path, "the file has a header but no responses")
-    frame = _concat_categorical(chunks, unique)
+    frame = categorical_frame(unique, _concat_categorical(chunks))
     question_text = {u: texts.get(c, "") for u, c in zip(unique, columns)}
     return RawExport(
         path=path,
@@ -472,15 +476,61 @@ def _assemble(path, fmt, encoding, header_rows, columns, texts, records) -> RawE
     )
 
 
-def _categorical_chunk(rows: list[list[str]], columns: list[str]) -> pd.DataFrame:
-    if not rows:
-        return pd.DataFrame({c: pd.Categorical([], categories=[]) for c in columns})
-    return pd.DataFrame({c: pd.Categorical(values) for c, values in zip(columns, zip(*rows))})
+def _categorical_chunk(rows: list[list[str]], width: int) -> list[pd.Categorical]:
+    """A chunk's columns as categoricals (rows all `width` cells long)."""
+    cells = np.empty((len(rows), width), dtype=object)
+    if rows:
+        cells[:] = rows
+    return text_categoricals(cells)
 
 
-def _concat_categorical(chunks: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+def _concat_categorical(chunks: list[list[pd.Categorical]]) -> list[pd.Categorical]:
     if len(chunks) == 1:
-        return chunks[0].reset_index(drop=True)
+        return chunks[0]
     from pandas.api.types import union_categoricals
 
-    return pd.DataFrame({c: union_categoricals([chunk[c] for chunk in chunks]) for c in columns})
+    # Categories sorted, as in a single chunk, so that a file's categories do not depend on its length.
+    return [union_categoricals(parts, sort_categories=True) for parts in zip(*chunks)]
+
+
+def categorical_frame(columns: list[str], values: list[pd.Categorical]) -> pd.DataFrame:
+    """The cell table: one categorical per column, in the header's order."""
+    return pd.DataFrame(dict(zip(columns, values)), columns=columns, copy=False)
+
+
+def text_categoricals(cells: np.ndarray) -> list[pd.Categorical]:
+    """Each column of a 2-D array of text cells as an unordered categorical whose categories are its
+    distinct values, sorted (what `pd.Categorical(column)` gives), in work proportional to the cells.
+
+    One hash pass over every cell finds all the distinct values at once; each column then only sorts
+    its own codes, and columns with the same set of values (a matrix question's statements) share
+    one categories object. No step walks the whole width once per column."""
+    rows, width = cells.shape
+    if rows == 0:
+        empty = pd.CategoricalDtype(pd.Index([], dtype=object))
+        return [pd.Categorical.from_codes(np.empty(0, dtype=np.int8), dtype=empty) for _ in range(width)]
+    # Column-major, so that each column's codes are contiguous.
+    codes, uniques = pd.factorize(cells.ravel(order="F"), sort=True)
+    codes = codes.reshape(width, rows)
+    uniques = np.asarray(uniques, dtype=object)
+    dtypes: dict[bytes, pd.CategoricalDtype] = {}
+    out = []
+    for column in codes:
+        if rows == 1:
+            used, local = column, np.zeros(1, dtype=np.int8)
+        else:
+            used, local = np.unique(column, return_inverse=True)
+        key = used.tobytes()
+        dtype = dtypes.get(key)
+        if dtype is None:
+            dtype = dtypes[key] = pd.CategoricalDtype(pd.Index(uniques[used], dtype=object))
+        out.append(pd.Categorical.from_codes(_small_codes(local, len(used)), dtype=dtype, validate=False))
+    return out
+
+
+def _small_codes(codes: np.ndarray, categories: int) -> np.ndarray:
+    """Codes in the smallest integer type pandas itself would use for this many categories."""
+    for kind in (np.int8, np.int16, np.int32):
+        if categories < np.iinfo(kind).max:
+            return codes.astype(kind, copy=False)
+    return codes.astype(np.int64, copy=False)

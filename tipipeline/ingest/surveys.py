@@ -186,9 +186,11 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
     A required column that is absent is an InputError naming it and suggesting close matches.
     """
     expected = codebook.columns_for_wave(wave)
+    present = set(raw.columns)
     by_norm: dict[str, list[str]] = {}
     for column in raw.columns:
         by_norm.setdefault(normalise_label(column), []).append(column)
+    by_text: _QuestionTexts | None = None  # made on first use: most codebooks match by column
     # Identifying columns may feed only identifying fields (hashed at read) and the submission
     # time, which is coarsened to a date at read.
     identifying_ids = {name for name, spec in codebook.fields.items() if spec.identifying} | {"submitted"}
@@ -201,10 +203,13 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
                 f"column {column!r} (codebook {target}) appears {len(raw.duplicate_columns[column])} "
                 f"times in the header (columns {raw.duplicate_columns[column]}): which one is meant is ambiguous",
             )
-        if column in raw.columns:
+        if column in present:
             found = column
         else:
-            matches = by_norm.get(normalise_label(column), []) or _by_question_text(raw, column)
+            matches = by_norm.get(normalise_label(column), [])
+            if not matches:
+                by_text = by_text or _QuestionTexts(raw)
+                matches = by_text.find(column)
             found = matches[0] if len(matches) == 1 else None
         if found is None:
             if spec is not None and not spec.required:
@@ -222,15 +227,37 @@ def map_columns(raw: RawExport, codebook: Codebook, wave: str | None, dropped: l
     return mapping
 
 
-def _by_question_text(raw: RawExport, text: str) -> list[str]:
-    """Columns whose question text (Qualtrics header row 2) is `text`, or ends with ' - text'
-    (a matrix statement), for codebooks that match a wave's columns by text."""
-    wanted = normalise_label(text)
-    return [
-        c
-        for c, q in raw.question_text.items()
-        if q and (normalise_label(q) == wanted or normalise_label(q).endswith(" - " + wanted))
-    ]
+class _QuestionTexts:
+    """Columns by question text (Qualtrics header row 2), for codebooks that match a wave's columns
+    by text: `find(text)` gives the columns whose question text is `text`, or ends with ' - text'
+    (a matrix statement), in the export's order. Indexed once, so that looking up every item of a
+    1,500-item codebook does not read every column's text 1,500 times."""
+
+    _SEPARATOR = " - "
+
+    def __init__(self, raw: RawExport):
+        self.texts: dict[str, str] = {}
+        self.by_text: dict[str, list[str]] = {}
+        # A text ending with ' - wanted' has the same part after its last ' - ' as ' - wanted' does.
+        self.by_last_part: dict[str, list[str]] = {}
+        for column, question in raw.question_text.items():
+            if not question:
+                continue
+            text = self.texts[column] = normalise_label(question)
+            self.by_text.setdefault(text, []).append(column)
+            if self._SEPARATOR in text:
+                self.by_last_part.setdefault(self._last_part(text), []).append(column)
+        self.position = {column: index for index, column in enumerate(raw.question_text)}
+
+    def _last_part(self, text: str) -> str:
+        return text.rsplit(self._SEPARATOR, 1)[-1]
+
+    def find(self, text: str) -> list[str]:
+        wanted = normalise_label(text)
+        suffix = self._SEPARATOR + wanted
+        ending = [c for c in self.by_last_part.get(self._last_part(suffix), []) if self.texts[c].endswith(suffix)]
+        found = set(self.by_text.get(wanted, [])) | set(ending)
+        return sorted(found, key=self.position.__getitem__)
 
 
 # --- the file ------------------------------------------------------------------------------
@@ -387,36 +414,16 @@ def scale_values(values: pd.Series, scale: Scale) -> tuple[pd.Series, pd.Series,
     )
 
 
-def _scale_decisions(values: pd.Series, scale: Scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _scale_decisions(
+    values: pd.Series, scale: Scale, decide: _ScaleRules | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`scale_values` decided once per distinct answer: (each row's position among the distinct
     answers, then per distinct answer its value, missing reason and whether it is invalid). Spread
-    them by position (`value[positions]`): fast on millions of cells."""
-    labels = {normalise_label(k): float(v) for k, v in scale.values.items()}
-    numeric_values = set(labels.values())
-    missing = {normalise_label(m): m for m in scale.missing}
-    codes = {float(k): v for k, v in scale.codes.items()}
-
-    def one(raw_value: str):
-        text = normalise_label(raw_value)
-        if text == "":
-            return (np.nan, NOT_ANSWERED, False)
-        if text in labels:
-            return (labels[text], None, False)
-        if text in missing:
-            return (np.nan, missing[text], False)
-        try:
-            number = float(text)
-        except ValueError:
-            return (np.nan, None, True)
-        if codes:
-            if number not in codes:
-                return (np.nan, None, True)
-            code = codes[number]
-            return (np.nan, code, False) if isinstance(code, str) else (float(code), None, False)
-        return (number, None, False) if number in numeric_values else (np.nan, None, True)
-
+    them by position (`value[positions]`): fast on millions of cells. `decide`: the scale's rules
+    made once for every item on it (else made here)."""
+    decide = decide or _ScaleRules(scale)
     positions, uniques = distinct_values(values)
-    decided = [one(u) for u in uniques]
+    decided = [decide(u) for u in uniques]
     return (
         positions,
         np.array([d[0] for d in decided], dtype="float64"),
@@ -425,12 +432,51 @@ def _scale_decisions(values: pd.Series, scale: Scale) -> tuple[np.ndarray, np.nd
     )
 
 
+class _ScaleRules:
+    """One scale's reading of an answer: (value, missing reason, invalid). The lookups are made
+    once, and each distinct answer is decided once for every item on the scale (a 1,500-item
+    survey has a few distinct answers, not 1,500 sets of them)."""
+
+    def __init__(self, scale: Scale):
+        self.labels = {normalise_label(k): float(v) for k, v in scale.values.items()}
+        self.numeric_values = set(self.labels.values())
+        self.missing = {normalise_label(m): m for m in scale.missing}
+        self.codes = {float(k): v for k, v in scale.codes.items()}
+        self.decided: dict[str, tuple] = {}
+
+    def __call__(self, raw_value: str) -> tuple:
+        decided = self.decided.get(raw_value)
+        if decided is None:
+            decided = self.decided[raw_value] = self._decide(raw_value)
+        return decided
+
+    def _decide(self, raw_value: str) -> tuple:
+        text = normalise_label(raw_value)
+        if text == "":
+            return (np.nan, NOT_ANSWERED, False)
+        if text in self.labels:
+            return (self.labels[text], None, False)
+        if text in self.missing:
+            return (np.nan, self.missing[text], False)
+        try:
+            number = float(text)
+        except ValueError:
+            return (np.nan, None, True)
+        if self.codes:
+            if number not in self.codes:
+                return (np.nan, None, True)
+            code = self.codes[number]
+            return (np.nan, code, False) if isinstance(code, str) else (float(code), None, False)
+        return (number, None, False) if number in self.numeric_values else (np.nan, None, True)
+
+
 def distinct_values(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """(each row's position in the list, the distinct answers as text, a missing cell as ""). A
     categorical column (what the readers give) already holds them: no per-cell work at all."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        positions = values.cat.codes.to_numpy().astype(np.int64)
-        uniques = [str(c) for c in values.cat.categories]
+        cells = values.array  # the Categorical itself: no accessor objects per column
+        positions = cells.codes.astype(np.int64)
+        uniques = [str(c) for c in cells.categories]
         if (positions < 0).any():
             positions[positions < 0] = len(uniques)
             uniques.append("")
@@ -528,9 +574,10 @@ def _select_columns(raw: RawExport, codebook: Codebook, wave: str) -> _Selected:
     # them (their rules are decided once per distinct answer); the rest become plain text, which
     # shares the categories' strings, so it costs only pointers. (The codebook refuses a column
     # used by an item and by another field, so no text rule ever meets a categorical.)
-    used = sorted(set(columns.values()), key=raw.columns.index)
+    position = {column: index for index, column in enumerate(raw.columns)}
+    used = sorted(set(columns.values()), key=position.__getitem__)
     item_columns = {columns[item.id] for item in codebook.items}
-    data = raw.data[used].astype({c: object for c in used if c not in item_columns})
+    data = pd.DataFrame({c: raw.data[c] if c in item_columns else raw.data[c].astype(object) for c in used})
     return _Selected(data=data, columns=columns, dropped=dropped)
 
 
@@ -770,11 +817,12 @@ def _item_values(data, columns, ledger: RowLedger, codebook: Codebook) -> dict[s
     ANSWERED_CODE when answered), decided once per distinct answer; off-scale answers quarantined."""
     table = missing_codes(codebook)
     code_of = dict(zip(table["missing_reason"], table["code"]))
+    rules = {name: _ScaleRules(scale) for name, scale in codebook.scales.items()}
     out = {}
     for item in codebook.items:
         scale = codebook.scales[item.scale]
         column = data[columns[item.id]]
-        positions, value, reason, invalid = _scale_decisions(column, scale)
+        positions, value, reason, invalid = _scale_decisions(column, scale, rules[item.scale])
         invalid_rows = invalid[positions]
         if invalid_rows.any():
             allowed = f"{scale.minimum:g}-{scale.maximum:g}"
