@@ -228,11 +228,13 @@ def _names_compared_in_python(monkeypatch):
     monkeypatch.setattr(surveys, "read_export", read)
 
 
-def _growth(make, widths=(250, 500, 1_000)) -> list[float]:
-    """The ratios of calls from one width to the next (each twice the last): about 2 when the cost
-    is linear in the width, 4 when it is quadratic."""
-    calls = [make(w) for w in widths]
-    return [later / earlier for earlier, later in zip(calls, calls[1:])]
+def _growth(make, widths=(250, 500, 1_000)) -> float:
+    """How much the calls grow with the width, the fixed part (start-up, the header) left out: the
+    calls added from the second width to the third over those added from the first to the second,
+    each width twice the last. 2 when the cost is linear in the width, 4 when it is quadratic
+    (measured: 1.6 now; 2.6 before, when each codebook column was looked for along the header)."""
+    first, second, third = (make(w) for w in widths)
+    return (third - second) / (second - first)
 
 
 @pytest.mark.parametrize("reader", ["python", "duckdb"])
@@ -242,7 +244,7 @@ def test_reading_grows_linearly_with_the_width(tmp_path, reader):
         return _calls(read_export, path, reader)
 
     growth = _growth(make)
-    assert all(g < 2.3 for g in growth), growth
+    assert growth < 2.2, growth
 
 
 def test_checking_and_ingesting_grow_linearly_with_the_width(tmp_path, reference, framework, monkeypatch):
@@ -267,7 +269,7 @@ def test_checking_and_ingesting_grow_linearly_with_the_width(tmp_path, reference
         "format check": inspect,
     }.items():
         growth = _growth(make)
-        assert all(g < 2.3 for g in growth), (name, growth)
+        assert growth < 2.2, (name, growth)
 
 
 def test_a_codebook_matched_by_text_finds_each_column_once(tmp_path, reference, framework):
