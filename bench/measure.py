@@ -20,12 +20,12 @@ sys.exit(done.returncode)
 """
 
 
-def run_measured(code: str, *args: str) -> tuple[str, float, float]:
+def run_measured(code: str, *args: str, env: dict[str, str] | None = None) -> tuple[str, float, float]:
     """(the child's stdout, wall seconds seen from outside, the child's own peak RSS in MiB);
-    exits with the end of its stderr when it fails."""
+    exits with the end of its stderr when it fails. `env`: the child's environment (default: ours)."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, sys.executable, "-c", code, *args], capture_output=True, text=True
+        [sys.executable, "-c", LAUNCHER, sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
     )
     outside = time.perf_counter() - started
     if done.returncode:
