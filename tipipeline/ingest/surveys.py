@@ -577,7 +577,10 @@ def _select_columns(raw: RawExport, codebook: Codebook, wave: str) -> _Selected:
     position = {column: index for index, column in enumerate(raw.columns)}
     used = sorted(set(columns.values()), key=position.__getitem__)
     item_columns = {columns[item.id] for item in codebook.items}
-    data = pd.DataFrame({c: raw.data[c] if c in item_columns else raw.data[c].astype(object) for c in used})
+    cells = {c: raw.data[c].array for c in used}  # the readers' categoricals, shared, not copied
+    data = pd.DataFrame(
+        {c: values if c in item_columns else values.astype(object) for c, values in cells.items()}, copy=False
+    )
     return _Selected(data=data, columns=columns, dropped=dropped)
 
 
