@@ -56,8 +56,11 @@ axe: $(AXE)
 run: $(VENV)/.installed-run
 	$(BIN)/tipipeline run
 
+# The suite on every core (pytest-xdist). --dist loadfile keeps each test file on one worker, so a
+# module's shared fixtures are built once; the session's built samples are built once per worker.
+PYTEST_WORKERS ?= auto
 test: lint $(DUCKDB1_VENV)/.installed axe
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 
 # Lint (pyflakes, pycodestyle, imports, bugbear, McCabe complexity <= 15) and formatting.
 lint: $(VENV)/.installed-dev

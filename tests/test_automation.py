@@ -25,7 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import REPO, SAMPLE_RAW
+from conftest import REPO
 
 # Each step must land within the 3 minutes; the sensors tick every 10 s here.
 STEP_TIMEOUT = 180
@@ -111,21 +111,17 @@ def _failed_runs(home: Path) -> list:
         return instance.get_runs(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))
 
 
-def test_daemon_refreshes_the_baseline_with_zero_clicks(tmp_path, webhook, monkeypatch):
-    from dagster import DagsterInstance
-
-    from tipipeline.pipeline import run_pipeline
-    from tipipeline.settings import DAGSTER_YAML, get_settings
+def test_daemon_refreshes_the_baseline_with_zero_clicks(cli_built_sample, tmp_path, webhook, monkeypatch):
+    from tipipeline.settings import get_settings
 
     url, messages = webhook
-    data = tmp_path / "data"
-    shutil.copytree(SAMPLE_RAW, data / "raw")
+    # The first build, as `make run` does it, into the instance the daemon will use: the session's
+    # shared `tipipeline run` of the sample (conftest.cli_built_sample), copied with its Dagster home.
+    build = cli_built_sample.copy(tmp_path / "build")
+    data, home = build.data, build.home
     held = tmp_path / "held"
     shutil.copytree(data / "raw" / "surveys" / "2024-w1", held / "2026-w3")
-    settings = get_settings(data, tmp_path / "outputs")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    settings = get_settings(data, build.outputs)
     env = {
         "DAGSTER_HOME": str(home),
         "TIPIPELINE_DATA_DIR": str(settings.data_dir),
@@ -135,9 +131,6 @@ def test_daemon_refreshes_the_baseline_with_zero_clicks(tmp_path, webhook, monke
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    # The first build, as `make run` does it, into the instance the daemon will use.
-    with DagsterInstance.from_config(str(home)) as instance:
-        run_pipeline(settings, instance=instance)
     first = _baseline(settings)
     assert first["waves"] == ["2024-w1", "2025-w2"]
     report = settings.output_dir / "report" / "baseline.html"

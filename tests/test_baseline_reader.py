@@ -1,16 +1,14 @@
 """A researcher's read-only connection never blocks a run and never sees a half-written baseline."""
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
 
-from conftest import SAMPLE_RAW, TABLES_ONLY
-from dagster import DagsterInstance
+import duckdb
+from conftest import TABLES_ONLY
 
 from tipipeline.pipeline import run_pipeline
-from tipipeline.settings import get_settings
 
 READER = textwrap.dedent("""
     import json, sys, time
@@ -51,35 +49,35 @@ READER = textwrap.dedent("""
 """)
 
 
-def test_open_reader_through_a_full_run(tmp_path):
-    shutil.copytree(SAMPLE_RAW, tmp_path / "data" / "raw")
-    settings = get_settings(tmp_path / "data", tmp_path / "outputs")
+def test_open_reader_through_a_full_run(built_copy, tmp_path):
+    # The first run is the session's build of the sample (copied); its run published the baseline.
+    settings, instance = built_copy.settings, built_copy.instance
+    with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:
+        [(old_run,)] = conn.execute("SELECT DISTINCT run_id FROM provenance").fetchall()
     flag = tmp_path / "flag"
     flag.write_text("")
-    with DagsterInstance.ephemeral() as instance:
-        first = run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
-        readers = [
-            subprocess.Popen(
-                [sys.executable, "-c", READER, str(settings.data_dir), str(flag), mode],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for mode in ("hold", "poll")
-        ]
-        try:
-            for reader in readers:
-                assert reader.stdout.readline().strip() == "READY"
-            second = run_pipeline(
-                settings, selection=TABLES_ONLY, instance=instance
-            )  # succeeds although readers hold the file
-        finally:
-            flag.write_text("stop")
-            outputs = [reader.communicate(timeout=120) for reader in readers]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", READER, str(settings.data_dir), str(flag), mode],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for mode in ("hold", "poll")
+    ]
+    try:
+        for reader in readers:
+            assert reader.stdout.readline().strip() == "READY"
+        second = run_pipeline(
+            settings, selection=TABLES_ONLY, instance=instance
+        )  # succeeds although readers hold the file
+    finally:
+        flag.write_text("stop")
+        outputs = [reader.communicate(timeout=120) for reader in readers]
     for reader, (_out, err) in zip(readers, outputs):
         assert reader.returncode == 0, err
     held, polled = (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)
-    old_run, new_run = first.run_ids[-1], second.run_ids[-1]
+    new_run = second.run_ids[-1]
     assert held["first"] == old_run and held["first_complete"]
     assert held["held"] == old_run and held["held_complete"]  # the held connection keeps its snapshot
     assert polled["opened"] > 10 and polled["incomplete"] == 0  # no reader ever saw a partial baseline

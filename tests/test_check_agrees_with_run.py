@@ -25,6 +25,9 @@ from tipipeline.ingest.waves import wave_export_files
 from tipipeline.outcomes.build import UNRECOGNISED, read_outcome_folder
 from tipipeline.reference import load_reference
 
+# A reader test: every export it reads is read by both readers and compared (conftest.compare_readers).
+pytestmark = pytest.mark.usefixtures("compare_readers")
+
 KEY = b"a key for the agreement test only, long enough"
 FIXTURES = SHARED / "fixtures"
 FIXTURE_FILES = sorted(p for p in FIXTURES.rglob("*") if p.is_file()) if FIXTURES.is_dir() else []

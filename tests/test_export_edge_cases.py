@@ -11,6 +11,9 @@ from tipipeline.ingest.identifiers import identifying_columns
 from tipipeline.ingest.surveys import ingest_file, ingest_wave
 from tipipeline.reference import load_reference
 
+# A reader test: every export it reads is read by both readers and compared (conftest.compare_readers).
+pytestmark = pytest.mark.usefixtures("compare_readers")
+
 KEY = b"a test key that is long enough"
 
 

@@ -14,6 +14,9 @@ from tipipeline.ingest.long_form import long_responses, missing_codes
 from tipipeline.ingest.surveys import ingest_file
 from tipipeline.reference import load_reference
 
+# A reader test: every export it reads is read by both readers and compared (conftest.compare_readers).
+pytestmark = pytest.mark.usefixtures("compare_readers")
+
 KEY = b"a test key that is long enough"
 FIXTURE = SHARED / "fixtures" / "qualtrics" / "qualtRics_sample.csv"
 

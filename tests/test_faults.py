@@ -3,7 +3,6 @@ one (or, past the swap, the new complete one), and the next run succeeds."""
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 
 import duckdb
 import pytest
-from conftest import SAMPLE_RAW, TABLES_ONLY
+from conftest import TABLES_ONLY
 
 
 def _cli(args, env):
@@ -38,17 +37,17 @@ def _snapshot(baseline):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL is POSIX")
-def test_sigkill_at_several_points_never_breaks_the_baseline(tmp_path):
-    shutil.copytree(SAMPLE_RAW, tmp_path / "data" / "raw")
+def test_sigkill_at_several_points_never_breaks_the_baseline(cli_built_sample, tmp_path):
+    # The first, complete run: the session's `tipipeline run` of the sample, copied with its Dagster home.
+    build = cli_built_sample.copy(tmp_path / "build")
     env = dict(
         os.environ,
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-        TIPIPELINE_DATA_DIR=str(tmp_path / "data"),
-        TIPIPELINE_OUTPUT_DIR=str(tmp_path / "outputs"),
+        DAGSTER_HOME=str(build.home),
+        TIPIPELINE_DATA_DIR=str(build.data),
+        TIPIPELINE_OUTPUT_DIR=str(build.outputs),
     )
-    baseline = tmp_path / "data" / "warehouse" / "baseline.duckdb"
-    first = _cli(["run", "--select", TABLES_ONLY], env)
-    assert first.wait(timeout=300) == 0, first.stderr.read()
+    baseline = build.data / "warehouse" / "baseline.duckdb"
+    assert _snapshot(baseline)[1]
     seen = {_snapshot(baseline)[0]}
     for delay in (1.5, 4.0, 7.0, 10.0, 12.5):
         run = _cli(["run", "--select", TABLES_ONLY], env)
@@ -65,7 +64,7 @@ def test_sigkill_at_several_points_never_breaks_the_baseline(tmp_path):
     run_id, complete = _snapshot(baseline)
     assert complete and run_id not in seen  # a new, complete baseline
     assert not list(baseline.parent.glob(".baseline.duckdb.*.tmp*"))  # temporaries of killed runs are gone
-    with duckdb.connect(str(tmp_path / "data" / "warehouse" / "tipipeline.duckdb"), read_only=True) as conn:
+    with duckdb.connect(str(build.data / "warehouse" / "tipipeline.duckdb"), read_only=True) as conn:
         quality = conn.execute(
             "SELECT sum(rows_read), sum(rows_accepted + rows_quarantined + rows_excluded) FROM survey_data_quality"
         ).fetchall()[0]

@@ -98,8 +98,8 @@ def test_full_run_builds_reference_tables_and_metadata(settings, instance):
     assert "E09000001" in metadata["preview"].value
 
 
-def test_rerunning_a_wave_replaces_only_its_rows(settings, instance):
-    run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
+def test_rerunning_a_wave_replaces_only_its_rows(built_copy):
+    settings, instance = built_copy.settings, built_copy.instance  # the sample as built, copied
     before = _tables(settings.warehouse_path)
     run_pipeline(settings, selection="group:ingest", instance=instance)
     assert _tables(settings.warehouse_path) == before
@@ -234,8 +234,8 @@ def test_definitions_follow_settings(settings):
     assert resources["warehouse"].database == str(settings.warehouse_path)
 
 
-def test_rerunning_one_wave_leaves_every_table_identical(settings, instance):
-    run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
+def test_rerunning_one_wave_leaves_every_table_identical(built_copy):
+    settings, instance = built_copy.settings, built_copy.instance  # the sample as built, copied
     before = _tables(settings.warehouse_path)
     job = build_definitions(settings).resolve_job_def("survey_wave_job")
     assert job.execute_in_process(instance=instance, partition_key="2024-w1").success

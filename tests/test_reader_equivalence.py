@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from tipipeline.errors import InputError
 from tipipeline.ingest.exports import ReaderMismatch, export_difference, read_export
 
+# A reader test: every export it reads is read by both readers and compared (conftest.compare_readers).
+pytestmark = pytest.mark.usefixtures("compare_readers")
+
 
 @pytest.fixture(scope="module")
 def reference():

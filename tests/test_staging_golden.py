@@ -17,6 +17,9 @@ from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.reference import load_reference
 
+# A reader test: every export it reads is read by both readers and compared (conftest.compare_readers).
+pytestmark = pytest.mark.usefixtures("compare_readers")
+
 GOLDEN = REPO / "tests" / "golden" / "staging_digests.json"
 SURVEYS = REPO / "data" / "raw" / "surveys"
 TABLES = ("respondents", "answers", "free_text", "quarantine", "exclusions", "data_quality")

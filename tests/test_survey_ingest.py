@@ -23,6 +23,9 @@ from tipipeline.sample.generator import small_organisations
 from tipipeline.schemas.ingest import StgRespondents, StgResponses, answers_schema
 from tipipeline.schemas.validation import validate
 
+# A reader test: every export it reads is read by both readers and compared (conftest.compare_readers).
+pytestmark = pytest.mark.usefixtures("compare_readers")
+
 MANIFEST = json.loads((SAMPLE_RAW / "sample_manifest.json").read_text())
 FIXTURE = SHARED / "fixtures" / "qualtrics" / "qualtRics_sample.csv"
 FIXTURE_IDENTIFYING = [
@@ -299,18 +302,20 @@ def test_check_with_the_sample_codebook(capsys):
         ("truncated.xlsx", b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "truncated or corrupt"),
     ],
 )
-def test_bad_files_fail_check_and_pipeline_with_one_line_reason(tmp_path, capsys, name, content, reason, settings):
+def test_bad_files_fail_check_and_pipeline_with_one_line_reason(tmp_path, capsys, name, content, reason, built_copy):
     bad = tmp_path / name
     bad.write_bytes(content)
     assert main(["check", str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and reason in err[0] and name in err[0]
-    # In the pipeline: the bad wave fails with the same reason; the other waves still load.
+    # In the pipeline (the sample as built, copied, plus the bad wave, added as a wave is added):
+    # the bad wave fails with the same reason; the other waves stay loaded.
+    settings, instance = built_copy.settings, built_copy.instance
     wave = settings.surveys_dir / "2026-w3"
     wave.mkdir()
     (wave / name).write_bytes(content)
-    with DagsterInstance.ephemeral() as instance, pytest.raises(PipelineError) as info:
-        run_pipeline(settings, selection=TABLES_ONLY, instance=instance)
+    with pytest.raises(PipelineError) as info:
+        run_pipeline(settings, selection=TABLES_ONLY, instance=instance, only_waves=["2026-w3"])
     assert reason in str(info.value) and "wave 2026-w3 failed" in str(info.value) and "\n" not in str(info.value)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         loaded = conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave ORDER BY wave").fetchall()

@@ -3,23 +3,22 @@
 import shutil
 
 import duckdb
-from conftest import SAMPLE_RAW
 
 from tipipeline.cli import main
 from tipipeline.verify import compare, table_digests
 
 
-def test_verify_passes_on_the_sample_and_names_a_difference(tmp_path, monkeypatch, capsys):
-    shutil.copytree(SAMPLE_RAW, tmp_path / "data" / "raw")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    paths = ["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "outputs")]
-    assert main(["run", *paths]) == 0
+def test_verify_passes_on_the_sample_and_names_a_difference(cli_built_sample, tmp_path, monkeypatch, capsys):
+    # The first run is the session's shared fresh build (conftest.cli_built_sample), copied here.
+    build = cli_built_sample.copy(tmp_path / "build")
+    monkeypatch.setenv("DAGSTER_HOME", str(build.home))
+    paths = ["--data-dir", str(build.data), "--output-dir", str(build.outputs)]
     assert main(["run", *paths]) == 0  # the routine re-run (issue 17: alpha used to change in its last digits)
     capsys.readouterr()
     assert main(["verify", *paths]) == 0
     assert "Verified" in capsys.readouterr().out
     # The comparison names what differs: change one published value in a copy.
-    baseline = tmp_path / "data" / "warehouse" / "baseline.duckdb"
+    baseline = build.data / "warehouse" / "baseline.duckdb"
     tampered = tmp_path / "tampered.duckdb"
     shutil.copy(baseline, tampered)
     with duckdb.connect(str(tampered)) as conn:
@@ -38,7 +37,7 @@ def test_verify_passes_on_the_sample_and_names_a_difference(tmp_path, monkeypatc
     from tipipeline.settings import get_settings
     from tipipeline.verify import input_changes
 
-    settings = get_settings(tmp_path / "data", tmp_path / "outputs")
+    settings = get_settings(build.data, build.outputs)
     assert input_changes(settings) == []
     [export] = sorted((settings.surveys_dir / "2024-w1").iterdir())
     export.write_bytes(export.read_bytes() + b"\r\n")
