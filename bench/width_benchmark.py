@@ -98,7 +98,10 @@ def code_measured() -> dict:
     return {
         "tipipeline": root,
         "commit": commit.stdout.strip() or None,
-        "uncommitted_changes_to_tipipeline": bool(dirty.stdout.strip()) if commit.returncode == 0 else None,
+        # Files under tipipeline/ that differ from the commit (another engineer's work in progress too).
+        "uncommitted_changes_to_tipipeline": [line[3:] for line in dirty.stdout.splitlines()]
+        if commit.returncode == 0
+        else None,
         "label": LABEL[0] if LABEL else None,
     }
 
