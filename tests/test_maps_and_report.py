@@ -180,3 +180,17 @@ def test_maps_are_drawn_again_only_where_their_content_changed(cells, tmp_path, 
     restored, drawn = draw_planned(planned, folder)
     assert drawn == 2 + 2  # the two above, and the two that changed back
     assert [r.png for r in restored] == [r.png for r in first]
+
+
+def test_a_bad_number_of_drawing_workers_is_named(monkeypatch):
+    from tipipeline.errors import TipipelineError
+    from tipipeline.viz.plates import workers
+
+    for value in ("two", "0", "-1", "1.5"):
+        monkeypatch.setenv("TIPIPELINE_DRAW_WORKERS", value)
+        with pytest.raises(TipipelineError, match=f"TIPIPELINE_DRAW_WORKERS='{value}'"):
+            workers()
+    monkeypatch.setenv("TIPIPELINE_DRAW_WORKERS", "1")
+    assert workers() == 1
+    monkeypatch.setenv("TIPIPELINE_DRAW_WORKERS", "64")
+    assert 1 <= workers() <= 64  # never more than the cores this process may use

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tipipeline.errors import TipipelineError
 from tipipeline.viz.maps import Panel, Scheme, draw_map
 from tipipeline.viz.style import RC, render, thumbnail, write_atomically
 
@@ -32,6 +33,7 @@ DRAWN_RECORD = ".drawn.json"
 # Fewer pictures than this to draw are drawn in this process: a worker's start (importing
 # matplotlib and geopandas, about a second) costs more than it saves.
 MIN_PARALLEL = 8
+WORKERS_ENV = "TIPIPELINE_DRAW_WORKERS"
 _DRAWING_CODE = ("maps.py", "plates.py", "style.py")
 
 
@@ -123,10 +125,14 @@ def _draw(plate: Plate) -> bytes:
 
 
 def workers() -> int:
-    """Worker processes for drawing: the cores this process may use (TIPIPELINE_DRAW_WORKERS caps it)."""
+    """Worker processes for drawing: the cores this process may use ($TIPIPELINE_DRAW_WORKERS caps it)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    cap = os.environ.get("TIPIPELINE_DRAW_WORKERS", "").strip()
-    return max(1, min(cores, int(cap))) if cap else max(1, cores)
+    cap = os.environ.get(WORKERS_ENV, "").strip()
+    if not cap:
+        return max(1, cores)
+    if not cap.isdigit() or int(cap) < 1:
+        raise TipipelineError(f"{WORKERS_ENV}={cap!r}: give a whole number of processes, 1 or more")
+    return min(cores, int(cap))
 
 
 def draw_all(plates: Sequence[Plate], processes: int | None = None) -> list[bytes]:
