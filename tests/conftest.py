@@ -113,14 +113,24 @@ class CliBuild:
 
 
 @pytest.fixture(scope="session")
-def cli_built_sample(tmp_path_factory) -> CliBuild:
+def cli_built_sample(tmp_path_factory, worker_id) -> CliBuild:
     """The bundled sample built once by `tipipeline run` (everything: tables, maps, report, journey
-    pages): the fresh build that reruns and `verify` are compared with. Read it; copy it to change it."""
+    pages): the fresh build that reruns and `verify` are compared with. Read it; copy it to change it.
+
+    Built once per test run, not per xdist worker: every test copies it before changing anything,
+    so the workers can share one build (the first to ask builds it under a lock, the others wait)."""
+    from filelock import FileLock
+
     from tipipeline.cli import main
 
-    build = CliBuild(tmp_path_factory.mktemp("cli_built_sample") / "build")
-    shutil.copytree(SAMPLE_RAW, build.data / "raw")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DAGSTER_HOME", str(build.home))
-        assert main(["run", "--data-dir", str(build.data), "--output-dir", str(build.outputs)]) == 0
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    build = CliBuild(shared / "cli_built_sample" / "build")
+    with FileLock(str(shared / "cli_built_sample.lock")):
+        if not (shared / "cli_built_sample.done").exists():
+            shutil.rmtree(build.root, ignore_errors=True)  # a build that died half-way
+            shutil.copytree(SAMPLE_RAW, build.data / "raw")
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("DAGSTER_HOME", str(build.home))
+                assert main(["run", "--data-dir", str(build.data), "--output-dir", str(build.outputs)]) == 0
+            (shared / "cli_built_sample.done").touch()
     return build
