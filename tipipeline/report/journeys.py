@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -81,7 +81,6 @@ class JourneyData:
     waves: list[str]
     provenance: str = ""
     bcus: dict[str, str] = field(default_factory=dict)
-    _cells: dict[tuple, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def baseline_wave(self) -> str:
@@ -91,16 +90,19 @@ class JourneyData:
     def latest_wave(self) -> str:
         return self.waves[-1]
 
+    @cached_property
+    def _cell_positions(self) -> dict[tuple, int]:
+        """(indicator, level, code, wave) -> the position of its first row, found in one pass: a
+        page looks up hundreds of cells, and a scan per lookup cost 24 s a build."""
+        keys = zip(*(self.indicators[c] for c in ("indicator_id", "geography_level", "geography_code", "wave")))
+        first: dict[tuple, int] = {}
+        for position, key in enumerate(keys):
+            first.setdefault(key, position)
+        return first
+
     def cell(self, indicator: str, level: str, code: str, wave: str) -> pd.Series | None:
         """The survey row of one indicator, geography and wave (the first, as published), or None."""
-        if self._cells is None:
-            # One pass over the table, not one scan per lookup: a page looks up hundreds of cells.
-            keys = zip(*(self.indicators[c] for c in ("indicator_id", "geography_level", "geography_code", "wave")))
-            first: dict[tuple, int] = {}
-            for position, key in enumerate(keys):
-                first.setdefault(key, position)
-            self._cells = first
-        position = self._cells.get((indicator, level, code, wave))
+        position = self._cell_positions.get((indicator, level, code, wave))
         return None if position is None else self.indicators.iloc[position]
 
 

@@ -56,7 +56,7 @@ class _System:
     upper: list[float] = field(default_factory=list)
     truth: list[float] = field(default_factory=list)
     rows: list[tuple[dict[int, float], float, float]] = field(default_factory=list)
-    # Integer solutions found so far (the true counts first): each is a point a reader cannot rule
+    # Integer solutions found so far (besides the true counts): each is a point a reader cannot rule
     # out, so the values a quantity takes across them are values it can take (the fast test).
     witnesses: list[np.ndarray] = field(default_factory=list)
     _frozen: tuple | None = None
@@ -87,6 +87,12 @@ class _System:
             self._frozen = ((size, len(self.rows)), LinearConstraint(matrix.tocsr(), low, high))
         return self._frozen[1]
 
+    def _objective(self, coefficients: dict[int, float]) -> np.ndarray:
+        objective = np.zeros(len(self.names))
+        for column, value in coefficients.items():
+            objective[column] = value
+        return objective
+
     def _witness(self, solution) -> None:
         """Keep a solver's solution, rounded, as a witness if it is exactly feasible."""
         point = np.round(np.asarray(solution, dtype=float))
@@ -99,11 +105,12 @@ class _System:
         self.witnesses.append(point)
 
     def witnessed(self, coefficients: dict[int, float]) -> tuple[float, float]:
-        """Min and max of a linear combination over the witnesses (a sub-range of its true range)."""
-        if not self.witnesses:
-            self.witnesses.append(np.array(self.truth, dtype=float))
+        """Min and max of a linear combination over the true counts and the witnesses (a sub-range
+        of its true range)."""
         columns = list(coefficients)
-        values = np.stack(self.witnesses)[:, columns] @ np.array([coefficients[c] for c in columns])
+        values = np.stack([np.array(self.truth, dtype=float), *self.witnesses])[:, columns] @ np.array(
+            [coefficients[c] for c in columns]
+        )
         return float(values.min()), float(values.max())
 
     def explore(self, objectives: list[dict[int, float]], reach: float) -> None:
@@ -112,24 +119,15 @@ class _System:
         quantity's witnessed range is a lower bound on its true range, never more."""
         from scipy.optimize import Bounds, milp
 
-        if not self.witnesses:
-            self.witnesses.append(np.array(self.truth, dtype=float))
         truth = np.array(self.truth, dtype=float)
         box = Bounds(np.maximum(self.lower, truth - reach), np.minimum(self.upper, truth + reach))
         size = len(self.names)
         for coefficients in objectives:
-            objective = np.zeros(size)
-            for column, value in coefficients.items():
-                objective[column] = value
+            objective = self._objective(coefficients)
             for sign in (1, -1):
                 result = milp(sign * objective, constraints=self._constraint(), integrality=np.ones(size), bounds=box)
                 if result.success and result.x is not None:
                     self._witness(result.x)
-
-    def solve_range(self, index: int, coefficients: dict[int, float] | None = None) -> tuple[float, float]:
-        """Min and max of variable `index` (or of a linear combination) over the integer solutions."""
-        coefficients = coefficients or {index: 1.0}
-        return self.solve_end(coefficients, maximise=False), self.solve_end(coefficients, maximise=True)
 
     def solve_end(self, coefficients: dict[int, float], maximise: bool) -> float:
         """The min (or max) of a linear combination over the integer solutions (infinite when unbounded)."""
@@ -137,9 +135,7 @@ class _System:
         from scipy.optimize import Bounds, milp
 
         size = len(self.names)
-        objective = np.zeros(size)
-        for column, value in coefficients.items():
-            objective[column] = value
+        objective = self._objective(coefficients)
         sign = -1 if maximise else 1
         result = milp(
             sign * objective,
@@ -161,8 +157,7 @@ class _System:
         `values` values. With `fast_test`, the witnesses are looked at first, then the maximum is
         solved, and the minimum only when both together still fall short."""
         if not fast_test:
-            index = next(iter(coefficients))
-            return self.solve_range(index, coefficients)
+            return self.solve_end(coefficients, maximise=False), self.solve_end(coefficients, maximise=True)
         low, high = self.witnessed(coefficients)
         if high - low + 1 >= values:
             return None

@@ -19,6 +19,7 @@ it is hatched and "not covered" in the legend, never coloured as a rate of 0.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -198,22 +199,6 @@ def _block(cells: pd.DataFrame, indicator_id: str, wave: str, period: str) -> pd
     return cells[(cells["indicator_id"] == indicator_id) & (cells["wave"] == wave) & (cells["period"] == period)]
 
 
-def outcome_map(
-    cells: pd.DataFrame,
-    indicator_id: str,
-    wave: str,
-    period: str,
-    boundaries,
-    reference,
-    name: str,
-    source: str | None = None,
-):
-    """One outcome indicator's borough map for a wave and period: (figure, alt text, data table).
-    `name`: the indicator's name in the catalogue; `source`: its data source (for the attribution)."""
-    plate, alt, table = outcome_map_plate(cells, indicator_id, wave, period, boundaries, reference, name, source)
-    return plate.figure(), alt, table
-
-
 def outcome_map_plate(
     cells: pd.DataFrame,
     indicator_id: str,
@@ -224,7 +209,9 @@ def outcome_map_plate(
     name: str,
     source: str | None = None,
 ) -> tuple[Plate, str, pd.DataFrame]:
-    """`outcome_map` planned, not drawn: (plate, alt text, data table)."""
+    """One outcome indicator's borough map for a wave and period, planned: (plate, alt text, data
+    table). `name`: the indicator's name in the catalogue; `source`: its data source (for the
+    attribution). `outcome_map` draws it."""
     block = _block(cells, indicator_id, wave, period)
     if block.empty:
         raise ValueError(f"no outcome cells for {indicator_id}, wave {wave}, period {period}")
@@ -255,25 +242,6 @@ def small_multiples_title(period: str, wave: str) -> str:
     return f"Violence outcomes compared with London, {PERIODS.get(period, period)} wave {wave}"
 
 
-def outcome_small_multiples(
-    cells: pd.DataFrame,
-    indicator_ids: list[str],
-    wave: str,
-    period: str,
-    boundaries,
-    reference,
-    names: dict[str, str],
-    source: str | None = None,
-    columns: int = REPORT_COLUMNS,
-):
-    """Several outcome indicators' borough maps side by side (rows of `columns`), with one legend:
-    (figure, alt text, data table). Indicators without cells for the wave and period are left out."""
-    plate, alt, table = small_multiples_plate(
-        cells, indicator_ids, wave, period, boundaries, reference, names, source, columns
-    )
-    return plate.figure(), alt, table
-
-
 def small_multiples_plate(
     cells: pd.DataFrame,
     indicator_ids: list[str],
@@ -285,7 +253,9 @@ def small_multiples_plate(
     source: str | None = None,
     columns: int = REPORT_COLUMNS,
 ) -> tuple[Plate, str, pd.DataFrame]:
-    """`outcome_small_multiples` planned, not drawn: (plate, alt text, data table)."""
+    """Several outcome indicators' borough maps side by side (rows of `columns`), with one legend,
+    planned: (plate, alt text, data table). Indicators without cells for the wave and period are
+    left out. `outcome_small_multiples` draws it."""
     blocks = {i: _block(cells, i, wave, period) for i in indicator_ids}
     blocks = {i: b for i, b in blocks.items() if not b.empty}
     if not blocks:
@@ -321,6 +291,21 @@ def small_multiples_plate(
     )
     table = pd.concat([_table(b, _short_name(names.get(i, i))) for i, b in blocks.items()], ignore_index=True)
     return plate, alt, table
+
+
+def _drawn(plan):
+    """A planning function's drawn form: the same arguments, (figure, alt text, data table)."""
+
+    @functools.wraps(plan)
+    def draw(*args, **kwargs):
+        plate, alt, table = plan(*args, **kwargs)
+        return plate.figure(), alt, table
+
+    return draw
+
+
+outcome_map = _drawn(outcome_map_plate)
+outcome_small_multiples = _drawn(small_multiples_plate)
 
 
 def latest_wave(cells: pd.DataFrame, period: str = "before") -> str | None:

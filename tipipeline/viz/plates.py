@@ -120,10 +120,6 @@ def drawn_already(plate: Plate, folder: Path | None, record: dict | None = None)
     return data if _sha256(data) == entry.get("sha256") else None
 
 
-def _draw(plate: Plate) -> bytes:
-    return plate.draw()
-
-
 def workers() -> int:
     """Worker processes for drawing: the cores this process may use ($TIPIPELINE_DRAW_WORKERS caps it)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -149,7 +145,7 @@ def draw_all(plates: Sequence[Plate], processes: int | None = None) -> list[byte
     chunk = max(1, len(plates) // (4 * processes))
     try:
         with ProcessPoolExecutor(max_workers=min(processes, len(plates)), mp_context=context) as pool:
-            drawn = dict(zip(order, pool.map(_draw, [plates[i] for i in order], chunksize=chunk)))
+            drawn = dict(zip(order, pool.map(Plate.draw, [plates[i] for i in order], chunksize=chunk)))
     except BrokenProcessPool:
         # A worker could not start (a script whose main module runs its work on import, with no
         # `if __name__ == "__main__"`, cannot start one): the same pictures, drawn here.
