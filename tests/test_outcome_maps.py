@@ -20,8 +20,8 @@ from tipipeline.viz.outcome_maps import (
     build_outcome_maps,
     measure_order,
     outcome_areas,
-    outcome_map,
-    outcome_small_multiples,
+    outcome_map_plate,
+    small_multiples_plate,
 )
 from tipipeline.viz.style import png_bytes
 
@@ -120,9 +120,10 @@ def test_the_city_is_not_covered_never_zero(reference):
 @pytest.mark.parametrize("mode", ["tile_grid", "file"])
 def test_a_worse_borough_gets_the_worse_colour_and_the_city_is_hatched(reference, mode):
     boundaries = _boundaries(mode, reference)
-    fig, alt, table = outcome_map(
+    plate, alt, table = outcome_map_plate(
         constructed_cells(reference), "outcome_rate_robbery", "2025-w2", "before", boundaries, reference, NAME, SOURCE
     )
+    fig = plate.figure()
     colours = {key: colour for key, (_, colour, _) in COMPARISON_CLASSES.items()}
     for code, expected in ((WESTMINSTER, "worse"), (CAMDEN, "better"), (HACKNEY, "similar")):
         pixels = {_hex(p) for p in _inside(fig, boundaries, code, mode)}
@@ -148,7 +149,8 @@ def test_a_worse_borough_gets_the_worse_colour_and_the_city_is_hatched(reference
 def test_a_missing_borough_is_no_data_with_its_own_legend_entry(reference):
     boundaries = tile_grid_boundaries(reference)
     cells = constructed_cells(reference, drop=(HACKNEY,))
-    fig, alt, _ = outcome_map(cells, "outcome_rate_robbery", "2025-w2", "before", boundaries, reference, NAME)
+    plate, alt, _ = outcome_map_plate(cells, "outcome_rate_robbery", "2025-w2", "before", boundaries, reference, NAME)
+    fig = plate.figure()
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "No data" in legend and NOT_COVERED_LABEL in legend and len(legend) == 5
     hackney = {_hex(p) for p in _inside(fig, boundaries, HACKNEY, "tile_grid")}
@@ -168,7 +170,8 @@ def test_small_multiples_fit_the_report_and_share_one_legend(reference, mode):
     cells = pd.concat([constructed_cells(reference, f"outcome_rate_{m}", m) for m in measures], ignore_index=True)
     names = {f"outcome_rate_{m}": f"{m.replace('_', ' ').capitalize()}: rate per 1,000 residents" for m in measures}
     ids = [f"outcome_rate_{m}" for m in measures]
-    fig, alt, table = outcome_small_multiples(cells, ids, "2025-w2", "before", boundaries, reference, names, SOURCE)
+    plate, alt, table = small_multiples_plate(cells, ids, "2025-w2", "before", boundaries, reference, names, SOURCE)
+    fig = plate.figure()
     assert len(fig.axes) == 5 and len(fig.legends) == 1
     # Three to a row: the first three panels share a top, the last two sit below them, from the left.
     lefts = [round(ax.get_position().x0, 3) for ax in fig.axes]

@@ -19,7 +19,6 @@ it is hatched and "not covered" in the legend, never coloured as a rate of 0.
 
 from __future__ import annotations
 
-import functools
 import math
 from pathlib import Path
 
@@ -211,7 +210,7 @@ def outcome_map_plate(
 ) -> tuple[Plate, str, pd.DataFrame]:
     """One outcome indicator's borough map for a wave and period, planned: (plate, alt text, data
     table). `name`: the indicator's name in the catalogue; `source`: its data source (for the
-    attribution). `outcome_map` draws it."""
+    attribution). `Plate.figure` draws it."""
     block = _block(cells, indicator_id, wave, period)
     if block.empty:
         raise ValueError(f"no outcome cells for {indicator_id}, wave {wave}, period {period}")
@@ -255,7 +254,7 @@ def small_multiples_plate(
 ) -> tuple[Plate, str, pd.DataFrame]:
     """Several outcome indicators' borough maps side by side (rows of `columns`), with one legend,
     planned: (plate, alt text, data table). Indicators without cells for the wave and period are
-    left out. `outcome_small_multiples` draws it."""
+    left out. `Plate.figure` draws it."""
     blocks = {i: _block(cells, i, wave, period) for i in indicator_ids}
     blocks = {i: b for i, b in blocks.items() if not b.empty}
     if not blocks:
@@ -291,21 +290,6 @@ def small_multiples_plate(
     )
     table = pd.concat([_table(b, _short_name(names.get(i, i))) for i, b in blocks.items()], ignore_index=True)
     return plate, alt, table
-
-
-def _drawn(plan):
-    """A planning function's drawn form: the same arguments, (figure, alt text, data table)."""
-
-    @functools.wraps(plan)
-    def draw(*args, **kwargs):
-        plate, alt, table = plan(*args, **kwargs)
-        return plate.figure(), alt, table
-
-    return draw
-
-
-outcome_map = _drawn(outcome_map_plate)
-outcome_small_multiples = _drawn(small_multiples_plate)
 
 
 def latest_wave(cells: pd.DataFrame, period: str = "before") -> str | None:
