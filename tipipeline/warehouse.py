@@ -233,20 +233,23 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, source: str) -
             conn.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
 
 
-def retire_waves(conn: duckdb.DuckDBPyConnection, tables: list[str], keep: list[str]) -> dict[str, int]:
+def retire_waves(
+    conn: duckdb.DuckDBPyConnection, tables: list[str], keep: list[str], counted: str | None = None
+) -> dict[str, int]:
     """Delete, in one transaction, every row of a wave not in `keep` from the per-wave `tables`
     (those that exist; views are skipped, their rows going with the tables they show). Returns
-    the rows removed per retired wave (counted in the first table)."""
+    the rows removed per retired wave, counted in `counted` (default: the first table present)."""
     present = [_check_identifier(t) for t in tables if table_exists(conn, t) and not is_view(conn, t)]
     if not present:
         return {}
+    counted = _check_identifier(counted) if counted in present else present[0]
     kept = pd.DataFrame({"wave": pd.Series(keep, dtype="object")})
     conn.register("_kept_waves", kept)
     try:
         retired = {
             wave: rows
             for wave, rows in conn.execute(
-                f"SELECT wave, count(*) FROM {present[0]} WHERE wave NOT IN (SELECT wave FROM _kept_waves) "
+                f"SELECT wave, count(*) FROM {counted} WHERE wave NOT IN (SELECT wave FROM _kept_waves) "
                 "GROUP BY wave ORDER BY wave"
             ).fetchall()
         }

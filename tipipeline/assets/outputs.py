@@ -70,6 +70,10 @@ def _package_version() -> str:
         "practice_library",
         "practice_status_summary",
         "practice_data_quality",
+        # Read, not published: the waves and the disclosure audit's cells, and which organisations
+        # each file's respondents came from (tests/test_asset_reads.py holds every read to this list).
+        "indicator_cells",
+        "stg_respondents",
     ],
 )
 def published_baseline(

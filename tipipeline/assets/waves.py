@@ -31,7 +31,7 @@ def wave_register(conn, settings) -> tuple[pd.DataFrame, dict[str, int]]:
     on_disk = discover_waves(settings.surveys_dir)
     # No wave folder at all is far likelier an unmounted or mistyped data folder than every wave
     # withdrawn: keep everything (`tipipeline wave remove` retires a wave on purpose).
-    retired = retire_waves(conn, PER_WAVE_TABLES, keep=on_disk) if on_disk else {}
+    retired = retire_waves(conn, PER_WAVE_TABLES, keep=on_disk, counted="stg_respondents") if on_disk else {}
     staged, built = {}, {}
     if table_exists(conn, "stg_respondents"):
         staged = dict(conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave").fetchall())
@@ -73,7 +73,9 @@ def wave_register(conn, settings) -> tuple[pd.DataFrame, dict[str, int]]:
     tags={"layer": "ingest"},
     # Refreshed with the London-wide assets after any wave changes, and launched by the input sensor
     # when a wave folder is removed.
-    deps=["stg_respondents", "indicator_cells", "journey"],
+    # `survey_data_quality`: the file hashes each wave was staged from (tests/test_asset_reads.py
+    # holds every table read here to this list).
+    deps=["stg_respondents", "survey_data_quality", "indicator_cells", "journey"],
 )
 def survey_wave_register(
     context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource

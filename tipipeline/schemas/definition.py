@@ -6,11 +6,13 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from tipipeline.schemas.base import StrictModel
+
 PSEUDONYM = r"^[0-9a-f]{32}$"
 CONSENSUS = ["in", "out", "none"]
 
 
-class StgPanellists(pa.DataFrameModel):
+class StgPanellists(StrictModel):
     """The panel, pseudonymised: no e-mail or name, only the group and borough."""
 
     panellist_id: Series[str] = pa.Field(str_matches=PSEUDONYM, unique=True)
@@ -19,7 +21,7 @@ class StgPanellists(pa.DataFrameModel):
     source_row: Series[int] = pa.Field(ge=1)
 
 
-class StgPanelInvitations(pa.DataFrameModel):
+class StgPanelInvitations(StrictModel):
     """Who was invited to each round (round 1: the whole panel)."""
 
     round: Series[int] = pa.Field(ge=1)
@@ -30,7 +32,7 @@ class StgPanelInvitations(pa.DataFrameModel):
         return ~df.duplicated(["round", "panellist_id"], keep=False)
 
 
-class StgPanelResponses(pa.DataFrameModel):
+class StgPanelResponses(StrictModel):
     """Accepted responses: one per panellist and round."""
 
     round: Series[int] = pa.Field(ge=1)
@@ -43,7 +45,7 @@ class StgPanelResponses(pa.DataFrameModel):
         return ~df.duplicated(["round", "panellist_id"], keep=False)
 
 
-class StgPanelRatings(pa.DataFrameModel):
+class StgPanelRatings(StrictModel):
     """Each accepted response's rating of each statement in play (missing with a reason)."""
 
     round: Series[int] = pa.Field(ge=1)
@@ -57,7 +59,7 @@ class StgPanelRatings(pa.DataFrameModel):
         return df["rating"].isna() == df["missing_reason"].notna()
 
 
-class DefinitionQuarantine(pa.DataFrameModel):
+class DefinitionQuarantine(StrictModel):
     """Panel and round rows that could not be accepted, with file, row, column, value and reason."""
 
     round: Series[str]
@@ -68,7 +70,7 @@ class DefinitionQuarantine(pa.DataFrameModel):
     reason: Series[str]
 
 
-class DefinitionExclusions(pa.DataFrameModel):
+class DefinitionExclusions(StrictModel):
     """Round rows excluded by a documented rule."""
 
     round: Series[str]
@@ -87,7 +89,7 @@ class DefinitionExclusions(pa.DataFrameModel):
     detail: Series[str]
 
 
-class DefinitionDataQuality(pa.DataFrameModel):
+class DefinitionDataQuality(StrictModel):
     """Per panel or round file: rows read = accepted + quarantined + excluded."""
 
     round: Series[str]
@@ -104,7 +106,7 @@ class DefinitionDataQuality(pa.DataFrameModel):
         return df["rows_read"] == df["rows_accepted"] + df["rows_quarantined"] + df["rows_excluded"]
 
 
-class DefinitionStatements(pa.DataFrameModel):
+class DefinitionStatements(StrictModel):
     """Per statement x round x panel group: the ratings' summary and consensus."""
 
     statement_id: Series[str]
@@ -139,7 +141,7 @@ class DefinitionStatements(pa.DataFrameModel):
         return ~df.duplicated(["statement_id", "round", "panel_group"], keep=False)
 
 
-class PanelFlow(pa.DataFrameModel):
+class PanelFlow(StrictModel):
     """Panellists invited and responding per round and group."""
 
     round: Series[int] = pa.Field(ge=1)
@@ -154,7 +156,7 @@ class PanelFlow(pa.DataFrameModel):
         return df["responded"] <= df["invited"]
 
 
-class LondonDefinition(pa.DataFrameModel):
+class LondonDefinition(StrictModel):
     """The statements agreed in the final round, in the framework's order."""
 
     position: Series[int] = pa.Field(ge=1, unique=True)
@@ -174,7 +176,7 @@ class LondonDefinition(pa.DataFrameModel):
     rewords: Series[str] = pa.Field(nullable=True)
 
 
-class DefinitionFrameworkLinks(pa.DataFrameModel):
+class DefinitionFrameworkLinks(StrictModel):
     """Framework items and the agreed statements behind them; agreed statements outside it."""
 
     item_type: Series[str] = pa.Field(isin=["principle", "domain", "statement"])
@@ -186,7 +188,7 @@ class DefinitionFrameworkLinks(pa.DataFrameModel):
     )
 
 
-class DefinitionProtocolTable(pa.DataFrameModel):
+class DefinitionProtocolTable(StrictModel):
     """The protocol the results were judged by, one setting per row."""
 
     setting: Series[str] = pa.Field(unique=True)

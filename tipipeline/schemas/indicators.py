@@ -127,14 +127,21 @@ class Journey(StrictModel):
         return ~df.duplicated(["org_id", "domain", "wave"], keep=False)
 
 
-class IndicatorCells(pa.DataFrameModel):
+class IndicatorCells(StrictModel):
     """Working table: every survey cell with its true values and the disclosure decision (never published)."""
 
     indicator_id: Series[str]
     wave: Series[str]
     geography_level: Series[str] = pa.Field(isin=LEVELS)
     geography_code: Series[str]
+    geography_name: Series[str]
+    sector: Series[str] = pa.Field(nullable=True, isin=["council", "police", "health"])
+    value: Series[float] = pa.Field(nullable=True)
+    lower_ci: Series[float] = pa.Field(nullable=True)
+    upper_ci: Series[float] = pa.Field(nullable=True)
     n: Series[int] = pa.Field(ge=0)
+    numerator: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
+    comparison: Series[str]
     sd: Series[float] = pa.Field(nullable=True, ge=0)
     suppressed: Series[bool]
     suppression_reason: Series[str] = pa.Field(nullable=True)
@@ -200,14 +207,25 @@ class JourneySummary(StrictModel):
     organisations: Series[int] = pa.Field(ge=1)
 
 
-class BoroughPartnership(pa.DataFrameModel):
+class BoroughPartnership(StrictModel):
     borough_code: Series[str] = pa.Field(str_matches=r"^E09000\d{3}$")
     borough_name: Series[str]
     wave: Series[str]
     indicator_id: Series[str]
+    bcu_code: Series[str] = pa.Field(nullable=True)
+    icb_code: Series[str] = pa.Field(nullable=True)
+    council_value: Series[float] = pa.Field(nullable=True)
+    council_n: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
     council_suppressed: Series[bool]
+    council_note: Series[str] = pa.Field(nullable=True)
+    police_value: Series[float] = pa.Field(nullable=True)
+    police_n: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
     police_suppressed: Series[bool]
+    police_note: Series[str] = pa.Field(nullable=True)
+    health_value: Series[float] = pa.Field(nullable=True)
+    health_n: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
     health_suppressed: Series[bool]
+    health_note: Series[str] = pa.Field(nullable=True)
 
     @pa.dataframe_check
     def suppressed_sides_show_nothing(cls, df):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 
 import pandas as pd
 import pandera.pandas as pa
@@ -14,7 +15,7 @@ ORG_ID = r"^E(09|23|54)\d{6}$"
 DOCUMENT_ID = r"^[0-9a-f]{16}$"
 
 
-class AuditCodings(pa.DataFrameModel):
+class AuditCodings(StrictModel):
     """Accepted audit rows. Score columns (score_<principle>) are 0, 1 or 2."""
 
     source_file: Series[str]
@@ -26,6 +27,9 @@ class AuditCodings(pa.DataFrameModel):
     year: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1990, le=2100)
     url: Series[str] = pa.Field(nullable=True)
     coder: Series[str] = pa.Field(str_length={"min_value": 1})
+    # One score_<principle> column per principle of the framework (data, not code): named by a
+    # pattern, so the model stays strict. Their values are checked together below.
+    scores: Series[typing.Any] = pa.Field(alias=r"^score_[a-z0-9_]+$", regex=True)
 
     @pa.dataframe_check
     def scores_are_0_1_2(cls, df):

@@ -9,6 +9,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from tipipeline.practice.config import load_library_config
+from tipipeline.schemas.base import StrictModel
 
 _CONFIG = load_library_config()
 STATES = list(_CONFIG.review_states)
@@ -20,7 +21,7 @@ def _json_lists(values: pd.Series) -> pd.Series:
     return values.map(lambda v: isinstance(json.loads(v), list))
 
 
-class StgPracticeSubmissions(pa.DataFrameModel):
+class StgPracticeSubmissions(StrictModel):
     """Accepted submissions, screened: a free-text field the screen flags is stored as a notice."""
 
     submission_id: Series[str] = pa.Field(unique=True)
@@ -50,7 +51,7 @@ class StgPracticeSubmissions(pa.DataFrameModel):
         return _json_lists(df["borough_codes"]) & _json_lists(df["principles"]) & _json_lists(df["domains"])
 
 
-class PracticeReviews(pa.DataFrameModel):
+class PracticeReviews(StrictModel):
     """Accepted review decisions (the reviewer stays in the working warehouse, never published)."""
 
     submission_id: Series[str]
@@ -65,7 +66,7 @@ class PracticeReviews(pa.DataFrameModel):
     source_row: Series[int] = pa.Field(ge=1)
 
 
-class PracticeQuarantine(pa.DataFrameModel):
+class PracticeQuarantine(StrictModel):
     """Submission and review rows that could not be accepted, with file, row, column and reason."""
 
     source_file: Series[str]
@@ -75,7 +76,7 @@ class PracticeQuarantine(pa.DataFrameModel):
     reason: Series[str]
 
 
-class PracticeExclusions(pa.DataFrameModel):
+class PracticeExclusions(StrictModel):
     """Rows excluded by a documented rule (blank_row, non_genuine_status, partial_response)."""
 
     source_file: Series[str]
@@ -84,7 +85,7 @@ class PracticeExclusions(pa.DataFrameModel):
     detail: Series[str]
 
 
-class PracticeDataQuality(pa.DataFrameModel):
+class PracticeDataQuality(StrictModel):
     """Per submissions or reviews file: rows read = accepted + quarantined + excluded."""
 
     input: Series[str] = pa.Field(isin=["submissions", "reviews"])
@@ -101,7 +102,7 @@ class PracticeDataQuality(pa.DataFrameModel):
         return df["rows_read"] == df["rows_accepted"] + df["rows_quarantined"] + df["rows_excluded"]
 
 
-class PracticeEntryStatus(pa.DataFrameModel):
+class PracticeEntryStatus(StrictModel):
     """Per submission: state, consent, screen findings, shown or why not."""
 
     submission_id: Series[str] = pa.Field(unique=True)
@@ -118,7 +119,7 @@ class PracticeEntryStatus(pa.DataFrameModel):
         return ~df["shown"] | allowed
 
 
-class PracticeLibrary(pa.DataFrameModel):
+class PracticeLibrary(StrictModel):
     """The published library: only entries published, with consent, screened clear."""
 
     entry_id: Series[str] = pa.Field(unique=True)
@@ -145,7 +146,7 @@ class PracticeLibrary(pa.DataFrameModel):
     published_on: Series[pd.Timestamp]
 
 
-class PracticeStatusSummary(pa.DataFrameModel):
+class PracticeStatusSummary(StrictModel):
     """Entries by state, consent, screen and reason (counts only: no titles)."""
 
     state: Series[str] = pa.Field(isin=STATES)
