@@ -13,16 +13,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from tipipeline.definitions import defs
-from tipipeline.metadata import (
+from tipipeline.assets.metadata import (
     MAP_DISPLAY_WIDTH,
     column_descriptions,
-    format_number,
     maps_markdown,
-    markdown_preview,
     published_columns_markdown,
     table_metadata,
 )
+from tipipeline.definitions import defs
+from tipipeline.preview import format_number, markdown_preview
 from tipipeline.publish.baseline import load_spec
 
 

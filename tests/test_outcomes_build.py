@@ -11,7 +11,7 @@ from test_outcomes_fingertips import record
 from test_outcomes_fingertips import write as write_fingertips
 
 from tipipeline.errors import InputError
-from tipipeline.inputs import file_sha256
+from tipipeline.files import file_sha256
 from tipipeline.outcomes.build import combine_populations, read_outcome_folder
 from tipipeline.outcomes.files import MAPPING_PATH, OUTCOME_CATALOGUE_PATH
 from tipipeline.outcomes.indicators import classification_note

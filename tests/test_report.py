@@ -449,7 +449,7 @@ def test_every_code_the_pipeline_writes_has_words_in_labels_yaml():
     rules |= set(re.findall(r'"rule": "([a-z]+_[a-z_]+)"', surveys))
     assert {"partial_response", "no_consent", "blank_row"} <= rules  # the pattern finds them
     assert rules <= set(words["exclusion_rules"]), rules - set(words["exclusion_rules"])
-    exports = (REPO / "tipipeline" / "ingest" / "exports.py").read_text(encoding="utf-8")
+    exports = (REPO / "tipipeline" / "ingest" / "raw_export.py").read_text(encoding="utf-8")
     formats = set(re.findall(r'"([a-z]+(?:_[a-z]+)*_(?:csv|xlsx|tsv))"', exports))
     assert formats and formats <= set(words["file_formats"]), formats - set(words["file_formats"])
     assert {"better", "worse", "similar", "higher", "lower", "not compared"} <= set(words["comparisons"])

@@ -26,10 +26,11 @@ from hypothesis import strategies as st
 
 from tipipeline.errors import InputError
 from tipipeline.framework import load_framework
-from tipipeline.ingest import duckdb_reader, exports
+from tipipeline.ingest import duckdb_reader, raw_export
 from tipipeline.ingest.codebook import load_codebook
-from tipipeline.ingest.exports import export_difference, read_export, text_categoricals
+from tipipeline.ingest.exports import export_difference, read_export
 from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
+from tipipeline.ingest.raw_export import text_categoricals
 from tipipeline.ingest.surveys import _QuestionTexts, ingest_file, inspect_format, normalise_label
 from tipipeline.reference import load_reference
 
@@ -332,7 +333,7 @@ def test_a_short_wide_export_is_read_by_the_python_reader_unless_duckdb_is_asked
 def test_the_python_reader_gives_the_same_table_in_one_chunk_or_many(tmp_path, monkeypatch):
     path = wide_export(tmp_path / "chunks.csv", rows=50, items=120)
     whole = read_export(path, "python")
-    monkeypatch.setattr(exports, "CHUNK_CELLS", 7 * 129)  # seven rows a chunk: eight chunks
+    monkeypatch.setattr(raw_export, "CHUNK_CELLS", 7 * 129)  # seven rows a chunk: eight chunks
     chunked = read_export(path, "python")
     assert export_difference(whole, chunked) is None
     for column in whole.columns:

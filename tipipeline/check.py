@@ -19,13 +19,12 @@ from pathlib import Path
 
 from tipipeline.definition.check import check_definition_file, definition_root, format_definition_report
 from tipipeline.errors import TipipelineError
+from tipipeline.files import AUDIT_SUFFIXES, BOUNDARY_SUFFIXES, EXPORT_SUFFIXES, OUTCOME_SUFFIXES
 from tipipeline.ingest.codebook import Codebook, load_codebook
 from tipipeline.ingest.exports import read_export
 from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
-from tipipeline.ingest.policy_audit import AUDIT_SUFFIXES
 from tipipeline.ingest.surveys import ingest_file
-from tipipeline.ingest.waves import EXPORT_SUFFIXES, WAVE_NAME
-from tipipeline.inputs import BOUNDARY_SUFFIXES
+from tipipeline.ingest.waves import WAVE_NAME
 from tipipeline.outcomes.check import (
     check_outcome_file,
     format_outcome_report,
@@ -33,7 +32,6 @@ from tipipeline.outcomes.check import (
     outcome_kind,
     outcome_lookalike,
 )
-from tipipeline.outcomes.files import OUTCOME_SUFFIXES
 from tipipeline.reference import load_reference
 from tipipeline.settings import data_dir_origin, get_settings
 

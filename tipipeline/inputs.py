@@ -11,10 +11,11 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from tipipeline.files import BOUNDARY_SUFFIXES, EXPORT_SUFFIXES, SHAPEFILE_SIDECARS, file_sha256
 from tipipeline.framework import FRAMEWORK_PATH
 from tipipeline.framework.catalogue import CATALOGUE_PATH
 from tipipeline.ingest.policy_audit import audit_files
-from tipipeline.ingest.waves import EXPORT_SUFFIXES, discover_waves
+from tipipeline.ingest.waves import discover_waves
 from tipipeline.outcomes.files import MAPPING_PATH, OUTCOME_CATALOGUE_PATH, outcome_files
 from tipipeline.practice.config import GIVEN_NAMES, LIBRARY_CONFIG
 from tipipeline.reference import REFERENCE_DIR
@@ -31,24 +32,6 @@ RAW_PRACTICE = "raw_practice"
 FRAMEWORK_FILES = "framework_files"
 REFERENCE_FILES = "reference_files"
 NO_FILES = "no files"
-# Boundary files the pipeline reads (ingest/boundaries.py), and a shapefile's sidecar files.
-BOUNDARY_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")
-SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")
-
-_hash_cache: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (remembered against its size and modification time)."""
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _hash_cache:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _hash_cache[key] = digest.hexdigest()
-    return _hash_cache[key]
 
 
 @dataclass(frozen=True)

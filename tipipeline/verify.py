@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from tipipeline.files import file_sha256
 from tipipeline.settings import Settings
 
 SKIPPED_TABLES = {"provenance"}  # differs by design: run id and time
@@ -44,7 +45,7 @@ def file_digests(folder: Path, patterns=FILE_PATTERNS) -> dict[str, str]:
         for path in sorted(folder.glob(pattern)):
             if path.parent.name == "exports" and path.stem in SKIPPED_TABLES:
                 continue
-            found[path.relative_to(folder).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+            found[path.relative_to(folder).as_posix()] = file_sha256(path)
     return found
 
 
@@ -68,7 +69,7 @@ def input_changes(settings: Settings) -> list[str]:
     from tipipeline.framework import FRAMEWORK_PATH
     from tipipeline.framework.catalogue import CATALOGUE_PATH
     from tipipeline.ingest.policy_audit import audit_files
-    from tipipeline.inputs import file_sha256, version_of, wave_versions
+    from tipipeline.inputs import version_of, wave_versions
     from tipipeline.outcomes.files import outcome_config_files, outcome_files
 
     with duckdb.connect(str(settings.baseline_path), read_only=True) as conn:

@@ -25,8 +25,8 @@ from tipipeline.indicators.build import assemble_indicators, build_wave_indicato
 from tipipeline.indicators.derived import borough_partnership, journey, journey_summary, promising_practice
 from tipipeline.indicators.periods import SURVEY, survey_periods_sql
 from tipipeline.ingest.codebook import load_codebook
-from tipipeline.metadata import markdown_preview
 from tipipeline.partitions import survey_waves
+from tipipeline.preview import markdown_preview
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import indicators as schemas

@@ -12,6 +12,7 @@ from dagster import (
 )
 
 from tipipeline.assets.failures import readable_failures
+from tipipeline.assets.metadata import schema_check_result, table_metadata
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.framework import load_framework
 from tipipeline.ingest.codebook import load_codebook
@@ -30,8 +31,8 @@ from tipipeline.ingest.policy_audit import audit_files, read_audits
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.ingest.waves import wave_export_files
 from tipipeline.inputs import RAW_CODEBOOK, RAW_POLICY_AUDITS, RAW_SURVEY_WAVE
-from tipipeline.metadata import markdown_preview, schema_check_result, table_metadata
 from tipipeline.partitions import survey_waves
+from tipipeline.preview import markdown_preview
 from tipipeline.reference import AliasResolver, load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import ingest as schemas

@@ -8,11 +8,13 @@ import duckdb
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from tipipeline.assets.metadata import published_columns_markdown
+from tipipeline.files import sha256_of
 from tipipeline.framework import FRAMEWORK_PATH, load_framework
 from tipipeline.framework.catalogue import CATALOGUE_PATH, indicator_families, load_indicator_catalogue
 from tipipeline.ingest.codebook import load_codebook
-from tipipeline.metadata import markdown_preview, published_columns_markdown
-from tipipeline.publish.baseline import export_tables, git_commit, input_files, load_spec, publish, sha256_of
+from tipipeline.preview import markdown_preview
+from tipipeline.publish.baseline import export_tables, git_commit, input_files, load_spec, publish
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.stats.disclosure_audit import audit_snapshot

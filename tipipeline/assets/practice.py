@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, MetadataValue, multi_asset
 from tipipeline.assets.failures import readable_failures
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
 from tipipeline.inputs import FRAMEWORK_FILES, RAW_PRACTICE
-from tipipeline.metadata import markdown_preview
+from tipipeline.preview import markdown_preview
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import practice as schemas
 

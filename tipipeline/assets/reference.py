@@ -8,9 +8,9 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster import AssetCheckSpec, AssetsDefinition, MaterializeResult, asset
 
+from tipipeline.assets.metadata import schema_check_result, table_metadata
 from tipipeline.framework import load_framework
 from tipipeline.inputs import FRAMEWORK_FILES, REFERENCE_FILES
-from tipipeline.metadata import schema_check_result, table_metadata
 from tipipeline.reference import load_reference
 from tipipeline.reference import tables as t
 from tipipeline.resources import WarehouseResource

@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from tipipeline.assets.metadata import maps_markdown
 from tipipeline.framework import load_framework
 from tipipeline.framework.catalogue import load_indicator_catalogue, score_indicators
 from tipipeline.ingest.codebook import load_codebook
-from tipipeline.metadata import maps_markdown
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.warehouse import connection
@@ -98,7 +98,7 @@ def maps(context: AssetExecutionContext, paths: PathsResource, warehouse: Wareho
         "attribution": boundaries.attribution or "none: the built-in tile grid",
         "folder": MetadataValue.path(str(folder)),
         "folder_link": MetadataValue.url(folder.as_uri()),
-        # One entry, the maps at full size: see tipipeline.metadata for why they are behind a link.
+        # One entry, the maps at full size: see tipipeline.assets.metadata for why they are behind a link.
         "latest_index_maps": MetadataValue.md(maps_markdown(shown)),
     }
     outcome_shown = [r for r in outcome_records if r.indicator_id == SMALL_MULTIPLES]

@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster import AssetCheckSpec, AssetKey, AssetSpec, MaterializeResult, MetadataValue
 
-from tipipeline.metadata import schema_check_result, table_metadata, warehouse_table_metadata
+from tipipeline.assets.metadata import schema_check_result, table_metadata, warehouse_table_metadata
 from tipipeline.resources import WarehouseResource
 from tipipeline.schemas.validation import ValidationOutcome, conform_empty, validate
 from tipipeline.warehouse import SqlSource, replace_partitions, replace_tables

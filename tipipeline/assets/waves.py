@@ -8,9 +8,10 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from tipipeline import inputs
 from tipipeline.assets.indicators import wave_indicator_assets
 from tipipeline.assets.ingest import WAVE_TABLES, wave_assets
+from tipipeline.assets.metadata import table_metadata
 from tipipeline.ingest.long_form import ANSWER_CODES, ANSWER_ITEMS
 from tipipeline.ingest.waves import discover_waves
-from tipipeline.metadata import markdown_preview, table_metadata
+from tipipeline.preview import markdown_preview
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.warehouse import replace_table, retire_waves, table_exists
 

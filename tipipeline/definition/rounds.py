@@ -34,18 +34,12 @@ import pandas as pd
 
 from tipipeline.definition.config import DefinitionProtocol, Statements
 from tipipeline.errors import InputError
-from tipipeline.ingest.exports import RawExport, read_export
+from tipipeline.files import EXPORT_SUFFIXES
+from tipipeline.ingest.exports import read_export
 from tipipeline.ingest.identifiers import pseudonymise
-from tipipeline.ingest.surveys import (
-    EXCLUSION_COLUMNS,
-    QUARANTINE_COLUMNS,
-    RowLedger,
-    apply_format_rules,
-    local_times,
-    normalise_label,
-    reader_findings,
-)
-from tipipeline.ingest.waves import EXPORT_SUFFIXES
+from tipipeline.ingest.ledger import EXCLUSION_COLUMNS, QUARANTINE_COLUMNS, RowLedger
+from tipipeline.ingest.raw_export import RawExport
+from tipipeline.ingest.surveys import apply_format_rules, local_times, normalise_label, reader_findings
 from tipipeline.reference import AliasResolver
 
 ROUND_FOLDER = re.compile(r"^round-(\d+)$")

@@ -22,7 +22,7 @@ from shapely import make_valid
 from shapely.geometry import box
 
 from tipipeline.errors import InputError
-from tipipeline.inputs import BOUNDARY_SUFFIXES
+from tipipeline.files import BOUNDARY_SUFFIXES
 from tipipeline.reference import Reference
 from tipipeline.warehouse import table_exists
 

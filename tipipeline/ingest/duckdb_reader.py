@@ -1,6 +1,6 @@
 """The DuckDB-native reader for well-formed CSV exports: DuckDB's C++ reader splits the records,
 and each column comes back as a pandas categorical (one Python string per distinct answer, not
-per cell). It returns exactly what the Python reader (`exports.read_export`) returns for the same
+per cell). It returns exactly what the Python reader (`raw_export.read_python`) returns for the same
 file, or declines with the reason, and the Python reader reads the file instead.
 
 What it declines (the Python reader handles each, and the equivalence tests compare the two):
@@ -35,7 +35,7 @@ import duckdb
 import numpy as np
 
 from tipipeline.errors import InputError
-from tipipeline.ingest.exports import (
+from tipipeline.ingest.raw_export import (
     MAX_CELL_CHARS,
     PLAIN_CSV,
     QUALTRICS_INSIGHTS,

@@ -23,13 +23,13 @@ from pathlib import Path
 import pandas as pd
 
 from tipipeline.errors import InputError
+from tipipeline.files import AUDIT_SUFFIXES
 from tipipeline.framework import Framework
 from tipipeline.ingest.exports import read_export
 from tipipeline.reference import AliasResolver
 from tipipeline.stats.agreement import cohen_kappa, percent_agreement
 
 CONSENSUS = "consensus"
-AUDIT_SUFFIXES = (".csv", ".xlsx")  # the files of the policy-audit folder that are read
 FIELDS = {
     "organisation": "Organisation",
     "document_title": "Document title",

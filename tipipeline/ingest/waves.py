@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 from tipipeline.errors import InputError
+from tipipeline.files import EXPORT_SUFFIXES
 
 # A wave folder name becomes a Dagster partition key: keep it to safe characters.
 WAVE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-EXPORT_SUFFIXES = (".csv", ".xlsx")
 
 
 def discover_waves(surveys_dir: str | Path) -> list[str]:

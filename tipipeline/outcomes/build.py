@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from tipipeline.errors import InputError
-from tipipeline.inputs import file_sha256
+from tipipeline.files import file_sha256
 from tipipeline.outcomes import crime, fingertips, indicators, population
 from tipipeline.outcomes.check import CRIME, FINGERTIPS, POPULATION, outcome_kind
 from tipipeline.outcomes.files import outcome_files

@@ -62,7 +62,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from tipipeline.errors import ConfigError, InputError, format_pydantic_error, read_yaml_mapping
-from tipipeline.ingest.exports import detect_encoding
+from tipipeline.ingest.raw_export import detect_encoding
 from tipipeline.outcomes import files
 from tipipeline.reference import AliasResolver, Reference, load_reference, normalise_name
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tipipeline.errors import InputError
+from tipipeline.files import OUTCOME_SUFFIXES
 
-OUTCOME_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
 PACKAGE = Path(__file__).parent
 MAPPING_PATH = PACKAGE / "outcomes.yaml"  # categories -> outcome measures
 OUTCOME_CATALOGUE_PATH = PACKAGE / "outcome_indicators.yaml"  # the outcome indicators' metadata

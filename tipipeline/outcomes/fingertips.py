@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from tipipeline.errors import InputError
-from tipipeline.ingest.exports import detect_encoding
+from tipipeline.ingest.raw_export import detect_encoding
 from tipipeline.outcomes import files
 
 # Canonical column -> the spaced spelling of the website export (shown in error messages).

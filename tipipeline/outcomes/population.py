@@ -33,7 +33,8 @@ from pathlib import Path
 import pandas as pd
 
 from tipipeline.errors import InputError
-from tipipeline.ingest.exports import detect_encoding
+from tipipeline.files import WORKBOOK_SUFFIXES
+from tipipeline.ingest.raw_export import detect_encoding
 
 PERSONS_SHEETS = ("mye2 - persons", "mye2 - all")
 WIDE = "mye2_wide"
@@ -65,7 +66,6 @@ _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _ENCRYPTED_WORKBOOK = (
     "the workbook is password-protected (encrypted): open it in Excel, remove the password and save it again"
 )
-_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _MID_YEAR = re.compile(r"\bmid[-\s]?(\d{4})\b", re.IGNORECASE)
 _GSS_CODE = re.compile(r"^[A-Z]\d{8}$")
 _LONG_CODE = re.compile(r"^(?:lad)?code\d*$")
@@ -147,7 +147,7 @@ def read_population(path: str | Path, sheet: str | None = None) -> PopulationFil
         table = _xls_table(path, data, sheet)
     elif data.startswith(_XLSX_MAGIC):
         table = _workbook_table(path, data, sheet)
-    elif path.suffix.lower() in _WORKBOOK_SUFFIXES:
+    elif path.suffix.lower() in WORKBOOK_SUFFIXES:
         raise InputError(path, _not_a_workbook(path.suffix.lower(), data))
     else:
         table = _csv_table(path, data)

@@ -19,7 +19,6 @@ library.yaml, the date is not a date, or a `published` decision has no evidence 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +26,12 @@ from pathlib import Path
 import pandas as pd
 
 from tipipeline.errors import InputError
+from tipipeline.files import EXPORT_SUFFIXES, file_sha256
 from tipipeline.framework import Framework
-from tipipeline.ingest.exports import RawExport, csv_delimiter, csv_records, read_export
-from tipipeline.ingest.surveys import RowLedger, apply_format_rules, local_times, normalise_label, reader_findings
-from tipipeline.ingest.waves import EXPORT_SUFFIXES
+from tipipeline.ingest.exports import read_export
+from tipipeline.ingest.ledger import RowLedger
+from tipipeline.ingest.raw_export import RawExport, csv_delimiter, csv_records
+from tipipeline.ingest.surveys import apply_format_rules, local_times, normalise_label, reader_findings
 from tipipeline.practice.config import LibraryConfig
 from tipipeline.practice.screen import PiiScreen, describe, held_back, screen_for
 from tipipeline.reference import AliasResolver, Reference
@@ -470,7 +471,7 @@ def _malformed_ids(raw: RawExport, known: set[str]) -> set[str]:
 def _no_reviews(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, set[str]]:
     """A reviews file with its header and no decision yet: every submission is `submitted`."""
     quality = pd.DataFrame(
-        [["reviews", path.name, hashlib.sha256(path.read_bytes()).hexdigest(), 0, 0, 0, 0, "{}"]],
+        [["reviews", path.name, file_sha256(path), 0, 0, 0, 0, "{}"]],
         columns=QUALITY_COLUMNS,
     )
     empty = [pd.DataFrame(columns=c) for c in (REVIEW_COLUMNS, ISSUE_COLUMNS, EXCLUSION_COLUMNS)]

@@ -8,7 +8,6 @@ the new one. Nobody ever sees a half-written baseline, and a reader never blocks
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from tipipeline.errors import ConfigError, TipipelineError, read_yaml_mapping
-from tipipeline.inputs import file_sha256
+from tipipeline.files import file_sha256
 from tipipeline.outcomes.files import outcome_config_files
 from tipipeline.warehouse import sql_literal, table_exists
 
@@ -208,10 +207,6 @@ def export_tables(baseline_path: Path, export_dir: Path) -> list[Path]:
                 os.replace(temporary, target)
                 written.append(target)
     return written
-
-
-def sha256_of(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
 def git_commit(directory: Path) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from tipipeline.errors import ConfigError
+from tipipeline.files import file_sha256
 
 REFERENCE_DIR = Path(__file__).parent
 
@@ -84,7 +84,7 @@ def load_reference(directory: str | Path = REFERENCE_DIR) -> Reference:
     aliases = _read_csv("aliases.csv", directory)
     tile_grid = _read_csv("tile_grid.csv", directory)
     tile_grid[["x", "y"]] = tile_grid[["x", "y"]].astype("int64")
-    hashes = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(directory.glob("*.csv"))}
+    hashes = {path.name: file_sha256(path) for path in sorted(directory.glob("*.csv"))}
     return Reference(
         boroughs=boroughs,
         icbs=icbs,

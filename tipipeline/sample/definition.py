@@ -307,10 +307,10 @@ def _write_round(rows, number: int, ids: list[str], texts: dict[str, str], folde
         ]
     )
     if number == 2:  # Microsoft Forms XLSX: question wording as headers
-        from tipipeline.sample.generator import _write_xlsx
+        from tipipeline.sample.workbooks import write_xlsx
 
         path = round_folder / "definition_round_2_forms.xlsx"
-        _write_xlsx({"Sheet1": table}, path)
+        write_xlsx({"Sheet1": table}, path)
         return path
     path = round_folder / "definition_round_3.csv"  # one header row, statement ids
     _write_csv(table, path)

@@ -13,19 +13,19 @@ share the respondent factors, which gives Cronbach's alpha of roughly 0.7-0.9 pe
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tipipeline.files import file_sha256
 from tipipeline.ingest.codebook import Codebook, load_codebook
 from tipipeline.reference import Reference, load_reference
+from tipipeline.sample.workbooks import write_xlsx
 
 CODEBOOK_TEMPLATE = Path(__file__).with_name("codebook.yaml")
 DEFAULT_SEED = 20240304
@@ -172,7 +172,6 @@ DOCUMENT_TOPICS = [
 CODERS = ["Coder A", "Coder B", "Coder C"]
 
 # A fixed instant for file metadata (XLSX properties, zip entries) so bytes never depend on "now".
-FIXED_TIMESTAMP = "2024-01-01T00:00:00Z"
 
 
 @dataclass(frozen=True)
@@ -254,7 +253,7 @@ def generate_sample(
     audit_dir.mkdir(parents=True, exist_ok=True)
     audit, audit_dirty = _simulate_policy_audit(rng, reference, org_effect)
     audit_path = audit_dir / "policy_audit_2024.xlsx"
-    _write_xlsx({"Audit": audit}, audit_path)
+    write_xlsx({"Audit": audit}, audit_path)
     for entry in audit_dirty:
         entry["file"] = str(audit_path.relative_to(out))
     manifest["dirty_rows"].extend(audit_dirty)
@@ -280,7 +279,7 @@ def generate_sample(
     for path in sorted(
         p for p in out.rglob("*") if p.is_file() and p.name not in ("README.md", "sample_manifest.json")
     ):
-        manifest["files"][str(path.relative_to(out))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        manifest["files"][str(path.relative_to(out))] = file_sha256(path)
     (out / "sample_manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
@@ -631,67 +630,7 @@ def _write_forms_xlsx(frame: pd.DataFrame, path: Path, codebook: Codebook, wave_
         values = frame[item.id].replace("", None)
         # An out-of-range answer typed into Forms arrives as a number, not as a label.
         out[columns[item.id]] = [int(v) if isinstance(v, str) and v.isdigit() else v for v in values]
-    _write_xlsx({"Sheet1": out}, path)
-
-
-def new_workbook():
-    """An empty openpyxl workbook with fixed properties (creator, times), so its bytes depend only
-    on what is written into it."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    fixed = pd.Timestamp(FIXED_TIMESTAMP).tz_localize(None).to_pydatetime()
-    workbook.properties.creator = "tipipeline sample generator (synthetic data)"
-    workbook.properties.created = fixed
-    workbook.properties.modified = fixed
-    return workbook
-
-
-def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
-    """Write an XLSX whose bytes depend only on the data (fixed timestamps, fixed zip order)."""
-    from openpyxl.styles import Font
-
-    header_font = Font(name="Calibri", size=11, bold=True)
-
-    workbook = new_workbook()
-    for name, frame in sheets.items():
-        sheet = workbook.create_sheet(name)
-        sheet.append(list(frame.columns))
-        dates = [i for i, c in enumerate(frame.columns) if pd.api.types.is_datetime64_any_dtype(frame[c])]
-        for row in frame.itertuples(index=False):
-            values = [None if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT else v for v in row]
-            for i in dates:
-                values[i] = None if values[i] is None else pd.Timestamp(values[i]).to_pydatetime()
-            sheet.append(values)
-        for cell in sheet[1]:
-            cell.font = header_font
-        for i in dates:
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=i + 1, max_col=i + 1):
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    path.write_bytes(_normalise_zip(buffer.getvalue()))
-
-
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite a zip with fixed entry times and property timestamps, so bytes are reproducible."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
-                    rb"\g<1>" + FIXED_TIMESTAMP.encode() + rb"\g<2>",
-                    content,
-                )
-            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            target.writestr(entry, content)
-    return out.getvalue()
+    write_xlsx({"Sheet1": out}, path)
 
 
 # --- policy audit --------------------------------------------------------------------------

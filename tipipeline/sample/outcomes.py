@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 
 from tipipeline.reference import Reference
-from tipipeline.sample.generator import _normalise_zip, new_workbook
+from tipipeline.sample.workbooks import new_workbook, normalise_zip
 from tipipeline.stats.rates import crude_rate
 
 # The outcome files draw from their own random stream, derived from the sample seed, so that the
@@ -618,7 +618,7 @@ def _write_population(path: Path, ages: dict[str, np.ndarray], boroughs: pd.Data
     sheet.freeze_panes = "D9"
     buffer = io.BytesIO()
     workbook.save(buffer)
-    path.write_bytes(_normalise_zip(buffer.getvalue()))
+    path.write_bytes(normalise_zip(buffer.getvalue()))
 
 
 def readme_lines(summary: dict) -> list[str]:

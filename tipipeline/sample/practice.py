@@ -612,7 +612,7 @@ def _qualtrics_row(response_id: str, i: int, status: str, progress: str, finishe
 
 def _forms(entries, path: Path) -> list[dict]:
     """A Microsoft Forms-style XLSX: ID, times, e-mail and name, then one column per question."""
-    from tipipeline.sample.generator import _write_xlsx
+    from tipipeline.sample.workbooks import write_xlsx
 
     records, dirty = [], []
     rows = [("entry", entry) for entry in entries] + [("dirty", d) for d in FORMS_DIRTY]
@@ -638,7 +638,7 @@ def _forms(entries, path: Path) -> list[dict]:
         if kind == "dirty":
             dirty.append({"file": path.name, "row": 1 + number, "reason": item[0]})
     columns = ["ID", "Start time", "Completion time", "Email", "Name", *FORM_COLUMNS.values()]
-    _write_xlsx({"Sheet1": pd.DataFrame(records, columns=columns)}, path)
+    write_xlsx({"Sheet1": pd.DataFrame(records, columns=columns)}, path)
     return dirty
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from tipipeline.ingest.surveys import EXCLUSION_RULES
+from tipipeline.ingest.ledger import EXCLUSION_RULES
 from tipipeline.schemas.base import StrictModel
 
 PSEUDONYM = r"^[0-9a-f]{32}$"

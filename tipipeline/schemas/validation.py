@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from tipipeline.metadata import markdown_preview
+from tipipeline.preview import markdown_preview
 
 
 @dataclass(frozen=True)

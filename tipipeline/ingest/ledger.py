@@ -1,0 +1,113 @@
+"""Every raw row's fate, and the accounting that says nothing is lost: a row is accepted,
+quarantined (each problem kept, with the file, row, column and reason) or excluded by a documented
+rule (the first rule that applies). Shared by every reader of survey-tool exports: staff survey
+waves, the definition panel's rounds and the practice library's submissions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from tipipeline.ingest.raw_export import RawExport
+
+VALUE_PREVIEW_CHARS = 200
+
+EXCLUSION_RULES = [
+    "blank_row",
+    "non_genuine_status",
+    "partial_response",
+    "no_consent",
+    "duplicate_submission",
+    "duplicate_response_id",
+]
+QUARANTINE_COLUMNS = ["wave", "source_file", "source_row", "column", "value", "reason"]
+EXCLUSION_COLUMNS = ["wave", "source_file", "source_row", "rule", "detail"]
+# Types fixed here so that an empty table (a wave with nothing quarantined) has the same columns.
+QUARANTINE_DTYPES = {
+    "wave": "object",
+    "source_file": "object",
+    "source_row": "int64",
+    "column": "object",
+    "value": "object",
+    "reason": "object",
+}
+EXCLUSION_DTYPES = {
+    "wave": "object",
+    "source_file": "object",
+    "source_row": "int64",
+    "rule": "object",
+    "detail": "object",
+}
+
+
+def safe_value(value) -> str:
+    """A cell as it may be stored in quarantine: shortened, and never a multi-line value, which
+    can hold other respondents' cells when a stray quote has merged rows."""
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        return "[multi-line value, not stored]"
+    return text[:VALUE_PREVIEW_CHARS]
+
+
+class RowLedger:
+    """Tracks each row's fate: excluded (first rule wins) or quarantined (all problems kept).
+
+    Shared by every reader of survey-tool exports (staff survey waves, the definition panel's
+    rounds); `wave` is the period the rows belong to (a wave or a round)."""
+
+    def __init__(self, raw: RawExport, wave: str):
+        self.raw, self.wave = raw, wave
+        self.rows = np.asarray(raw.row_numbers, dtype=np.int64)
+        self.excluded = pd.Series(pd.NA, index=range(len(self.rows)), dtype="object")
+        self.exclusion_detail = pd.Series("", index=range(len(self.rows)), dtype="object")
+        self.quarantined = np.zeros(len(self.rows), dtype=bool)
+        self.entries: list[dict] = []
+
+    @property
+    def open(self) -> np.ndarray:
+        """Rows still to be decided (not excluded, not quarantined)."""
+        return self.excluded.isna().to_numpy() & ~self.quarantined
+
+    def exclude(self, mask: np.ndarray, rule: str, detail: pd.Series | str = "") -> None:
+        mask = mask & self.open
+        self.excluded[mask] = rule
+        self.exclusion_detail[mask] = detail[mask] if isinstance(detail, pd.Series) else detail
+
+    def quarantine(
+        self, mask: np.ndarray, column: str | None, values: pd.Series | None, reasons: pd.Series | str
+    ) -> None:
+        mask = mask & self.excluded.isna().to_numpy()
+        if not mask.any():
+            return
+        idx = np.flatnonzero(mask)
+        self.quarantined[idx] = True
+        for i in idx:
+            value = "" if values is None else safe_value(values.iloc[i])
+            reason = reasons if isinstance(reasons, str) else reasons.iloc[i]
+            self.entries.append({"source_row": int(self.rows[i]), "column": column, "value": value, "reason": reason})
+
+    def exclusions_frame(self, extra: list[dict]) -> pd.DataFrame:
+        mask = self.excluded.notna().to_numpy()
+        frame = pd.DataFrame(
+            {
+                "wave": self.wave,
+                "source_file": self.raw.path.name,
+                "source_row": self.rows[mask],
+                "rule": self.excluded[mask].to_numpy(),
+                "detail": self.exclusion_detail[mask].to_numpy(),
+            },
+            columns=EXCLUSION_COLUMNS,
+        )
+        if extra:
+            frame = pd.concat([pd.DataFrame(extra, columns=EXCLUSION_COLUMNS), frame], ignore_index=True)
+        return frame.sort_values("source_row", kind="stable").reset_index(drop=True).astype(EXCLUSION_DTYPES)
+
+    def quarantine_frame(self, extra: list[dict]) -> pd.DataFrame:
+        frame = pd.DataFrame(extra + self.entries, columns=["source_row", "column", "value", "reason"])
+        frame.insert(0, "source_file", self.raw.path.name)
+        frame.insert(0, "wave", self.wave)
+        frame = frame.sort_values(["source_row", "column"], kind="stable", na_position="first").reset_index(drop=True)
+        return frame[QUARANTINE_COLUMNS].astype(QUARANTINE_DTYPES)
