@@ -19,12 +19,12 @@ from conftest import SAMPLE_RAW
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tipipeline.definition import tables
-from tipipeline.definition.config import load_protocol, load_statements
-from tipipeline.definition.rounds import ingest_panel
+from tipipeline.consensus import tables
+from tipipeline.consensus.config import load_protocol, load_statements
+from tipipeline.consensus.rounds import ingest_panel
 from tipipeline.errors import ConfigError, InputError
 from tipipeline.framework import load_framework
-from tipipeline.sample.definition import TEMPLATES
+from tipipeline.sample.consensus import TEMPLATES
 
 KEY = b"a test key, long enough to be a real one: 0123456789"
 FRAMEWORK = load_framework()

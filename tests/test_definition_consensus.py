@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from tipipeline.definition.consensus import (
+from tipipeline.consensus.statistics import (
     IN,
     NONE,
     OUT,

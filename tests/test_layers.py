@@ -23,7 +23,7 @@ LAYERS = [
     ["framework", "warehouse", "stats"],  # the measurement framework (data), DuckDB, statistics
     ["reference"],  # geography and organisations (data)
     ["ingest"],  # readers of every raw input
-    ["definition", "practice", "indicators"],  # building the London definition, practice library, indicators
+    ["consensus", "practice", "indicators"],  # building the London definition, practice library, indicators
     ["schemas"],  # pandera models of the tables those build
     ["outcomes"],  # outcome files to outcome indicators (validated by the schemas)
     ["inputs", "sample"],  # every input's content hash; the synthetic sample generator

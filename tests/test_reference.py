@@ -158,3 +158,26 @@ def test_schema_catches_a_duplicate_tile(ref):
     outcome = validate(schemas.TileGrid, grid)
     assert not outcome.passed and outcome.num_failures >= 2
     assert "one_borough_per_tile" in outcome.failure_cases_markdown()
+
+
+def test_the_london_and_england_codes_are_written_once():
+    """ONS's GSS codes for the London region and England (E12000007, E92000001: ONS Register of
+    Geographic Codes) are defined in reference/geography.py and imported everywhere else: no module,
+    template or data file of the package writes either again (the published column descriptions
+    may, for readers)."""
+    from pathlib import Path
+
+    from tipipeline.reference import ENGLAND_CODE, LONDON_CODE
+
+    assert (LONDON_CODE, ENGLAND_CODE) == ("E12000007", "E92000001")
+    package = Path(__file__).resolve().parents[1] / "tipipeline"
+    allowed = {package / "reference" / "geography.py", package / "publish" / "published_tables.yaml"}
+    written = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*")
+        if path.is_file()
+        and path.suffix in {".py", ".html", ".yaml", ".csv", ".css"}
+        and path not in allowed
+        and any(code in path.read_text(encoding="utf-8") for code in (LONDON_CODE, ENGLAND_CODE))
+    )
+    assert written == []

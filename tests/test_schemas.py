@@ -57,3 +57,35 @@ def test_an_unexpected_column_fails_every_schema(model):
     outcome = validate(model, frame)
     assert not outcome.passed
     assert "email" in set(outcome.failure_cases["failure_case"]), outcome.failure_cases
+
+
+def test_every_row_accounting_is_one_rule():
+    """Each reader's data-quality table extends RowAccounting, so "rows read = accepted +
+    quarantined + excluded" is written once (the outcome files, which quarantine nothing, say
+    rows read = accepted + excluded in their own model)."""
+    from tipipeline.schemas.base import RowAccounting
+
+    accounting = {m.__name__ for m in MODELS if "rows_read" in m.to_schema().columns}
+    assert accounting == {m.__name__ for m in MODELS if issubclass(m, RowAccounting)} | {"OutcomeDataQuality"}
+    assert len(accounting) >= 5
+
+
+@pytest.mark.parametrize(
+    "model", [m for m in MODELS if "rows_quarantined" in m.to_schema().columns], ids=lambda m: m.__name__
+)
+def test_a_row_lost_between_read_and_accounted_fails(model):
+    """Constructed breach: a file that read 10 rows but accounts for 9."""
+    schema = model.to_schema()
+    row = {}
+    for name, column in schema.columns.items():
+        if column.regex:
+            continue
+        kind = column.dtype.type if column.dtype is not None else object
+        row[name] = pd.Series([0], dtype=kind) if pd.api.types.is_numeric_dtype(kind) else pd.Series(["x"], dtype=kind)
+    frame = pd.DataFrame(row)
+    frame[["rows_read", "rows_accepted", "rows_quarantined", "rows_excluded"]] = [[10, 6, 1, 2]]
+    outcome = validate(model, frame)
+    assert not outcome.passed
+    assert "every_row_accounted_for" in set(outcome.failure_cases["check"])
+    frame["rows_excluded"] = 3
+    assert "every_row_accounted_for" not in set(validate(model, frame).failure_cases["check"])

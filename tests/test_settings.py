@@ -88,3 +88,29 @@ def test_open_baseline_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch
     monkeypatch.setenv("TIPIPELINE_DATA_DIR", str(tmp_path / "elsewhere"))
     with pytest.raises(FileNotFoundError, match="TIPIPELINE_DATA_DIR"):
         tipipeline.open_baseline()
+
+
+def test_only_settings_reads_the_environment_and_it_lists_every_variable():
+    """Every environment variable is read in settings.py (named in ENVIRONMENT, with what it sets);
+    no other module of the package touches os.environ or getenv, and every TIPIPELINE_* name the
+    package or its documentation mentions is one of the listed ones."""
+    import re
+
+    from tipipeline.settings import ENVIRONMENT, env
+
+    package = Path(tipipeline.__file__).parent
+    readers = sorted(
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if p.name != "settings.py" and re.search(r"os\.environ|getenv\(", p.read_text(encoding="utf-8"))
+    )
+    assert readers == []
+    repo = package.parent
+    texts = [
+        p.read_text(encoding="utf-8") for p in [*package.rglob("*.py"), repo / "README.md", repo / "docs" / "DESIGN.md"]
+    ]
+    named = {name for text in texts for name in re.findall(r"\bTIPIPELINE_[A-Z_]*[A-Z]\b", text)}
+    assert named, "the search found no variable at all"
+    assert named <= set(ENVIRONMENT), named - set(ENVIRONMENT)
+    with pytest.raises(KeyError, match="TIPIPELINE_NOT_A_SETTING"):
+        env("TIPIPELINE_NOT_A_SETTING")

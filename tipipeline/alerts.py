@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import smtplib
 import socket
@@ -38,6 +37,15 @@ from dagster_shared.error import SerializableErrorInfo
 
 from tipipeline.assets.failures import LOCATION_KEYS, one_line
 from tipipeline.errors import TipipelineError
+from tipipeline.settings import (
+    ALERT_EMAIL_ENV,
+    ALERT_FROM_ENV,
+    ALERT_WEBHOOK_ENV,
+    SMTP_HOST_ENV,
+    SMTP_PORT_ENV,
+    UI_URL_ENV,
+    env,
+)
 
 __all__ = [
     "FailureSummary",
@@ -51,12 +59,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ENV_WEBHOOK = "TIPIPELINE_ALERT_WEBHOOK"
-ENV_EMAIL = "TIPIPELINE_ALERT_EMAIL"
-ENV_FROM = "TIPIPELINE_ALERT_FROM"
-ENV_SMTP_HOST = "TIPIPELINE_SMTP_HOST"
-ENV_SMTP_PORT = "TIPIPELINE_SMTP_PORT"
-ENV_UI_URL = "TIPIPELINE_UI_URL"
+ENV_WEBHOOK, ENV_EMAIL, ENV_FROM = ALERT_WEBHOOK_ENV, ALERT_EMAIL_ENV, ALERT_FROM_ENV
+ENV_SMTP_HOST, ENV_SMTP_PORT, ENV_UI_URL = SMTP_HOST_ENV, SMTP_PORT_ENV, UI_URL_ENV
 
 UNKNOWN_REASON = "the run did not succeed (see the Dagster UI for details)"
 AUTOMATION_JOB, AUTOMATION_JOB_LABEL = "__ASSET_JOB", "automation (assets materialised by declarative automation)"
@@ -362,7 +366,7 @@ def _message_for(context: RunFailureSensorContext, ui_url: str | None) -> dict[s
 
 
 def _smtp_port(log) -> int:
-    raw = os.environ.get(ENV_SMTP_PORT, "").strip()
+    raw = env(ENV_SMTP_PORT).strip()
     try:
         return int(raw) if raw else 25
     except ValueError:
@@ -379,9 +383,9 @@ def _smtp_port(log) -> int:
     default_status=DefaultSensorStatus.RUNNING,
 )
 def run_failure_alert(context: RunFailureSensorContext):
-    webhook = os.environ.get(ENV_WEBHOOK, "").strip()
-    email_to = os.environ.get(ENV_EMAIL, "").strip()
-    smtp_host = os.environ.get(ENV_SMTP_HOST, "").strip()
+    webhook = env(ENV_WEBHOOK).strip()
+    email_to = env(ENV_EMAIL).strip()
+    smtp_host = env(ENV_SMTP_HOST).strip()
     if email_to and not smtp_host:
         context.log.warning("%s is set but %s is not: no e-mail will be sent.", ENV_EMAIL, ENV_SMTP_HOST)
     if not webhook and not (email_to and smtp_host):
@@ -389,7 +393,7 @@ def run_failure_alert(context: RunFailureSensorContext):
 
     run = context.dagster_run
     try:
-        message = _message_for(context, os.environ.get(ENV_UI_URL, "").strip() or None)
+        message = _message_for(context, env(ENV_UI_URL).strip() or None)
     except Exception as exc:  # still say that the run failed
         context.log.warning("Could not summarise run %s's failure (%s); sending a short alert.", run.run_id, exc)
         message = alert_message(run.job_name, run.run_id, UNKNOWN_REASON)
@@ -401,7 +405,7 @@ def run_failure_alert(context: RunFailureSensorContext):
         if message.get("partition"):
             subject += f" ({message['partition']})"
         subject += f": {message['reason']}"
-        sender = os.environ.get(ENV_FROM, "").strip() or f"tipipeline@{socket.getfqdn()}"
+        sender = env(ENV_FROM).strip() or f"tipipeline@{socket.getfqdn()}"
         if send_email(
             smtp_host,
             _smtp_port(context.log),

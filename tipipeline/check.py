@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tipipeline.definition.check import check_definition_file, definition_root, format_definition_report
+from tipipeline.consensus.check import check_definition_file, definition_root, format_definition_report
 from tipipeline.errors import TipipelineError
 from tipipeline.files import AUDIT_SUFFIXES, BOUNDARY_SUFFIXES, EXPORT_SUFFIXES, OUTCOME_SUFFIXES
 from tipipeline.ingest.codebook import Codebook, load_codebook

@@ -6,7 +6,6 @@ Every failure ends with one line on stderr, `tipipeline: error: <reason>`, and e
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -174,12 +173,11 @@ def _wave_remove(args) -> int:
 
 def _pipeline_settings(args):
     """Settings from the arguments, exported for sensors and code servers, and a DAGSTER_HOME."""
-    from tipipeline.settings import ensure_dagster_home, get_settings
+    from tipipeline.settings import ensure_dagster_home, export_paths, get_settings
 
     settings = get_settings(args.data_dir, args.output_dir)
     # Sensors and code servers read the environment: keep them pointed at the same folders.
-    os.environ["TIPIPELINE_DATA_DIR"] = str(settings.data_dir)
-    os.environ["TIPIPELINE_OUTPUT_DIR"] = str(settings.output_dir)
+    export_paths(settings)
     ensure_dagster_home()
     return settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import Definitions, in_process_executor
 
 from tipipeline.alerts import run_failure_alert
-from tipipeline.assets.definition import definition_assets
+from tipipeline.assets.consensus import definition_assets
 from tipipeline.assets.geography import geography_assets
 from tipipeline.assets.indicators import indicator_assets
 from tipipeline.assets.ingest import ingest_assets

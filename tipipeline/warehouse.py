@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from tipipeline.errors import WarehouseError
+from tipipeline.settings import MEMORY_LIMIT_ENV, env
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -41,7 +42,6 @@ def _without_progress_bar(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyCon
     return conn
 
 
-MEMORY_LIMIT_ENV = "TIPIPELINE_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "2.5GB"  # DuckDB's buffers; with Python's share a 1M-respondent build stays under 4 GB
 
 
@@ -50,11 +50,9 @@ def connection_config() -> dict:
     2.5GB) beyond which DuckDB spills to a private temporary folder (never inside the warehouse
     folder, whose files are scanned for identifiers), and insertion order kept, because spreadsheet
     row numbers are read from the order rows are scanned in."""
-    import os
-
     return {
         "python_enable_replacements": False,
-        "memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+        "memory_limit": env(MEMORY_LIMIT_ENV).strip() or DEFAULT_MEMORY_LIMIT,
         "temp_directory": str(_private_spill_folder()),
         "preserve_insertion_order": True,
     }

@@ -9,12 +9,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from tipipeline.reference import Reference
+from tipipeline.reference import LONDON_CODE, Reference
 from tipipeline.stats.comparison import NOT_COMPARED, compare_with_london
 from tipipeline.stats.exact import Moments, exact_mean
 from tipipeline.stats.intervals import t_half_width, wilson_interval
 
-LONDON_CODE = "E12000007"  # the London region's GSS code
 SECTOR_NAMES = {"council": "Councils", "police": "Police (Metropolitan Police Service)", "health": "Health (ICBs)"}
 CELL_COLUMNS = [
     "indicator_id",

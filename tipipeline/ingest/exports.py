@@ -8,14 +8,13 @@ rows that cannot be split into the header's columns returned as `malformed` with
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from tipipeline.errors import InputError
-from tipipeline.ingest.duckdb_reader import Declined, read_csv_export
+from tipipeline.ingest import duckdb_reader
 from tipipeline.ingest.raw_export import RawExport, read_python
+from tipipeline.settings import READER_ENV, env
 
-READER_ENV = "TIPIPELINE_INGEST_READER"
 READERS = ("auto", "duckdb", "python", "compare")
 
 
@@ -29,19 +28,19 @@ def read_export(path: str | Path, reader: str | None = None) -> RawExport:
     suite runs in this mode; use it to check the DuckDB reader on new kinds of export).
     """
     path = Path(path)
-    reader = reader or os.environ.get(READER_ENV) or "auto"
+    reader = reader or env(READER_ENV) or "auto"
     if reader not in READERS:
         raise InputError(path, f"{READER_ENV}={reader!r}: use one of {', '.join(READERS)}")
     declined = ""
     if reader != "python":
         try:
-            fast = read_csv_export(path, prefer_faster=reader == "auto")
+            fast = duckdb_reader.read_csv_export(path, prefer_faster=reader == "auto")
             if reader == "compare":
                 slow = read_python(path)
                 if difference := export_difference(fast, slow):
                     raise ReaderMismatch(f"{path}: the DuckDB and Python readers differ: {difference}")
             return fast
-        except Declined as exc:
+        except duckdb_reader.Declined as exc:
             if reader == "duckdb":
                 raise InputError(
                     path, f"the DuckDB reader cannot read this file as the Python reader would: {exc}"

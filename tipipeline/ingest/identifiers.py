@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tipipeline.errors import TipipelineError
+from tipipeline.settings import PSEUDONYM_KEY_ENV, PSEUDONYM_KEY_FILE_ENV, env
 
 # Column names (compared without case, spaces, underscores or hyphens) that identify a person or
 # their device, in the exports of Qualtrics, Microsoft Forms, SmartSurvey and in general.
@@ -72,8 +72,7 @@ IDENTIFYING_PATTERNS = re.compile(
 )
 SHORT_HEADER_WORDS = 6
 
-ENV_KEY = "TIPIPELINE_PSEUDONYM_KEY"
-ENV_KEY_FILE = "TIPIPELINE_PSEUDONYM_KEY_FILE"
+ENV_KEY, ENV_KEY_FILE = PSEUDONYM_KEY_ENV, PSEUDONYM_KEY_FILE_ENV
 DEFAULT_KEY_FILE = Path(".secrets") / "pseudonym_key"
 # Public on purpose: accepted only for codebooks marked `synthetic: true` (the bundled sample),
 # so that a fresh clone runs without set-up. Real data always needs a private key.
@@ -108,9 +107,9 @@ def identifying_columns(columns: Iterable[str], extra: Iterable[str] = ()) -> li
 
 def pseudonym_key(synthetic: bool) -> bytes:
     """The HMAC key: $TIPIPELINE_PSEUDONYM_KEY, else the key file, else (sample only) the dev key."""
-    value = os.environ.get(ENV_KEY, "")
+    value = env(ENV_KEY)
     if not value:
-        key_file = Path(os.environ.get(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
+        key_file = Path(env(ENV_KEY_FILE) or DEFAULT_KEY_FILE)
         if key_file.is_file():
             value = key_file.read_text(encoding="utf-8").strip()
     if value:

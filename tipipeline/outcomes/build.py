@@ -17,7 +17,7 @@ from tipipeline.files import file_sha256
 from tipipeline.outcomes import crime, fingertips, indicators, population
 from tipipeline.outcomes.check import CRIME, FINGERTIPS, POPULATION, outcome_kind
 from tipipeline.outcomes.files import outcome_files
-from tipipeline.reference import Reference
+from tipipeline.reference import ENGLAND_CODE, LONDON_CODE, Reference
 from tipipeline.schemas import outcomes as schemas
 
 UNRECOGNISED = "unrecognised"
@@ -175,7 +175,7 @@ def read_outcome_folder(folder: Path, reference: Reference) -> OutcomeInputs:
         else pd.DataFrame(columns=fingertips.COLUMNS)
     )
     people_frame = combine_populations([f.data for f in people])
-    london = {*reference.boroughs["gss_code"], fingertips.LONDON_REGION, fingertips.ENGLAND}
+    london = {*reference.boroughs["gss_code"], LONDON_CODE, ENGLAND_CODE}
     quality = crime_quality + [_reader_quality("fingertips", f, tips_frame, london) for f in tips]
     quality += [_reader_quality("population", f, people_frame) for f in people]
     quality += [_unrecognised_quality(path) for path in unrecognised]

@@ -33,6 +33,7 @@ import pandas as pd
 from tipipeline.errors import InputError
 from tipipeline.ingest.raw_export import detect_encoding
 from tipipeline.outcomes import files
+from tipipeline.reference import ENGLAND_CODE, LONDON_CODE
 
 # Canonical column -> the spaced spelling of the website export (shown in error messages).
 SPACED = {
@@ -109,8 +110,6 @@ COLUMNS = [
 CATEGORY_ROW = "category_row"
 BLANK_ROW = "blank_row"
 
-LONDON_REGION = "E12000007"
-ENGLAND = "E92000001"
 
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -324,7 +323,7 @@ def london_boroughs(frame: pd.DataFrame, reference=None) -> pd.DataFrame:
         from tipipeline.reference import load_reference
 
         reference = load_reference()
-    codes = {*reference.boroughs["gss_code"], LONDON_REGION, ENGLAND}
+    codes = {*reference.boroughs["gss_code"], LONDON_CODE, ENGLAND_CODE}
     kept = frame[frame["area_code"].isin(codes)]
     key = ["indicator_id", "area_code", "sex", "age", "time_period"]
     published = ["value", "lower_ci95", "upper_ci95", "count", "denominator"]

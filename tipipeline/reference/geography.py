@@ -15,6 +15,9 @@ from tipipeline.errors import ConfigError
 from tipipeline.files import file_sha256
 
 REFERENCE_DIR = Path(__file__).parent
+# GSS codes of the London region and of England: written here only (tests/test_reference.py).
+LONDON_CODE = "E12000007"
+ENGLAND_CODE = "E92000001"
 
 # Entities an alias can point at, and the reference table whose codes they must exist in.
 ALIAS_ENTITIES = ("organisation", "borough", "bcu", "icb")

@@ -12,13 +12,15 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from tipipeline.reference import LONDON_CODE
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 
 @cache
 def environment() -> jinja2.Environment:
     """The report's Jinja environment: HTML autoescaped, an undefined name is an error."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -26,6 +28,9 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # Codes the templates name (the London cells of the journey pages), from their one definition.
+    env.globals["london_code"] = LONDON_CODE
+    return env
 
 
 def render_section(template: str, context: dict) -> Markup:

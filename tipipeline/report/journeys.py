@@ -22,6 +22,7 @@ import yaml
 
 from tipipeline.errors import ConfigError
 from tipipeline.framework import Framework
+from tipipeline.reference import LONDON_CODE
 from tipipeline.report.data import survey_waves
 from tipipeline.report.tables import format_value, label, plain_note, plain_reason, suppressed_symbol
 
@@ -29,7 +30,6 @@ ROADMAP = Path(__file__).resolve().parents[1] / "framework" / "roadmap.yaml"
 INDEX_ID = "ti_index_mean"
 WEAKEST = 3  # domains the roadmap section covers
 NEAR_PRACTICE = 6  # library entries listed per report
-LONDON = "E12000007"
 POLICE = "E23000001"
 LIBRARY_PAGE = "practice-library.html"
 INDEX_PAGE = "index.html"
@@ -296,10 +296,10 @@ def scores_rows(data: JourneyData, subject: Subject, framework: Framework) -> li
                 "label": name,
                 "own": _value_cell(own),
                 "sector": _value_cell(_cell(data, indicator, "sector", subject.sector, wave)),
-                "london": _value_cell(_cell(data, indicator, "london", LONDON, wave)),
+                "london": _value_cell(_cell(data, indicator, "london", LONDON_CODE, wave)),
                 "own_row": own,
                 "sector_row": _cell(data, indicator, "sector", subject.sector, wave),
-                "london_row": _cell(data, indicator, "london", LONDON, wave),
+                "london_row": _cell(data, indicator, "london", LONDON_CODE, wave),
             }
         )
     return rows
@@ -544,7 +544,10 @@ def partners_of(data: JourneyData, subject: Subject, subjects: list[Subject]) ->
 def headline(data: JourneyData, subject: Subject) -> dict:
     """The index in the latest wave beside London's, in one sentence's parts."""
     own = _cell(data, INDEX_ID, subject.level, subject.code, data.latest_wave)
-    return {"own": _value_cell(own), "london": _value_cell(_cell(data, INDEX_ID, "london", LONDON, data.latest_wave))}
+    return {
+        "own": _value_cell(own),
+        "london": _value_cell(_cell(data, INDEX_ID, "london", LONDON_CODE, data.latest_wave)),
+    }
 
 
 def report_context(data: JourneyData, subject: Subject, subjects: list[Subject], framework: Framework) -> dict:

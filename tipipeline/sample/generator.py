@@ -267,7 +267,7 @@ def generate_sample(
     manifest["outcomes"] = write_outcome_sample(out / "outcomes", outcome_rng, reference, months, mid_year, org_effect)
 
     # The definition panel (issue 15), from its own stream.
-    from tipipeline.sample.definition import write_definition_sample
+    from tipipeline.sample.consensus import write_definition_sample
 
     manifest["definition"] = write_definition_sample(out, seed)
 
@@ -742,8 +742,8 @@ def _audit_summary(audit: pd.DataFrame) -> dict:
 
 
 def _readme(manifest: dict) -> str:
-    from tipipeline.sample.definition import readme_dirty_rows
-    from tipipeline.sample.definition import readme_lines as definition_readme_lines
+    from tipipeline.sample.consensus import readme_dirty_rows
+    from tipipeline.sample.consensus import readme_lines as definition_readme_lines
     from tipipeline.sample.outcomes import readme_lines, readme_notes
     from tipipeline.sample.practice import readme_dirty_rows as practice_dirty_rows
     from tipipeline.sample.practice import readme_lines as practice_readme_lines

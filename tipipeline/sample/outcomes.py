@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tipipeline.reference import Reference
+from tipipeline.reference import ENGLAND_CODE, LONDON_CODE, Reference
 from tipipeline.sample.workbooks import new_workbook, normalise_zip
 from tipipeline.stats.rates import crude_rate
 
@@ -212,7 +212,7 @@ INDICATOR_NAME = "Hospital admissions for violence (including sexual violence)\n
 ADMISSIONS_RATE = 45.0  # invented, per 100,000 residents a year, London boroughs
 ENGLAND_ADMISSIONS_RATE = 40.0
 PERIODS = 3  # rolling 3-year periods in the export
-ENGLAND, LONDON, CITY, HACKNEY = "E92000001", "E12000007", "E09000001", "E09000012"
+ENGLAND, LONDON, CITY, HACKNEY = ENGLAND_CODE, LONDON_CODE, "E09000001", "E09000012"
 COMBINED_NOTE = "Value for Hackney and City of London combined"
 AGGREGATED_NOTE = "Aggregated from all known lower geography values"
 DECILE_TYPE = "County & UA deprivation deciles in England (IMD2019)"

@@ -11,7 +11,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from tipipeline.ingest.ledger import EXCLUSION_RULES
-from tipipeline.schemas.base import StrictModel
+from tipipeline.schemas.base import RowAccounting, StrictModel
 
 PSEUDONYM = r"^[0-9a-f]{32}$"
 # Row-wise checks of the big staging frames say ignore_na=False: with pandera's default it ORs each
@@ -114,23 +114,12 @@ class SurveyExclusions(StrictModel):
     detail: Series[str]
 
 
-class SurveyDataQuality(StrictModel):
+class SurveyDataQuality(RowAccounting):
     wave: Series[str]
-    source_file: Series[str]
-    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
     file_format: Series[str]
     encoding: Series[str]
     header_rows: Series[int] = pa.Field(ge=1)
-    rows_read: Series[int] = pa.Field(ge=0)
-    rows_accepted: Series[int] = pa.Field(ge=0)
-    rows_quarantined: Series[int] = pa.Field(ge=0)
-    rows_excluded: Series[int] = pa.Field(ge=0)
-    excluded_by_rule: Series[str]
     identifying_columns_dropped: Series[str]
-
-    @pa.dataframe_check
-    def every_row_accounted_for(cls, df):
-        return df["rows_read"] == df["rows_accepted"] + df["rows_quarantined"] + df["rows_excluded"]
 
     @pa.dataframe_check
     def exclusions_add_up(cls, df):

@@ -9,7 +9,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from tipipeline.schemas.base import StrictModel
+from tipipeline.schemas.base import RowAccounting, StrictModel
 
 ORG_ID = r"^E(09|23|54)\d{6}$"
 DOCUMENT_ID = r"^[0-9a-f]{16}$"
@@ -128,16 +128,6 @@ class AuditQuarantine(StrictModel):
     reason: Series[str] = pa.Field(str_length={"min_value": 1})
 
 
-class AuditDataQuality(StrictModel):
+class AuditDataQuality(RowAccounting):
     source_file: Series[str] = pa.Field(unique=True)
-    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
     file_format: Series[str]
-    rows_read: Series[int] = pa.Field(ge=0)
-    rows_accepted: Series[int] = pa.Field(ge=0)
-    rows_quarantined: Series[int] = pa.Field(ge=0)
-    rows_excluded: Series[int] = pa.Field(ge=0)
-    excluded_by_rule: Series[str]
-
-    @pa.dataframe_check
-    def every_row_accounted_for(cls, df):
-        return df["rows_read"] == df["rows_accepted"] + df["rows_quarantined"] + df["rows_excluded"]

@@ -9,7 +9,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from tipipeline.practice.config import load_library_config
-from tipipeline.schemas.base import StrictModel
+from tipipeline.schemas.base import RowAccounting, StrictModel
 
 _CONFIG = load_library_config()
 STATES = list(_CONFIG.review_states)
@@ -85,21 +85,10 @@ class PracticeExclusions(StrictModel):
     detail: Series[str]
 
 
-class PracticeDataQuality(StrictModel):
+class PracticeDataQuality(RowAccounting):
     """Per submissions or reviews file: rows read = accepted + quarantined + excluded."""
 
     input: Series[str] = pa.Field(isin=["submissions", "reviews"])
-    source_file: Series[str]
-    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
-    rows_read: Series[int] = pa.Field(ge=0)
-    rows_accepted: Series[int] = pa.Field(ge=0)
-    rows_quarantined: Series[int] = pa.Field(ge=0)
-    rows_excluded: Series[int] = pa.Field(ge=0)
-    excluded_by_rule: Series[str]
-
-    @pa.dataframe_check
-    def every_row_accounted_for(cls, df):
-        return df["rows_read"] == df["rows_accepted"] + df["rows_quarantined"] + df["rows_excluded"]
 
 
 class PracticeEntryStatus(StrictModel):

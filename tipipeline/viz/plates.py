@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from tipipeline.errors import TipipelineError
+from tipipeline.settings import DRAW_WORKERS_ENV, env
 from tipipeline.viz.maps import Panel, Scheme, draw_map
 from tipipeline.viz.style import RC, render, thumbnail, write_atomically
 
@@ -33,7 +34,7 @@ DRAWN_RECORD = ".drawn.json"
 # Fewer pictures than this to draw are drawn in this process: a worker's start (importing
 # matplotlib and geopandas, about a second) costs more than it saves.
 MIN_PARALLEL = 8
-WORKERS_ENV = "TIPIPELINE_DRAW_WORKERS"
+WORKERS_ENV = DRAW_WORKERS_ENV
 _DRAWING_CODE = ("maps.py", "plates.py", "style.py")
 
 
@@ -123,7 +124,7 @@ def drawn_already(plate: Plate, folder: Path | None, record: dict | None = None)
 def workers() -> int:
     """Worker processes for drawing: the cores this process may use ($TIPIPELINE_DRAW_WORKERS caps it)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    cap = os.environ.get(WORKERS_ENV, "").strip()
+    cap = env(WORKERS_ENV).strip()
     if not cap:
         return max(1, cores)
     if not cap.isdigit() or int(cap) < 1:

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
-from tipipeline.definition.consensus import Band, BandRule, Scale
+from tipipeline.consensus.statistics import Band, BandRule, Scale
 from tipipeline.errors import format_pydantic_error, read_yaml_mapping
 from tipipeline.framework import Framework
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tipipeline.definition.rounds import ROUND_FOLDER, ingest_panel
+from tipipeline.consensus.rounds import ROUND_FOLDER, ingest_panel
 from tipipeline.errors import TipipelineError
 
 MAX_PROBLEMS = 200
@@ -32,7 +32,7 @@ def check_definition_file(path: str | Path, root: Path) -> dict:
     """Check one definition panel file in the context of its whole folder."""
     import secrets
 
-    from tipipeline.definition.build import load_definition_config
+    from tipipeline.consensus.build import load_definition_config
     from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
 
     path = Path(path)
@@ -94,7 +94,7 @@ def check_definition_file(path: str | Path, root: Path) -> dict:
 def _framework_report(report: dict, ingest, protocol, statements) -> dict:
     """The protocol or statements file: the rounds judged, what was agreed, and how the agreed
     definition meets the framework (items with no agreed statement, statements outside it)."""
-    from tipipeline.definition import tables
+    from tipipeline.consensus import tables
     from tipipeline.framework import load_framework
 
     framework = load_framework()

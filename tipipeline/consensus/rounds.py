@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tipipeline.definition.config import DefinitionProtocol, Statements
+from tipipeline.consensus.config import DefinitionProtocol, Statements
 from tipipeline.errors import InputError
 from tipipeline.files import EXPORT_SUFFIXES
 from tipipeline.ingest.exports import read_export

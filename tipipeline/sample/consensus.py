@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tipipeline.definition.config import load_protocol, load_statements
-from tipipeline.definition.rounds import statements_in_round
+from tipipeline.consensus.config import load_protocol, load_statements
+from tipipeline.consensus.rounds import statements_in_round
 from tipipeline.framework import load_framework
 
 TEMPLATES = Path(__file__).with_name("definition")

@@ -23,8 +23,8 @@ from fractions import Fraction
 
 import pandas as pd
 
-from tipipeline.definition.config import DefinitionProtocol, Statements
-from tipipeline.definition.consensus import (
+from tipipeline.consensus.config import DefinitionProtocol, Statements
+from tipipeline.consensus.statistics import (
     Distribution,
     classify_bands,
     classify_ipras,

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from tipipeline.definition import tables
-from tipipeline.definition.config import DefinitionProtocol, Statements, load_protocol, load_statements
-from tipipeline.definition.rounds import PanelIngest, ingest_panel
+from tipipeline.consensus import tables
+from tipipeline.consensus.config import DefinitionProtocol, Statements, load_protocol, load_statements
+from tipipeline.consensus.rounds import PanelIngest, ingest_panel
 from tipipeline.errors import ConfigError
 from tipipeline.framework import Framework, load_framework
 from tipipeline.ingest.identifiers import pseudonym_key

@@ -2,7 +2,7 @@
 
 `definition_panel` reads data/raw/definition/ (no folder: empty tables) into pseudonymised staging
 tables; `london_definition` judges every statement in every round by the protocol's rules and
-writes the published tables. The logic is in tipipeline.definition; this is the Dagster layer."""
+writes the published tables. The logic is in tipipeline.consensus; this is the Dagster layer."""
 
 from dagster import AssetExecutionContext, MetadataValue, multi_asset
 
@@ -11,7 +11,7 @@ from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write
 from tipipeline.inputs import FRAMEWORK_FILES, RAW_DEFINITION
 from tipipeline.preview import markdown_preview
 from tipipeline.resources import PathsResource, WarehouseResource
-from tipipeline.schemas import definition as schemas
+from tipipeline.schemas import consensus as schemas
 
 STAGING_TABLES = [
     TableAsset(
@@ -97,8 +97,8 @@ RESULT_TABLES = [
 )
 def definition_panel(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
     """Read the panel file and every round folder (no definition folder: empty tables)."""
-    from tipipeline.definition.build import read_definition_inputs
-    from tipipeline.definition.rounds import staging_frames
+    from tipipeline.consensus.build import read_definition_inputs
+    from tipipeline.consensus.rounds import staging_frames
 
     with readable_failures():
         inputs = read_definition_inputs(paths.settings.definition_dir)
@@ -122,7 +122,7 @@ def definition_panel(context: AssetExecutionContext, paths: PathsResource, wareh
 )
 def london_definition(context: AssetExecutionContext, paths: PathsResource, warehouse: WarehouseResource):
     """Judge every statement in every round and assemble the agreed definition."""
-    from tipipeline.definition.build import build_results
+    from tipipeline.consensus.build import build_results
 
     with readable_failures(), warehouse.get_connection() as conn:
         frames = build_results(conn, paths.settings.definition_dir)

@@ -6,7 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from tipipeline.schemas.base import StrictModel
+from tipipeline.schemas.base import RowAccounting, StrictModel
 
 PSEUDONYM = r"^[0-9a-f]{32}$"
 CONSENSUS = ["in", "out", "none"]
@@ -89,21 +89,10 @@ class DefinitionExclusions(StrictModel):
     detail: Series[str]
 
 
-class DefinitionDataQuality(StrictModel):
+class DefinitionDataQuality(RowAccounting):
     """Per panel or round file: rows read = accepted + quarantined + excluded."""
 
     round: Series[str]
-    source_file: Series[str]
-    sha256: Series[str] = pa.Field(str_matches=r"^[0-9a-f]{64}$")
-    rows_read: Series[int] = pa.Field(ge=0)
-    rows_accepted: Series[int] = pa.Field(ge=0)
-    rows_quarantined: Series[int] = pa.Field(ge=0)
-    rows_excluded: Series[int] = pa.Field(ge=0)
-    excluded_by_rule: Series[str]
-
-    @pa.dataframe_check
-    def every_row_accounted_for(cls, df):
-        return df["rows_read"] == df["rows_accepted"] + df["rows_quarantined"] + df["rows_excluded"]
 
 
 class DefinitionStatements(StrictModel):
