@@ -407,7 +407,7 @@ def published(settings, table: str) -> pd.DataFrame:
 def test_sample_panel_builds_every_table(built_sample):
     statements = published(built_sample, "definition_statements").set_index(["statement_id", "round", "panel_group"])
     everyone = statements.xs("all", level="panel_group")
-    # What the generator built the panel to show (tipipeline/sample/definition.py).
+    # What the generator built the panel to show (tipipeline/sample/consensus.py).
     assert everyone.loc[("S06", 1), "consensus"] == "none" and everyone.loc[("S06", 3), "consensus"] == "in"
     assert everyone.loc[("S10", 2), "consensus"] == "in" and everyone.loc[("S10", 3), "consensus"] == "none"
     assert everyone.loc[("S12", 3), "consensus"] == "out"

@@ -164,6 +164,24 @@ def test_the_schemas_do_not_load_dagster_or_the_readers():
     assert "tipipeline.ingest.surveys" not in reached
 
 
+def test_nothing_below_the_dagster_layer_imports_dagster():
+    """The readers, schemas, statistics, drawing and report run (and are tested) without Dagster."""
+    below = {name for name, level in LEVEL.items() if level < LEVEL["resources"]}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = _module_name(path)
+        if layer_of(module) not in below:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            if any(n == "dagster" or n.startswith(("dagster.", "dagster_")) for n in names):
+                found.append(f"{module}:{node.lineno}")
+    assert found == []
+
+
 @pytest.mark.parametrize(
     ("edges", "expected"),
     [

@@ -181,6 +181,9 @@ def test_the_installed_wheel_runs_the_sample_and_loads_in_dagster(wheel, cli_bui
     data = tmp_path / "data"
     shutil.copytree(SAMPLE_RAW, data / "raw")
     run(str(venv / "bin" / "tipipeline"), "run", "--data-dir", str(data), "--output-dir", str(tmp_path / "outputs"))
+    # Installed away from any git checkout, the pages say so rather than naming some other commit.
+    pages = (tmp_path / "outputs" / "journeys").glob("*.html")
+    assert all(b"(commit unknown)" in page.read_bytes() for page in pages)
     assert _digests(tmp_path / "outputs") == _digests(cli_built_sample.outputs)
     assert table_digests(data / "warehouse" / "baseline.duckdb") == table_digests(
         cli_built_sample.data / "warehouse" / "baseline.duckdb"

@@ -188,3 +188,17 @@ def test_a_warehouse_from_before_is_refused_before_anything_is_written():
 def test_an_unsafe_table_name_is_refused():
     with duckdb.connect() as conn, pytest.raises(ValueError, match="not a safe SQL identifier"):
         replace_partitions(conn, {"stg_answers; DROP TABLE x": pd.DataFrame({"wave": ["w1"]})}, "wave", "w1")
+
+
+def test_retiring_names_every_gone_wave_and_counts_it_where_asked():
+    """A wave with rows only in a data-quality table (every respondent quarantined or excluded) is
+    still named, with 0 respondents; the count comes from the table asked for, not the first."""
+    with duckdb.connect() as conn:
+        conn.execute(
+            "CREATE TABLE a_quality AS SELECT * FROM (VALUES ('w1', 'f1'), ('w2', 'f2'), ('w3', 'f3')) t(wave, f)"
+        )
+        conn.execute("CREATE TABLE respondents AS SELECT * FROM (VALUES ('w1', 1), ('w1', 2), ('w3', 3)) t(wave, r)")
+        retired = retire_waves(conn, ["a_quality", "respondents"], keep=["w3"], counted="respondents")
+        assert retired == {"w1": 2, "w2": 0}
+        assert conn.execute("SELECT DISTINCT wave FROM a_quality").fetchall() == [("w3",)]
+        assert conn.execute("SELECT count(*) FROM respondents").fetchall() == [(1,)]

@@ -13,13 +13,15 @@ OUTCOME_SUFFIXES = (".csv", *WORKBOOK_SUFFIXES)  # published outcome files
 BOUNDARY_SUFFIXES = (".shp", ".gpkg", ".geojson", ".json")  # boundary files (ingest/boundaries.py)
 SHAPEFILE_SIDECARS = (".shx", ".dbf", ".prj", ".cpg")  # read with a .shp, so part of its version
 
-_hash_cache: dict[tuple[str, int, int], str] = {}
+_hash_cache: dict[tuple[str, int, int, int, int], str] = {}
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in blocks (remembered against its size and modification time)."""
+    """SHA-256 of a file's bytes, read in blocks. Remembered against the file's inode, size and
+    modification and change times: a file replaced (a new inode) or rewritten (a new ctime, which no
+    copy tool sets back) is read again, even within one tick of a coarse clock."""
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     if key not in _hash_cache:
         digest = hashlib.sha256()
         with path.open("rb") as handle:

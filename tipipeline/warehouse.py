@@ -236,7 +236,9 @@ def retire_waves(
 ) -> dict[str, int]:
     """Delete, in one transaction, every row of a wave not in `keep` from the per-wave `tables`
     (those that exist; views are skipped, their rows going with the tables they show). Returns
-    the rows removed per retired wave, counted in `counted` (default: the first table present)."""
+    the rows removed per retired wave, counted in `counted` (default: the first table present): every
+    wave with rows in any of the tables is named, with 0 when `counted` holds none of its rows (a wave
+    whose every row was quarantined or excluded still has its data-quality rows retired)."""
     present = [_check_identifier(t) for t in tables if table_exists(conn, t) and not is_view(conn, t)]
     if not present:
         return {}
@@ -244,13 +246,15 @@ def retire_waves(
     kept = pd.DataFrame({"wave": pd.Series(keep, dtype="object")})
     conn.register("_kept_waves", kept)
     try:
-        retired = {
-            wave: rows
-            for wave, rows in conn.execute(
-                f"SELECT wave, count(*) FROM {counted} WHERE wave NOT IN (SELECT wave FROM _kept_waves) "
-                "GROUP BY wave ORDER BY wave"
+        gone = " UNION ".join(
+            f"SELECT DISTINCT wave FROM {t} WHERE wave NOT IN (SELECT wave FROM _kept_waves)" for t in present
+        )
+        rows = dict(
+            conn.execute(
+                f"SELECT wave, count(*) FROM {counted} WHERE wave NOT IN (SELECT wave FROM _kept_waves) GROUP BY wave"
             ).fetchall()
-        }
+        )
+        retired = {wave: int(rows.get(wave, 0)) for (wave,) in conn.execute(f"{gone} ORDER BY 1").fetchall()}
         conn.execute("BEGIN TRANSACTION")
         try:
             for table in present:

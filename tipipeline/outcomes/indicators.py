@@ -56,11 +56,11 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapping
 from tipipeline.framework.catalogue import FINGERTIPS_FIELDS
-from tipipeline.indicators.cells import LONDON_CODE, geography_names
+from tipipeline.indicators.cells import geography_names
 from tipipeline.indicators.periods import SURVEY, as_date
 from tipipeline.outcomes import files
 from tipipeline.outcomes.crime import COVERAGE, LAYOUT_FAMILY, OutcomeMapping, load_outcome_mapping
-from tipipeline.reference import Reference, load_reference
+from tipipeline.reference import LONDON_CODE, Reference, load_reference
 from tipipeline.stats.comparison import NOT_COMPARED, compare_with_london
 from tipipeline.stats.rates import crude_rate, funnel_limits, funnel_position, spearman_with_ci
 
