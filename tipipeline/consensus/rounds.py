@@ -169,7 +169,7 @@ def read_panel(path: Path, protocol: DefinitionProtocol, key: bytes, resolver: A
     for name, column in (("e-mail", email_column), ("stakeholder group", group_column)):
         if column is None:
             raise InputError(path, f"no {name} column (found: {', '.join(raw.columns)})")
-    ledger = RowLedger(raw, wave="panel")
+    ledger = RowLedger(raw, "panel", batch_column="round")
     emails = raw.data[email_column].astype(object).fillna("").map(_email_key)
     groups = raw.data[group_column].astype(object).fillna("").map(lambda v: normalise_label(v).replace(" ", "_"))
     boroughs_raw = (
@@ -226,8 +226,8 @@ def _ledger_frames(ledger: RowLedger, raw: RawExport, path: Path, period: str, p
     """(quarantine, exclusions) of one file, with what the reader found (malformed and blank rows,
     as for the staff survey), the period named `round`, and identifying values not stored."""
     malformed, blank = reader_findings(raw, period, path)
-    quarantine = _redact(_as_round(ledger.quarantine_frame(malformed), QUARANTINE_COLUMNS), personal)
-    return quarantine, _as_round(ledger.exclusions_frame(blank), EXCLUSION_COLUMNS)
+    quarantine = _redact(ledger.quarantine_frame(malformed)[ledger.quarantine_columns], personal)
+    return quarantine, ledger.exclusions_frame(blank)[ledger.exclusion_columns]
 
 
 def statements_in_round(statements: Statements, round_number: int) -> list:
@@ -292,7 +292,7 @@ def read_round_file(
     invited to this round, None for everyone on the panel)."""
     raw = read_export(path)
     period = f"round-{round_number}"
-    ledger = RowLedger(raw, wave=period)
+    ledger = RowLedger(raw, period, batch_column="round")
     apply_format_rules(raw, ledger, None)
     email_column = _find_column(raw, EMAIL_COLUMNS)
     if email_column is None:
@@ -368,11 +368,6 @@ def read_round_file(
         exclusions=exclusions,
         engaged=set(ids[ledger.excluded.isna().to_numpy() & ids.notna().to_numpy()]),
     )
-
-
-def _as_round(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The survey ledger's frames name the period `wave`; here it is the round."""
-    return frame[columns].rename(columns={"wave": "round"})
 
 
 def _exclude_repeats(raw: RawExport, ledger: RowLedger, ids: pd.Series) -> None:
@@ -478,8 +473,8 @@ def staging_frames(ingest: PanelIngest | None, protocol: DefinitionProtocol | No
             "stg_panel_invitations": pd.DataFrame(columns=["round", "panellist_id"]),
             "stg_panel_responses": pd.DataFrame(columns=RESPONSE_COLUMNS),
             "stg_panel_ratings": pd.DataFrame(columns=RATING_COLUMNS),
-            "definition_quarantine": pd.DataFrame(columns=[*QUARANTINE_COLUMNS]).rename(columns={"wave": "round"}),
-            "definition_exclusions": pd.DataFrame(columns=[*EXCLUSION_COLUMNS]).rename(columns={"wave": "round"}),
+            "definition_quarantine": pd.DataFrame(columns=["round", *QUARANTINE_COLUMNS[1:]]),
+            "definition_exclusions": pd.DataFrame(columns=["round", *EXCLUSION_COLUMNS[1:]]),
             "definition_data_quality": pd.DataFrame(columns=QUALITY_COLUMNS),
         }
     invitations = pd.DataFrame(

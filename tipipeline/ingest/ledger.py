@@ -55,11 +55,13 @@ def safe_value(value) -> str:
 class RowLedger:
     """Tracks each row's fate: excluded (first rule wins) or quarantined (all problems kept).
 
-    Shared by every reader of survey-tool exports (staff survey waves, the definition panel's
-    rounds); `wave` is the period the rows belong to (a wave or a round)."""
+    Shared by every reader of survey-tool exports. `batch` is what the rows belong to: a survey
+    wave, the definition panel or one of its rounds, the practice library's submissions or reviews;
+    the ledger's frames hold it in a column named `batch_column` ("wave" for the survey, "round" for
+    the definition panel)."""
 
-    def __init__(self, raw: RawExport, wave: str):
-        self.raw, self.wave = raw, wave
+    def __init__(self, raw: RawExport, batch: str, batch_column: str = "wave"):
+        self.raw, self.batch, self.batch_column = raw, batch, batch_column
         self.rows = np.asarray(raw.row_numbers, dtype=np.int64)
         self.excluded = pd.Series(pd.NA, index=range(len(self.rows)), dtype="object")
         self.exclusion_detail = pd.Series("", index=range(len(self.rows)), dtype="object")
@@ -93,7 +95,7 @@ class RowLedger:
         mask = self.excluded.notna().to_numpy()
         frame = pd.DataFrame(
             {
-                "wave": self.wave,
+                "wave": self.batch,
                 "source_file": self.raw.path.name,
                 "source_row": self.rows[mask],
                 "rule": self.excluded[mask].to_numpy(),
@@ -103,11 +105,20 @@ class RowLedger:
         )
         if extra:
             frame = pd.concat([pd.DataFrame(extra, columns=EXCLUSION_COLUMNS), frame], ignore_index=True)
-        return frame.sort_values("source_row", kind="stable").reset_index(drop=True).astype(EXCLUSION_DTYPES)
+        frame = frame.sort_values("source_row", kind="stable").reset_index(drop=True).astype(EXCLUSION_DTYPES)
+        return frame.rename(columns={"wave": self.batch_column})
 
     def quarantine_frame(self, extra: list[dict]) -> pd.DataFrame:
         frame = pd.DataFrame(extra + self.entries, columns=["source_row", "column", "value", "reason"])
         frame.insert(0, "source_file", self.raw.path.name)
-        frame.insert(0, "wave", self.wave)
+        frame.insert(0, "wave", self.batch)
         frame = frame.sort_values(["source_row", "column"], kind="stable", na_position="first").reset_index(drop=True)
-        return frame[QUARANTINE_COLUMNS].astype(QUARANTINE_DTYPES)
+        return frame[QUARANTINE_COLUMNS].astype(QUARANTINE_DTYPES).rename(columns={"wave": self.batch_column})
+
+    @property
+    def quarantine_columns(self) -> list[str]:
+        return [self.batch_column, *QUARANTINE_COLUMNS[1:]]
+
+    @property
+    def exclusion_columns(self) -> list[str]:
+        return [self.batch_column, *EXCLUSION_COLUMNS[1:]]

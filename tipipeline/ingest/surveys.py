@@ -827,7 +827,7 @@ def inspect_format(path: Path) -> FileReport:
     """What the format rules alone find in an export (no codebook): rows, the rows the survey
     tool's own columns exclude or quarantine, malformed rows, identifying columns."""
     raw = read_export(path)
-    ledger = RowLedger(raw, wave="")
+    ledger = RowLedger(raw, "")
     apply_format_rules(raw, ledger, None)
     excluded = ledger.excluded.value_counts().to_dict()
     if raw.blank_rows:

@@ -225,7 +225,7 @@ def read_submission_file(path: Path, ctx: _Context, cleared: dict[str, set[str]]
     submission id -> words reviewers confirmed are not personal data."""
     raw = read_export(path)
     columns = form_columns(raw, ctx.config, path)
-    ledger = RowLedger(raw, wave="submissions")
+    ledger = RowLedger(raw, "submissions")
     apply_format_rules(raw, ledger, None)
     values = {name: _text(raw, columns, name) for name in ctx.config.form}
 
@@ -378,7 +378,7 @@ def read_reviews(
     columns = {name: _find(raw, name) for name in REVIEW_FIELDS}
     if missing := [name for name in REVIEW_FIELDS if columns[name] is None]:
         raise InputError(path, f"no {', '.join(missing)} column (found: {', '.join(raw.columns)})")
-    ledger = RowLedger(raw, wave="reviews")
+    ledger = RowLedger(raw, "reviews")
     text = {
         name: raw.data[column].astype(object).fillna("").astype(str).str.strip() for name, column in columns.items()
     }
