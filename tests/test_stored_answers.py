@@ -202,3 +202,15 @@ def test_retiring_names_every_gone_wave_and_counts_it_where_asked():
         assert retired == {"w1": 2, "w2": 0}
         assert conn.execute("SELECT DISTINCT wave FROM a_quality").fetchall() == [("w3",)]
         assert conn.execute("SELECT count(*) FROM respondents").fetchall() == [(1,)]
+
+
+def test_retiring_names_waves_only_from_the_tables_asked():
+    """`named_in`: the waves retired are those the named tables hold; the others are only cleared."""
+    with duckdb.connect() as conn:
+        conn.execute("CREATE TABLE quality AS SELECT * FROM (VALUES ('w1'), ('w2'), ('w3')) t(wave)")
+        conn.execute("CREATE TABLE respondents AS SELECT * FROM (VALUES ('w1'), ('w3')) t(wave)")
+        conn.execute("CREATE TABLE cells AS SELECT * FROM (VALUES ('w1'), ('w4'), ('w3')) t(wave)")
+        tables = ["cells", "quality", "respondents"]
+        retired = retire_waves(conn, tables, keep=["w3"], counted="respondents", named_in=["respondents", "quality"])
+        assert retired == {"w1": 1, "w2": 0}
+        assert conn.execute("SELECT DISTINCT wave FROM cells").fetchall() == [("w3",)]  # w4 cleared too

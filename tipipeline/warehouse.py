@@ -232,22 +232,28 @@ def _add_new_columns(conn: duckdb.DuckDBPyConnection, table: str, source: str) -
 
 
 def retire_waves(
-    conn: duckdb.DuckDBPyConnection, tables: list[str], keep: list[str], counted: str | None = None
+    conn: duckdb.DuckDBPyConnection,
+    tables: list[str],
+    keep: list[str],
+    counted: str | None = None,
+    named_in: list[str] | None = None,
 ) -> dict[str, int]:
     """Delete, in one transaction, every row of a wave not in `keep` from the per-wave `tables`
     (those that exist; views are skipped, their rows going with the tables they show). Returns
-    the rows removed per retired wave, counted in `counted` (default: the first table present): every
-    wave with rows in any of the tables is named, with 0 when `counted` holds none of its rows (a wave
-    whose every row was quarantined or excluded still has its data-quality rows retired)."""
+    the rows removed per retired wave, counted in `counted` (default: the first table present). The
+    retired waves are those with rows in any of `named_in` (default: every table present), with 0
+    when `counted` holds none of a wave's rows: a wave whose every row was quarantined or excluded
+    is named from its data-quality rows. The other tables are only written (rows deleted), not read."""
     present = [_check_identifier(t) for t in tables if table_exists(conn, t) and not is_view(conn, t)]
     if not present:
         return {}
     counted = _check_identifier(counted) if counted in present else present[0]
+    named = [t for t in present if named_in is None or t in named_in] or [counted]
     kept = pd.DataFrame({"wave": pd.Series(keep, dtype="object")})
     conn.register("_kept_waves", kept)
     try:
         gone = " UNION ".join(
-            f"SELECT DISTINCT wave FROM {t} WHERE wave NOT IN (SELECT wave FROM _kept_waves)" for t in present
+            f"SELECT DISTINCT wave FROM {t} WHERE wave NOT IN (SELECT wave FROM _kept_waves)" for t in named
         )
         rows = dict(
             conn.execute(

@@ -32,7 +32,18 @@ def wave_register(conn, settings) -> tuple[pd.DataFrame, dict[str, int]]:
     on_disk = discover_waves(settings.surveys_dir)
     # No wave folder at all is far likelier an unmounted or mistyped data folder than every wave
     # withdrawn: keep everything (`tipipeline wave remove` retires a wave on purpose).
-    retired = retire_waves(conn, PER_WAVE_TABLES, keep=on_disk, counted="stg_respondents") if on_disk else {}
+    retired = (
+        retire_waves(
+            conn,
+            PER_WAVE_TABLES,
+            keep=on_disk,
+            counted="stg_respondents",
+            # A wave staged with no respondent accepted still has its files' accounting: name it from there.
+            named_in=["stg_respondents", "survey_data_quality"],
+        )
+        if on_disk
+        else {}
+    )
     staged, built = {}, {}
     if table_exists(conn, "stg_respondents"):
         staged = dict(conn.execute("SELECT wave, count(*) FROM stg_respondents GROUP BY wave").fetchall())
