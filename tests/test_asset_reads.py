@@ -42,14 +42,16 @@ _WRITTEN = re.compile(
 )
 
 
+# A connection of its own, opened once: a statement it cannot bind would abort the watched transaction.
+_PARSER = duckdb.connect()
+
+
 def _tables_read(sql: str) -> set[str]:
     """The tables a statement names, less the one it writes."""
-    # A connection of its own: a statement it cannot bind would abort the watched transaction.
-    with duckdb.connect() as parser:
-        try:
-            named = set(parser.get_table_names(sql))
-        except duckdb.Error:
-            named = set(_AFTER_FROM.findall(sql))
+    try:
+        named = set(_PARSER.get_table_names(sql))
+    except duckdb.Error:
+        named = set(_AFTER_FROM.findall(sql))
     written = _WRITTEN.match(sql)
     if written and written.group(1) not in _AFTER_FROM.findall(sql, written.end()):
         named.discard(written.group(1))  # unless it also reads it (INSERT INTO t SELECT ... FROM t)

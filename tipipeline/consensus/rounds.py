@@ -37,7 +37,7 @@ from tipipeline.errors import InputError
 from tipipeline.files import EXPORT_SUFFIXES
 from tipipeline.ingest.exports import read_export
 from tipipeline.ingest.identifiers import pseudonymise
-from tipipeline.ingest.ledger import EXCLUSION_COLUMNS, QUARANTINE_COLUMNS, RowLedger
+from tipipeline.ingest.ledger import EXCLUSION_COLUMNS, QUARANTINE_COLUMNS, ROW_COUNT_COLUMNS, RowLedger
 from tipipeline.ingest.raw_export import RawExport
 from tipipeline.ingest.surveys import apply_format_rules, local_times, normalise_label, reader_findings
 from tipipeline.reference import AliasResolver
@@ -50,16 +50,7 @@ END_TIME_COLUMNS = {"enddate", "end date", "completion time", "completed", "subm
 PANELLIST_COLUMNS = ["panellist_id", "stakeholder_group", "borough_code", "source_row"]
 RATING_COLUMNS = ["round", "panellist_id", "statement_id", "rating", "missing_reason"]
 RESPONSE_COLUMNS = ["round", "panellist_id", "source_file", "source_row"]
-QUALITY_COLUMNS = [
-    "round",
-    "source_file",
-    "sha256",
-    "rows_read",
-    "rows_accepted",
-    "rows_quarantined",
-    "rows_excluded",
-    "excluded_by_rule",
-]
+QUALITY_COLUMNS = ["round", "source_file", "sha256", *ROW_COUNT_COLUMNS]
 NOT_RATED, UNABLE = "not_answered", "unable_to_rate"
 
 

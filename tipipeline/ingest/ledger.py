@@ -23,6 +23,8 @@ EXCLUSION_RULES = [
     "duplicate_submission",
     "duplicate_response_id",
 ]
+# Where a file's rows went, in every reader's data-quality table (schemas.base.RowAccounting).
+ROW_COUNT_COLUMNS = ["rows_read", "rows_accepted", "rows_quarantined", "rows_excluded", "excluded_by_rule"]
 QUARANTINE_COLUMNS = ["wave", "source_file", "source_row", "column", "value", "reason"]
 EXCLUSION_COLUMNS = ["wave", "source_file", "source_row", "rule", "detail"]
 # Types fixed here so that an empty table (a wave with nothing quarantined) has the same columns.

@@ -26,6 +26,7 @@ from tipipeline.errors import InputError
 from tipipeline.files import AUDIT_SUFFIXES
 from tipipeline.framework import Framework
 from tipipeline.ingest.exports import read_export
+from tipipeline.ingest.ledger import ROW_COUNT_COLUMNS
 from tipipeline.reference import AliasResolver
 from tipipeline.stats.agreement import cohen_kappa, percent_agreement
 
@@ -52,16 +53,7 @@ CODING_COLUMNS = [
     "coder",
 ]
 QUARANTINE_COLUMNS = ["source_file", "source_row", "column", "value", "reason"]
-QUALITY_COLUMNS = [
-    "source_file",
-    "sha256",
-    "file_format",
-    "rows_read",
-    "rows_accepted",
-    "rows_quarantined",
-    "rows_excluded",
-    "excluded_by_rule",
-]
+QUALITY_COLUMNS = ["source_file", "sha256", "file_format", *ROW_COUNT_COLUMNS]
 
 
 def _key(text: str) -> str:

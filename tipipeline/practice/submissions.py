@@ -29,7 +29,7 @@ from tipipeline.errors import InputError
 from tipipeline.files import EXPORT_SUFFIXES, file_sha256
 from tipipeline.framework import Framework
 from tipipeline.ingest.exports import read_export
-from tipipeline.ingest.ledger import RowLedger
+from tipipeline.ingest.ledger import ROW_COUNT_COLUMNS, RowLedger
 from tipipeline.ingest.raw_export import RawExport, csv_delimiter, csv_records
 from tipipeline.ingest.surveys import apply_format_rules, local_times, normalise_label, reader_findings
 from tipipeline.practice.config import LibraryConfig
@@ -78,16 +78,7 @@ REVIEW_COLUMNS = [
 ]
 ISSUE_COLUMNS = ["source_file", "source_row", "column", "value", "reason"]
 EXCLUSION_COLUMNS = ["source_file", "source_row", "rule", "detail"]
-QUALITY_COLUMNS = [
-    "input",
-    "source_file",
-    "sha256",
-    "rows_read",
-    "rows_accepted",
-    "rows_quarantined",
-    "rows_excluded",
-    "excluded_by_rule",
-]
+QUALITY_COLUMNS = ["input", "source_file", "sha256", *ROW_COUNT_COLUMNS]
 
 
 @dataclass
