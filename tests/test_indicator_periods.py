@@ -127,7 +127,9 @@ def test_the_schema_rejects_a_bad_period_or_source(bad, check):
 
 def test_one_row_per_indicator_source_period_and_area():
     assert validate(Indicators, _frame(OUTCOME, {**OUTCOME, "period": "2024-w1 after"})).passed
-    assert "one_row_per_cell" in _failed_checks(_frame(OUTCOME, OUTCOME))
+    assert "one_row_per_indicator_id_source_period_geography_level_geography_code" in _failed_checks(
+        _frame(OUTCOME, OUTCOME)
+    )
 
 
 def test_the_policy_period_is_the_span_of_the_documents_years():

@@ -145,7 +145,7 @@ def test_row_wise_staging_checks_fail_on_a_constructed_breach(sample_wave):
     respondents = result.respondents.copy()
     assert validate(StgRespondents, respondents).passed
     twice = pd.concat([respondents, respondents.iloc[[0]]], ignore_index=True)
-    assert "one_row_per_respondent" in set(validate(StgRespondents, twice).failure_cases["check"])
+    assert "one_row_per_wave_respondent_id" in set(validate(StgRespondents, twice).failure_cases["check"])
     not_police = respondents.index[respondents["sector"] != "police"][0]
     respondents.loc[not_police, "bcu_code"] = "AW"
     failed = validate(StgRespondents, respondents).failure_cases

@@ -11,81 +11,22 @@ from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write
 from tipipeline.inputs import FRAMEWORK_FILES, RAW_DEFINITION
 from tipipeline.preview import markdown_preview
 from tipipeline.resources import PathsResource, WarehouseResource
-from tipipeline.schemas import consensus as schemas
 
 STAGING_TABLES = [
-    TableAsset(
-        "stg_panellists",
-        "The definition panel, pseudonymised: one row per panellist with their stakeholder group and borough; "
-        "e-mail addresses and names never reach the warehouse (the pseudonym is an HMAC of the e-mail).",
-        schemas.StgPanellists,
-    ),
-    TableAsset(
-        "stg_panel_invitations",
-        "Who was invited to each round: the whole panel to round 1, then (invite: previous_responders) those "
-        "who responded to the round before.",
-        schemas.StgPanelInvitations,
-    ),
-    TableAsset(
-        "stg_panel_responses",
-        "Accepted responses: one per panellist and round, with the source file and row.",
-        schemas.StgPanelResponses,
-    ),
-    TableAsset(
-        "stg_panel_ratings",
-        "Every accepted response's rating of each statement in play in its round; missing with a reason "
-        "(not_answered, unable_to_rate).",
-        schemas.StgPanelRatings,
-    ),
-    TableAsset(
-        "definition_quarantine",
-        "Panel and round rows that could not be accepted, with file, row, column, value and reason.",
-        schemas.DefinitionQuarantine,
-    ),
-    TableAsset(
-        "definition_exclusions",
-        "Round rows excluded by a documented rule (blank_row, non_genuine_status, partial_response, not_invited, "
-        "no_ratings, duplicate_submission).",
-        schemas.DefinitionExclusions,
-    ),
-    TableAsset(
-        "definition_data_quality",
-        "Per panel or round file: SHA-256 and rows read = accepted + quarantined + excluded (by rule).",
-        schemas.DefinitionDataQuality,
-    ),
+    TableAsset("stg_panellists"),
+    TableAsset("stg_panel_invitations"),
+    TableAsset("stg_panel_responses"),
+    TableAsset("stg_panel_ratings"),
+    TableAsset("definition_quarantine"),
+    TableAsset("definition_exclusions"),
+    TableAsset("definition_data_quality"),
 ]
 RESULT_TABLES = [
-    TableAsset(
-        "definition_statements",
-        "Per statement x round x panel group (all, then each stakeholder group): ratings, median and IQR, the share "
-        "in each band, the RAND/UCLA disagreement index, the consensus (in, out, none) under definition.yaml's rule "
-        "and its stability since the round before. A group with too few panellists in a round is withheld.",
-        schemas.DefinitionStatements,
-    ),
-    TableAsset(
-        "panel_flow",
-        "Panellists invited and responding per round and stakeholder group, and those who also responded to the "
-        "round before (the attrition a Delphi reader checks first).",
-        schemas.PanelFlow,
-    ),
-    TableAsset(
-        "london_definition",
-        "The London definition: the statements the whole panel agreed (consensus in) in the final round, in the "
-        "framework's order of principles, then domains, then the rest, with their evidence.",
-        schemas.LondonDefinition,
-    ),
-    TableAsset(
-        "definition_framework_links",
-        "Each framework principle and domain with the agreed statements behind it (or none), and agreed statements "
-        "with no place in the framework.",
-        schemas.DefinitionFrameworkLinks,
-    ),
-    TableAsset(
-        "definition_protocol",
-        "The study protocol the results were judged by (definition.yaml): scale and bands, the consensus and "
-        "stability rules in words, the group threshold, who is invited, and the file's SHA-256.",
-        schemas.DefinitionProtocolTable,
-    ),
+    TableAsset("definition_statements"),
+    TableAsset("panel_flow"),
+    TableAsset("london_definition"),
+    TableAsset("definition_framework_links"),
+    TableAsset("definition_protocol"),
 ]
 
 

@@ -11,22 +11,11 @@ from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write
 from tipipeline.inputs import RAW_BOUNDARIES
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
-from tipipeline.schemas import boundaries as schemas
 
 BOUNDARY_TABLES = [
-    TableAsset(
-        "borough_boundaries",
-        "The 33 borough shapes in British National Grid (from the boundary file in "
-        "data/boundaries/, or tile-grid squares when there is none), as WKB, with the file's name and "
-        "Crown copyright attribution (empty for the tile grid). The maps are drawn from these tables.",
-        schemas.BoroughBoundaries,
-    ),
-    TableAsset(
-        "bcu_boundaries",
-        "The 12 MPS BCU shapes, dissolved from their boroughs (the City is in no BCU).",
-        schemas.BcuBoundaries,
-    ),
-    TableAsset("icb_boundaries", "The 5 ICB shapes, dissolved from their boroughs.", schemas.IcbBoundaries),
+    TableAsset("borough_boundaries"),
+    TableAsset("bcu_boundaries"),
+    TableAsset("icb_boundaries"),
 ]
 
 

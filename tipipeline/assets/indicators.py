@@ -29,34 +29,14 @@ from tipipeline.partitions import survey_waves
 from tipipeline.preview import markdown_preview
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
-from tipipeline.schemas import indicators as schemas
 from tipipeline.stats.disclosure_audit import audit, audit_fingerprint, record_audit
 from tipipeline.warehouse import SqlSource
 
 WAVE_INDICATOR_TABLES = [
-    TableAsset(
-        "respondent_measures",
-        "Each respondent's domain, principle and index scores (and yes/no answers as "
-        "1/0): the input to the indicators. Pseudonymous, row-level: never published. One partition per wave.",
-        None,
-    ),
-    TableAsset(
-        "indicator_cells",
-        "Every survey indicator cell of the wave with the true n and standard deviation, and the "
-        "disclosure decision (suppressed, reason). Working table only: never published.",
-        schemas.IndicatorCells,
-    ),
-    TableAsset(
-        "survey_indicators",
-        "The wave's survey indicators, disclosure-controlled: value, 95% CI, n and numerator per "
-        "indicator and geography, compared with London (suppressed cells flagged with a reason).",
-        schemas.SurveyIndicators,
-    ),
-    TableAsset(
-        "reliability",
-        "Cronbach's alpha per domain per wave (all respondents with every item of the domain answered).",
-        schemas.Reliability,
-    ),
+    TableAsset("respondent_measures"),
+    TableAsset("indicator_cells"),
+    TableAsset("survey_indicators"),
+    TableAsset("reliability"),
 ]
 DISCLOSURE_CHECK = "survey_indicators_disclosure_control"
 
@@ -131,29 +111,10 @@ def _write_wave_indicators(
 
 
 LONDON_INDICATOR_TABLES = [
-    TableAsset(
-        "indicators",
-        "The baseline indicators: value, 95% CI, n and numerator per indicator, source, period and "
-        "geography, compared with London, disclosure-controlled (suppressed cells flagged with a reason): every "
-        "wave's survey indicators (source survey, period the wave) and the policy audit's (source policy_audit, "
-        "period the span of its documents' years, no wave). The published table adds the outcome indicators.",
-        schemas.Indicators,
-    ),
-    TableAsset(
-        "indicator_catalogue", "One row per indicator with the Fingertips metadata fields.", schemas.IndicatorCatalogue
-    ),
-    TableAsset(
-        "indicator_changes",
-        "Change between consecutive waves per indicator and geography, with a 95% CI "
-        "of the change and whether it is significant.",
-        schemas.IndicatorChanges,
-    ),
-    TableAsset(
-        "promising_practice",
-        "Promising-practice candidates per organisation: policy documents at or above "
-        "the strength threshold and the latest wave's % of staff willing to share (never free text).",
-        schemas.PromisingPractice,
-    ),
+    TableAsset("indicators"),
+    TableAsset("indicator_catalogue"),
+    TableAsset("indicator_changes"),
+    TableAsset("promising_practice"),
 ]
 
 
@@ -228,24 +189,9 @@ def _disclosure_check(cells: pd.DataFrame, threshold: int, families: dict[str, s
 
 
 JOURNEY_TABLES = [
-    TableAsset(
-        "journey",
-        "A journey stage per organisation x domain x wave from the framework's rule (survey "
-        "score and % agreeing, policy comprehensiveness and strength), or 'Insufficient evidence', with "
-        "the evidence and the roadmap's next step.",
-        schemas.Journey,
-    ),
-    TableAsset(
-        "journey_summary",
-        "London's distribution of stages: organisations at each stage per wave, sector and domain.",
-        schemas.JourneySummary,
-    ),
-    TableAsset(
-        "borough_partnership",
-        "Per borough: its council's, its BCU's and its ICB's values side by side, per "
-        "domain (mean score) and the index, per wave; suppression carried through.",
-        schemas.BoroughPartnership,
-    ),
+    TableAsset("journey"),
+    TableAsset("journey_summary"),
+    TableAsset("borough_partnership"),
 ]
 
 

@@ -11,6 +11,7 @@ from dagster import (
     multi_asset,
 )
 
+from tipipeline import registry
 from tipipeline.assets.failures import readable_failures
 from tipipeline.assets.metadata import schema_check_result, table_metadata
 from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write_tables
@@ -36,7 +37,6 @@ from tipipeline.preview import markdown_preview
 from tipipeline.reference import AliasResolver, load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
 from tipipeline.schemas import ingest as schemas
-from tipipeline.schemas import policy as policy_schemas
 from tipipeline.schemas.validation import validate
 from tipipeline.warehouse import replace_table
 
@@ -45,8 +45,7 @@ OWNERS = ["team:tipipeline"]
 
 @asset(
     group_name="ingest",
-    description="The survey instrument (data/raw/surveys/codebook.yaml), validated against the framework: "
-    "one row per item with its export column, domain, principle, scale and reverse coding.",
+    description=registry.table("codebook_items").description,
     kinds={"duckdb", "yaml"},
     owners=OWNERS,
     code_version="1",
@@ -81,46 +80,12 @@ def survey_codebook(paths: PathsResource, warehouse: WarehouseResource) -> Mater
 
 # The staging tables one wave writes, each its own asset (table name = asset name).
 WAVE_TABLES = [
-    TableAsset(
-        "stg_respondents",
-        "One row per accepted respondent: pseudonymous id, organisation, borough, BCU, ICB, "
-        "role, service area, TI training, willingness to share. No identifiers.",
-        schemas.StgRespondents,
-    ),
-    TableAsset(
-        "stg_responses",
-        "Item-level answers (long): one row per respondent x item, the value on the scale, the "
-        "scored value (reverse-coded items flipped) and why an answer is missing. A view: the rows are stored "
-        "wide in `stg_answers` (per item `v__<item>` value, `m__<item>` missing code), which the check validates "
-        "against the codebook, and DuckDB makes them long when the view is read.",
-        None,
-        stored_as=STORED_ANSWERS,
-    ),
-    TableAsset(
-        "restricted_free_text",
-        "RESTRICTED. Free-text answers (practice examples); never published. Read only by "
-        "named researchers for the promising-practice review.",
-        schemas.RestrictedFreeText,
-        restricted=True,
-    ),
-    TableAsset(
-        "survey_quarantine",
-        "Rows that could not be accepted: file, row, column, offending value and reason. "
-        "Fix the export or the alias table and re-run the wave.",
-        schemas.SurveyQuarantine,
-    ),
-    TableAsset(
-        "survey_exclusions",
-        "Rows excluded by a documented rule (previews, tests, spam, partial responses, "
-        "refused consent, duplicate submissions), with the rule and detail.",
-        schemas.SurveyExclusions,
-    ),
-    TableAsset(
-        "survey_data_quality",
-        "Per export file: SHA-256, format, encoding, rows read = accepted + quarantined + "
-        "excluded (by rule), identifying columns dropped at read.",
-        schemas.SurveyDataQuality,
-    ),
+    TableAsset("stg_respondents"),
+    TableAsset("stg_responses", stored_as=STORED_ANSWERS),
+    TableAsset("restricted_free_text"),
+    TableAsset("survey_quarantine"),
+    TableAsset("survey_exclusions"),
+    TableAsset("survey_data_quality"),
 ]
 
 
@@ -194,57 +159,15 @@ def _accounting_metadata(quality: pd.DataFrame) -> dict:
 
 
 POLICY_TABLES = [
-    TableAsset(
-        "audit_codings",
-        "Accepted policy-audit rows: one per document x coder, scores 0/1/2 per principle.",
-        policy_schemas.AuditCodings,
-    ),
-    TableAsset(
-        "policy_documents",
-        "One row per audited document: coders, consensus, comprehensiveness (% of principles "
-        "scored 1 or 2) and strength (% scored 2) over its settled scores, promising-practice candidate flag.",
-        policy_schemas.PolicyDocuments,
-    ),
-    TableAsset(
-        "policy_document_scores",
-        "The settled score per document x principle and how it was settled (single "
-        "coder, coders agree, consensus); unresolved disagreements have no score.",
-        policy_schemas.PolicyDocumentScores,
-    ),
-    TableAsset(
-        "policy_unresolved",
-        "Disagreements between coders with no consensus row: left out of the scores until "
-        "settled. Add a `consensus` row to the audit to settle them.",
-        policy_schemas.PolicyUnresolved,
-    ),
-    TableAsset(
-        "coder_agreement",
-        "Inter-rater agreement per principle and overall: double-coded documents, % agreement, "
-        "Cohen's kappa and linear-weighted kappa (0/1/2).",
-        policy_schemas.CoderAgreement,
-    ),
-    TableAsset(
-        "policy_organisations",
-        "Per organisation: documents audited, comprehensiveness and strength over its best "
-        "settled score per principle, mean document scores, promising-practice candidates.",
-        policy_schemas.PolicyOrganisations,
-    ),
-    TableAsset(
-        "policy_principles",
-        "Per organisation x principle: the best settled score any of its documents gives the principle (which "
-        "principles are missing from its documents), and how many documents have a settled or unsettled score.",
-        policy_schemas.PolicyPrinciples,
-    ),
-    TableAsset(
-        "audit_quarantine",
-        "Audit rows that could not be accepted, with file, row, column, value and reason.",
-        policy_schemas.AuditQuarantine,
-    ),
-    TableAsset(
-        "audit_data_quality",
-        "Per audit file: SHA-256, rows read = accepted + quarantined + excluded.",
-        policy_schemas.AuditDataQuality,
-    ),
+    TableAsset("audit_codings"),
+    TableAsset("policy_documents"),
+    TableAsset("policy_document_scores"),
+    TableAsset("policy_unresolved"),
+    TableAsset("coder_agreement"),
+    TableAsset("policy_organisations"),
+    TableAsset("policy_principles"),
+    TableAsset("audit_quarantine"),
+    TableAsset("audit_data_quality"),
 ]
 
 

@@ -1,11 +1,10 @@
 """Dagster metadata for tables and maps: row count, column schema with descriptions, a markdown
 preview rounded for reading (`tipipeline.preview`), and map images for the UI. The Dagster layer's
-own: it reads the published-table list and the map layers, which sit below it."""
+own: it reads the table registry and the map layers, which sit below it."""
 
 from __future__ import annotations
 
 import base64
-import functools
 import io
 import re
 from pathlib import Path
@@ -14,47 +13,18 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from dagster import MetadataValue, TableColumn, TableSchema
 
+from tipipeline import registry
 from tipipeline.preview import PREVIEW_ROWS, markdown_preview
 
 if TYPE_CHECKING:
     from dagster import AssetCheckResult
 
-# `SELECT * FROM t`, `SELECT * EXCLUDE (...) FROM t` or `SELECT * REPLACE (CAST(...) AS c, ...) FROM t`
-# (the same columns, typed): a published table that is warehouse table t.
-_WHOLE_TABLE = re.compile(
-    r"\s*SELECT\s+\*(?:\s+EXCLUDE\s*\([^)]*\))?(?:\s+REPLACE\s*\((?:[^()]|\([^()]*\))*\))?"
-    r"\s+FROM\s+([a-z_][a-z0-9_]*)\s*",
-    re.IGNORECASE,
-)
-
-
-@functools.cache
-def _described_columns() -> dict[str, dict[str, str]]:
-    """Warehouse table -> {column: description}, from the published-table list (loaded once).
-
-    A published table that is a whole warehouse table (`SELECT * FROM t`) lends its column comments
-    to t, whatever its published name (`policy_audit` is `policy_documents`), and so does each
-    whole table of a union; a table published from any other query (`data_quality`) describes none."""
-    from tipipeline.publish.baseline import load_spec
-
-    described: dict[str, dict[str, str]] = {}
-    for spec in load_spec():
-        # A union of whole tables (`indicator_catalogue` is the survey and the outcome catalogues)
-        # lends the comments to each of them.
-        for part in re.split(r"\bUNION\s+ALL(?:\s+BY\s+NAME)?\b", spec.sql, flags=re.IGNORECASE):
-            match = _WHOLE_TABLE.fullmatch(part)
-            if match:
-                described.setdefault(match.group(1), {}).update(spec.columns)
-    return described
-
 
 def column_descriptions(table: str) -> dict[str, str]:
-    """The description of each of the table's columns that has one (empty for undescribed tables).
-
-    From `published_tables.yaml`, the one place column descriptions are written. pandera field
-    descriptions (`Field(description=...)`) would be the fallback for working tables, but no schema
-    declares any yet."""
-    return dict(_described_columns().get(table, {}))
+    """The description of each of the table's columns, from its registry entry (empty for a table
+    the registry does not hold)."""
+    tables = registry.tables()
+    return tables[table].descriptions if table in tables else {}
 
 
 def column_schema(frame: pd.DataFrame, table: str | None = None) -> TableSchema:

@@ -9,76 +9,22 @@ from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write
 from tipipeline.inputs import FRAMEWORK_FILES, RAW_OUTCOMES
 from tipipeline.reference import load_reference
 from tipipeline.resources import PathsResource, WarehouseResource
-from tipipeline.schemas import outcomes as schemas
 from tipipeline.warehouse import table_exists
 
 SOURCE_TABLES = [
-    TableAsset(
-        "outcome_measures",
-        "Offences per outcome measure (outcomes.yaml), borough and month from the MPS borough crime files; "
-        "for each month the newest release; 0 where a release has no row for a borough and category (a borough "
-        "or measure a release has no row for at all is missing, never 0).",
-        schemas.OutcomeMeasures,
-    ),
-    TableAsset(
-        "outcome_unmapped",
-        "Borough offences in categories no outcome measure takes, per file and category; `known` is false "
-        "for a category outcomes.yaml has never seen (add it to the mapping).",
-        schemas.OutcomeUnmapped,
-    ),
-    TableAsset(
-        "outcome_supply",
-        "Which MPS release supplied each month (the newest wins) and which releases it superseded.",
-        schemas.OutcomeSupply,
-    ),
-    TableAsset(
-        "fingertips_values",
-        "OHID Fingertips values as published (never recomputed) for the London boroughs, London and England; "
-        "a blank value is suppressed, with the publisher's note.",
-        schemas.FingertipsValues,
-    ),
-    TableAsset(
-        "population_estimates",
-        "ONS mid-year population estimates per area: all ages and 10-24 (the denominators).",
-        schemas.PopulationEstimates,
-    ),
-    TableAsset(
-        "outcome_data_quality",
-        "Per outcome file: SHA-256, rows read = accepted + excluded, and for crime files where every offence "
-        "went (in a measure, other categories, other areas, repeated rows) and the months a newer release superseded.",
-        schemas.OutcomeDataQuality,
-    ),
+    TableAsset("outcome_measures"),
+    TableAsset("outcome_unmapped"),
+    TableAsset("outcome_supply"),
+    TableAsset("fingertips_values"),
+    TableAsset("population_estimates"),
+    TableAsset("outcome_data_quality"),
 ]
 EVIDENCE_TABLES = [
-    TableAsset(
-        "outcome_indicators",
-        "12-month offence counts and crude rates per 1,000 residents (all ages; 10-24 for some measures) with "
-        "phe_rate 95% CIs, per borough, BCU, ICB and London, for the 12 months before and after each wave's "
-        "fieldwork, compared with London (lower is better). City of London: not covered by the MPS, never 0.",
-        schemas.OutcomeIndicators,
-    ),
-    TableAsset(
-        "outcome_coverage",
-        "Per outcome measure, wave and period: the months expected and present, and any missing.",
-        schemas.OutcomeCoverage,
-    ),
-    TableAsset(
-        "practice_outcomes",
-        "Per borough, wave and outcome indicator: the council's, BCU's and ICB's trauma-informed practice index "
-        "(disclosure-controlled: a withheld index stays missing) beside the outcome rates before and after.",
-        schemas.PracticeOutcomes,
-    ),
-    TableAsset(
-        "practice_outcome_correlations",
-        "Spearman's rank correlation across boroughs between the council's index and each outcome rate, with its "
-        "95% CI and n: ecological and descriptive, never causal.",
-        schemas.PracticeOutcomeCorrelations,
-    ),
-    TableAsset(
-        "outcome_catalogue",
-        "The outcome indicators' metadata (Fingertips fields), from tipipeline/outcomes/outcome_indicators.yaml.",
-        schemas.OutcomeCatalogue,
-    ),
+    TableAsset("outcome_indicators"),
+    TableAsset("outcome_coverage"),
+    TableAsset("practice_outcomes"),
+    TableAsset("practice_outcome_correlations"),
+    TableAsset("outcome_catalogue"),
 ]
 
 

@@ -12,55 +12,18 @@ from tipipeline.assets.tables import TableAsset, asset_specs, check_specs, write
 from tipipeline.inputs import FRAMEWORK_FILES, RAW_PRACTICE
 from tipipeline.preview import markdown_preview
 from tipipeline.resources import PathsResource, WarehouseResource
-from tipipeline.schemas import practice as schemas
 
 STAGING_TABLES = [
-    TableAsset(
-        "stg_practice_submissions",
-        "Accepted practice-library submissions, one per form response: organisation resolved, principles and domains "
-        "as framework ids, consent; free text screened for personal data (a flagged field is stored as a notice, never "
-        "the text). Respondents' e-mails, names and IP addresses in the exports are never read.",
-        schemas.StgPracticeSubmissions,
-    ),
-    TableAsset(
-        "practice_reviews",
-        "The reviewers' accepted decisions (reviews.csv): submission, state, reviewer, date, evidence level and reason.",
-        schemas.PracticeReviews,
-    ),
-    TableAsset(
-        "practice_quarantine",
-        "Submission and review rows that could not be accepted, with file, row, column, value and reason.",
-        schemas.PracticeQuarantine,
-    ),
-    TableAsset(
-        "practice_exclusions",
-        "Submission rows excluded by a documented rule (blank_row, non_genuine_status, partial_response).",
-        schemas.PracticeExclusions,
-    ),
-    TableAsset(
-        "practice_data_quality",
-        "Per submissions or reviews file: SHA-256 and rows read = accepted + quarantined + excluded (by rule).",
-        schemas.PracticeDataQuality,
-    ),
+    TableAsset("stg_practice_submissions"),
+    TableAsset("practice_reviews"),
+    TableAsset("practice_quarantine"),
+    TableAsset("practice_exclusions"),
+    TableAsset("practice_data_quality"),
 ]
 RESULT_TABLES = [
-    TableAsset(
-        "practice_entry_status",
-        "Per submission: its latest review state, consent, what the personal-data screen found, and whether the "
-        "library shows it (or why not).",
-        schemas.PracticeEntryStatus,
-    ),
-    TableAsset(
-        "practice_library",
-        "The practice library: entries whose latest decision is published, with consent to publish and nothing "
-        "the personal-data screen holds back; each with its evidence level (Foundations' scale) and the reason.",
-        schemas.PracticeLibrary,
-    ),
-    TableAsset(
-        "practice_status_summary",
-        "Entries by state, consent, personal-data screen and reason, in numbers only (no titles).",
-        schemas.PracticeStatusSummary,
-    ),
+    TableAsset("practice_entry_status"),
+    TableAsset("practice_library"),
+    TableAsset("practice_status_summary"),
 ]
 
 

@@ -8,13 +8,14 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster import AssetCheckSpec, AssetsDefinition, MaterializeResult, asset
 
+from tipipeline import registry
 from tipipeline.assets.metadata import schema_check_result, table_metadata
 from tipipeline.framework import load_framework
 from tipipeline.inputs import FRAMEWORK_FILES, REFERENCE_FILES
 from tipipeline.reference import load_reference
 from tipipeline.reference import tables as t
 from tipipeline.resources import WarehouseResource
-from tipipeline.schemas import reference as schemas
+from tipipeline.schemas.models import model
 from tipipeline.schemas.validation import validate
 from tipipeline.warehouse import replace_table
 
@@ -24,11 +25,19 @@ OWNERS = ["team:tipipeline"]
 
 @dataclass(frozen=True)
 class ReferenceTable:
+    """A reference table: how it is built; its description and schema are its registry entry's."""
+
     name: str
-    description: str
     build: Callable[[], pd.DataFrame]
-    schema: type[pa.DataFrameModel]
     source: str  # "geography" or "framework": which data files it comes from
+
+    @property
+    def description(self) -> str:
+        return registry.table(self.name).description
+
+    @property
+    def schema(self) -> pa.DataFrameSchema:
+        return model(self.name)
 
 
 def _geo(builder):
@@ -40,80 +49,16 @@ def _fw(builder):
 
 
 REFERENCE_TABLES = [
-    ReferenceTable(
-        "boroughs",
-        "The 33 London local authorities (32 boroughs and the City): GSS code, name, "
-        "3-letter code, inner/outer London (ONS), MPS BCU and current ICB.",
-        _geo(t.boroughs_table),
-        schemas.Boroughs,
-        "geography",
-    ),
-    ReferenceTable(
-        "icbs",
-        "The 5 London NHS Integrated Care Boards: GSS and ODS codes, name, valid-from date.",
-        _geo(t.icbs_table),
-        schemas.Icbs,
-        "geography",
-    ),
-    ReferenceTable(
-        "borough_icb_lookup",
-        "Which ICB each borough belongs to, with valid-from/valid-to dates (ICB membership changes over time).",
-        _geo(t.borough_icb_lookup_table),
-        schemas.BoroughIcbLookup,
-        "geography",
-    ),
-    ReferenceTable(
-        "bcus",
-        "The 12 Metropolitan Police Basic Command Units. The City of London is policed by "
-        "the City of London Police and is in no BCU.",
-        _geo(t.bcus_table),
-        schemas.Bcus,
-        "geography",
-    ),
-    ReferenceTable(
-        "organisations",
-        "The 39 Serious Violence Duty partners in scope: 33 councils, the "
-        "Metropolitan Police Service and the 5 ICBs, with sector and area code.",
-        _geo(t.organisations_table),
-        schemas.Organisations,
-        "geography",
-    ),
-    ReferenceTable(
-        "organisation_aliases",
-        "Every spelling the name resolver accepts (normalised: case, '&', "
-        "punctuation and spacing ignored) and the code it resolves to, per entity.",
-        _geo(t.aliases_table),
-        schemas.Aliases,
-        "geography",
-    ),
-    ReferenceTable(
-        "tile_grid",
-        "The London tile-grid map layout (after 'London Squared'): one tile per borough.",
-        _geo(t.tile_grid_table),
-        schemas.TileGrid,
-        "geography",
-    ),
-    ReferenceTable(
-        "framework_principles",
-        "The six OHID (2022) principles of trauma-informed practice.",
-        _fw(t.principles_table),
-        schemas.Principles,
-        "framework",
-    ),
-    ReferenceTable(
-        "framework_domains",
-        "The 11 implementation domains (after SAMHSA 2014, with staff wellbeing).",
-        _fw(t.domains_table),
-        schemas.Domains,
-        "framework",
-    ),
-    ReferenceTable(
-        "journey_stages",
-        "The journey stages in the VRU's order, each with its roadmap next step and the thresholds of the stage rule.",
-        _fw(t.journey_stages_table),
-        schemas.JourneyStages,
-        "framework",
-    ),
+    ReferenceTable("boroughs", _geo(t.boroughs_table), "geography"),
+    ReferenceTable("icbs", _geo(t.icbs_table), "geography"),
+    ReferenceTable("borough_icb_lookup", _geo(t.borough_icb_lookup_table), "geography"),
+    ReferenceTable("bcus", _geo(t.bcus_table), "geography"),
+    ReferenceTable("organisations", _geo(t.organisations_table), "geography"),
+    ReferenceTable("organisation_aliases", _geo(t.aliases_table), "geography"),
+    ReferenceTable("tile_grid", _geo(t.tile_grid_table), "geography"),
+    ReferenceTable("framework_principles", _fw(t.principles_table), "framework"),
+    ReferenceTable("framework_domains", _fw(t.domains_table), "framework"),
+    ReferenceTable("journey_stages", _fw(t.journey_stages_table), "framework"),
 ]
 
 
@@ -143,9 +88,7 @@ def build_reference_asset(spec: ReferenceTable) -> AssetsDefinition:
         tags={"layer": "reference"},
         deps=[FRAMEWORK_FILES if spec.source == "framework" else REFERENCE_FILES],
         check_specs=[
-            AssetCheckSpec(
-                check_name, asset=spec.name, blocking=True, description=f"pandera schema {spec.schema.__name__}"
-            )
+            AssetCheckSpec(check_name, asset=spec.name, blocking=True, description=f"pandera schema {spec.schema.name}")
         ],
     )
     def _reference_asset(warehouse: WarehouseResource) -> MaterializeResult:

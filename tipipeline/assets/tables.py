@@ -13,8 +13,10 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster import AssetCheckSpec, AssetKey, AssetSpec, MaterializeResult, MetadataValue
 
+from tipipeline import registry
 from tipipeline.assets.metadata import schema_check_result, table_metadata, warehouse_table_metadata
 from tipipeline.resources import WarehouseResource
+from tipipeline.schemas.models import model
 from tipipeline.schemas.validation import ValidationOutcome, conform_empty, validate
 from tipipeline.warehouse import SqlSource, replace_partitions, replace_tables
 
@@ -23,12 +25,10 @@ OWNERS = ["team:tipipeline"]
 
 @dataclass(frozen=True)
 class TableAsset:
-    """A warehouse table written by a multi-asset, and the schema that guards it."""
+    """A warehouse table written by a multi-asset: its description and schema are its registry
+    entry's (tipipeline/registry/), so they are written nowhere else."""
 
     name: str
-    description: str
-    schema: type[pa.DataFrameModel] | pa.DataFrameSchema | None
-    restricted: bool = False
     # The table that holds the rows when the asset's own name is a view over it (stg_responses,
     # the long form of the stored wide answers); None: the asset is the table.
     stored_as: str | None = None
@@ -36,6 +36,23 @@ class TableAsset:
     @property
     def table(self) -> str:
         return self.stored_as or self.name
+
+    @property
+    def restricted(self) -> bool:
+        """Read only by named researchers: not previewed in the UI, tagged `restricted`."""
+        return registry.table(self.name).layer == "restricted"
+
+    @property
+    def description(self) -> str:
+        return registry.table(self.name).description
+
+    @property
+    def schema(self) -> pa.DataFrameSchema | None:
+        """The pandera schema its frame is validated against; None for a view (its stored table is
+        validated) or a table made in DuckDB from validated tables."""
+        if self.stored_as or registry.table(self.name).made_in:
+            return None
+        return model(self.name)
 
     @property
     def check_name(self) -> str:

@@ -5,7 +5,7 @@ so a removed wave never lingers in the baseline nor blocks a build of the others
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
-from tipipeline import inputs
+from tipipeline import inputs, registry
 from tipipeline.assets.indicators import wave_indicator_assets
 from tipipeline.assets.ingest import WAVE_TABLES, wave_assets
 from tipipeline.assets.metadata import table_metadata
@@ -67,17 +67,14 @@ def wave_register(conn, settings) -> tuple[pd.DataFrame, dict[str, int]]:
                 "status": status,
             }
         )
-    frame = pd.DataFrame(rows, columns=["wave", "files", "data_version", "respondents_staged", "status"])
+    frame = pd.DataFrame(rows, columns=registry.table(REGISTER).names)
     return frame.astype({"respondents_staged": "int64"}), retired
 
 
 @asset(
     name=REGISTER,
     group_name="ingest",
-    description="The survey waves the warehouse holds: one row per wave folder on disk with its files, data version, "
-    "respondents staged and whether they were read from the files now on disk (a wave whose corrected file failed "
-    "is 'stale': its last good data stay). Rows of a wave whose folder was removed are retired from every per-wave "
-    "table.",
+    description=registry.table(REGISTER).description,
     kinds={"duckdb"},
     owners=["team:tipipeline"],
     code_version="1",

@@ -32,12 +32,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.consensus.config import DefinitionProtocol, Statements
 from tipipeline.errors import InputError
 from tipipeline.files import EXPORT_SUFFIXES
 from tipipeline.ingest.exports import read_export
 from tipipeline.ingest.identifiers import pseudonymise
-from tipipeline.ingest.ledger import EXCLUSION_COLUMNS, QUARANTINE_COLUMNS, ROW_COUNT_COLUMNS, RowLedger
+from tipipeline.ingest.ledger import EXCLUSION_COLUMNS, QUARANTINE_COLUMNS, RowLedger
 from tipipeline.ingest.raw_export import RawExport
 from tipipeline.ingest.surveys import apply_format_rules, local_times, normalise_label, reader_findings
 from tipipeline.reference import AliasResolver
@@ -47,10 +48,10 @@ PANEL_STEMS = ("panel",)
 EMAIL_COLUMNS = {"email", "e-mail", "email address", "e-mail address", "recipientemail", "recipient email"}
 NAME_COLUMNS = {"name", "full name", "first name", "last name", "surname", "forename"}
 END_TIME_COLUMNS = {"enddate", "end date", "completion time", "completed", "submitted", "submission time"}
-PANELLIST_COLUMNS = ["panellist_id", "stakeholder_group", "borough_code", "source_row"]
-RATING_COLUMNS = ["round", "panellist_id", "statement_id", "rating", "missing_reason"]
-RESPONSE_COLUMNS = ["round", "panellist_id", "source_file", "source_row"]
-QUALITY_COLUMNS = ["round", "source_file", "sha256", *ROW_COUNT_COLUMNS]
+PANELLIST_COLUMNS = registry.table("stg_panellists").names
+RATING_COLUMNS = registry.table("stg_panel_ratings").names
+RESPONSE_COLUMNS = registry.table("stg_panel_responses").names
+QUALITY_COLUMNS = registry.table("definition_data_quality").names
 NOT_RATED, UNABLE = "not_answered", "unable_to_rate"
 
 

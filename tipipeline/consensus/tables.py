@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.consensus.config import DefinitionProtocol, Statements
 from tipipeline.consensus.statistics import (
     Distribution,
@@ -35,29 +36,7 @@ from tipipeline.consensus.statistics import (
 from tipipeline.framework import Framework
 
 ALL = "all"
-STATEMENT_COLUMNS = [
-    "statement_id",
-    "round",
-    "panel_group",
-    "panellists",
-    "n_rated",
-    "n_unable_to_rate",
-    "median",
-    "q1",
-    "q3",
-    "iqr",
-    "pct_bottom",
-    "pct_middle",
-    "pct_top",
-    "ipr",
-    "ipras",
-    "disagreement",
-    "consensus",
-    "stable",
-    "stability_p",
-    "suppressed",
-    "suppression_reason",
-]
+STATEMENT_COLUMNS = registry.table("definition_statements").names
 VALUE_COLUMNS = STATEMENT_COLUMNS[4:-2]
 FLOAT_COLUMNS = ["median", "q1", "q3", "iqr", "pct_bottom", "pct_middle", "pct_top", "ipr", "ipras", "stability_p"]
 STATEMENT_DTYPES = {"n_rated": "Int64", "n_unable_to_rate": "Int64", "disagreement": "boolean", "stable": "boolean"} | {

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.errors import WarehouseError
 from tipipeline.framework import Framework
 from tipipeline.framework.catalogue import indicator_families
-from tipipeline.indicators.cells import CELL_COLUMNS, aggregate_cells, policy_cells, survey_cells
+from tipipeline.indicators.cells import aggregate_cells, policy_cells, survey_cells
 from tipipeline.indicators.derived import indicator_changes, reliability, wide_reliability_sql
-from tipipeline.indicators.periods import PERIOD_COLUMNS, POLICY, as_date, policy_period, survey_periods
+from tipipeline.indicators.periods import POLICY, as_date, policy_period, survey_periods
 from tipipeline.indicators.scores import wide_scores_sql
 from tipipeline.ingest.codebook import Codebook
 from tipipeline.ingest.long_form import ANSWER_ITEMS, STORED_ANSWERS, wave_items
@@ -29,12 +30,12 @@ from tipipeline.reference import Reference
 from tipipeline.stats.disclosure import suppress
 from tipipeline.warehouse import sql_literal, table_exists
 
-PUBLISHED_CELL_COLUMNS = [*CELL_COLUMNS, "suppressed", "suppression_reason"]
+PUBLISHED_CELL_COLUMNS = registry.table("survey_indicators").names
 # The working cells keep the true n and sd next to the decision to publish them or not.
-WORKING_CELL_COLUMNS = [*CELL_COLUMNS, "sd", "suppressed", "suppression_reason"]
+WORKING_CELL_COLUMNS = registry.table("indicator_cells").names
 CELL_ORDER = ["indicator_id", "wave", "geography_level", "geography_code"]
 # The London-wide `indicators` table: every source's rows, each with its period.
-INDICATOR_COLUMNS = ["indicator_id", *PERIOD_COLUMNS, *PUBLISHED_CELL_COLUMNS[1:]]
+INDICATOR_COLUMNS = registry.table("indicators").names
 INDICATOR_ORDER = ["indicator_id", "source", "period", "geography_level", "geography_code"]
 # A wave's scores are computed once into this temporary table (the connection's own, never in the
 # warehouse file: writing them there first cost as much again as copying them into

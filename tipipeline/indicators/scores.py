@@ -20,18 +20,10 @@ from fractions import Fraction
 import duckdb
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.warehouse import sql_literal
 
-MEASURE_COLUMNS = [
-    "wave",
-    "respondent_id",
-    "measure_type",
-    "measure_id",
-    "score",
-    "agree",
-    "score_numerator",
-    "score_denominator",
-]
+MEASURE_COLUMNS = registry.table("respondent_measures").names
 
 
 def respondent_scores_sql(

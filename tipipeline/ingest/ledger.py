@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from tipipeline import registry
+
 if TYPE_CHECKING:
     from tipipeline.ingest.raw_export import RawExport
 
@@ -25,8 +27,8 @@ EXCLUSION_RULES = [
 ]
 # Where a file's rows went, in every reader's data-quality table (schemas.base.RowAccounting).
 ROW_COUNT_COLUMNS = ["rows_read", "rows_accepted", "rows_quarantined", "rows_excluded", "excluded_by_rule"]
-QUARANTINE_COLUMNS = ["wave", "source_file", "source_row", "column", "value", "reason"]
-EXCLUSION_COLUMNS = ["wave", "source_file", "source_row", "rule", "detail"]
+QUARANTINE_COLUMNS = registry.table("survey_quarantine").names
+EXCLUSION_COLUMNS = registry.table("survey_exclusions").names
 # Types fixed here so that an empty table (a wave with nothing quarantined) has the same columns.
 QUARANTINE_DTYPES = {
     "wave": "object",

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.errors import InputError
 from tipipeline.files import AUDIT_SUFFIXES
 from tipipeline.framework import Framework
 from tipipeline.ingest.exports import read_export
-from tipipeline.ingest.ledger import ROW_COUNT_COLUMNS
 from tipipeline.reference import AliasResolver
 from tipipeline.stats.agreement import cohen_kappa, percent_agreement
 
@@ -41,19 +41,9 @@ FIELDS = {
 }
 REQUIRED = ("organisation", "document_title", "coder")
 SCORES = (0, 1, 2)
-CODING_COLUMNS = [
-    "source_file",
-    "source_row",
-    "org_id",
-    "document_id",
-    "document_title",
-    "document_type",
-    "year",
-    "url",
-    "coder",
-]
-QUARANTINE_COLUMNS = ["source_file", "source_row", "column", "value", "reason"]
-QUALITY_COLUMNS = ["source_file", "sha256", "file_format", *ROW_COUNT_COLUMNS]
+CODING_COLUMNS = registry.table("audit_codings").names
+QUARANTINE_COLUMNS = registry.table("audit_quarantine").names
+QUALITY_COLUMNS = registry.table("audit_data_quality").names
 
 
 def _key(text: str) -> str:
@@ -241,17 +231,7 @@ class AuditResult:
     principles: pd.DataFrame
 
 
-PRINCIPLE_COLUMNS = [
-    "org_id",
-    "principle",
-    "principle_name",
-    "best_score",
-    "status",
-    "documents_scored",
-    "documents_unsettled",
-    "documents_addressing",
-    "documents_strong",
-]
+PRINCIPLE_COLUMNS = registry.table("policy_principles").names
 STATUS = {0: "not addressed", 1: "addressed", 2: "addressed strongly"}
 
 

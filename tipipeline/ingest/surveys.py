@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.errors import InputError
 from tipipeline.ingest.codebook import Codebook, Scale
 from tipipeline.ingest.exports import read_export
@@ -60,23 +61,8 @@ QUALTRICS_STATUS = {
 _STATUS_BY_LABEL = {label.casefold(): label for label in QUALTRICS_STATUS.values()}
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
-RESPONDENT_COLUMNS = [
-    "wave",
-    "respondent_id",
-    "source_file",
-    "source_row",
-    "submitted_date",
-    "org_id",
-    "sector",
-    "borough_code",
-    "bcu_code",
-    "icb_code",
-    "role",
-    "service_area",
-    "ti_training_12m",
-    "willing_to_share",
-]
-FREE_TEXT_COLUMNS = ["wave", "respondent_id", "field", "text"]
+RESPONDENT_COLUMNS = registry.table("stg_respondents").names
+FREE_TEXT_COLUMNS = registry.table("restricted_free_text").names
 
 
 @dataclass

@@ -12,30 +12,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.errors import InputError
 from tipipeline.files import file_sha256
 from tipipeline.outcomes import crime, fingertips, indicators, population
 from tipipeline.outcomes.check import CRIME, FINGERTIPS, POPULATION, outcome_kind
 from tipipeline.outcomes.files import outcome_files
 from tipipeline.reference import ENGLAND_CODE, LONDON_CODE, Reference
-from tipipeline.schemas import outcomes as schemas
 
 UNRECOGNISED = "unrecognised"
 NOT_OUTCOME = (
     "neither an MPS Borough Level Crime CSV, an OHID Fingertips data export (CSV) nor an ONS mid-year "
     "population estimates workbook (MYE2 or MYEB1); move it out of the outcomes folder"
 )
-QUALITY_COLUMNS = [
-    "source",
-    "source_file",
-    "sha256",
-    "file_format",
-    "rows_read",
-    "rows_accepted",
-    "rows_excluded",
-    "excluded_by_rule",
-    "accounting",
-]
+QUALITY_COLUMNS = registry.table("outcome_data_quality").names
 
 
 @dataclass
@@ -89,15 +79,16 @@ def _reader_quality(source: str, file, table: pd.DataFrame, kept_codes: set[str]
     }
 
 
-def _empty(model) -> pd.DataFrame:
-    """An empty frame with the table's columns (no files of a kind: the table exists, empty)."""
-    return pd.DataFrame(columns=list(model.to_schema().columns))
+def _empty(table: str) -> pd.DataFrame:
+    """An empty frame with the table's columns (no files of a kind: the table exists, empty; typed
+    when it is written, by conform_empty)."""
+    return pd.DataFrame(columns=registry.table(table).names)
 
 
 def _crime_tables(files: list[crime.CrimeFile], reference: Reference) -> tuple[pd.DataFrame, ...]:
     mapping = crime.load_outcome_mapping()
     if not files:
-        return _empty(schemas.OutcomeMeasures), _empty(schemas.OutcomeUnmapped), _empty(schemas.OutcomeSupply), []
+        return _empty("outcome_measures"), _empty("outcome_unmapped"), _empty("outcome_supply"), []
     monthly, supply = crime.combine_releases(files)
     measures, unmapped = crime.map_outcomes(monthly, mapping, reference)
     quality = [_crime_quality(f, crime.accounting(f, mapping, supply, reference)) for f in files]
@@ -125,7 +116,7 @@ def combine_populations(frames: list[pd.DataFrame]) -> pd.DataFrame:
     files is kept once (the first file's row); published with different residents it is an
     InputError naming both files, since neither can be called the newer estimate."""
     if not frames:
-        return _empty(schemas.PopulationEstimates)
+        return _empty("population_estimates")
     rows = pd.concat(frames, ignore_index=True)
     key = ["area_code", "mid_year"]
     first = rows.drop_duplicates(key, keep="first").set_index(key)

@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from tipipeline import registry
 from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapping
 from tipipeline.framework.catalogue import FINGERTIPS_FIELDS
 from tipipeline.indicators.cells import geography_names
@@ -82,50 +83,9 @@ CORRELATION_CAVEAT = (
 )
 
 PERIOD_COLUMNS = ["wave", "period", "start_month", "end_month", "fieldwork_start", "fieldwork_end"]
-CATALOGUE_COLUMNS = [*FINGERTIPS_FIELDS, "measure", "subject_type", "subject_id", "population_group"]
-COVERAGE_COLUMNS = [
-    "measure_id",
-    "wave",
-    "period",
-    "fieldwork_start",
-    "fieldwork_end",
-    "start_month",
-    "end_month",
-    "months_expected",
-    "months_present",
-    "missing_months",
-    "complete",
-    "source_files",
-]
-OUTCOME_CELL_COLUMNS = [
-    "indicator_id",
-    "wave",
-    "period",
-    "period_start",
-    "period_end",
-    "geography_level",
-    "geography_code",
-    "geography_name",
-    "sector",
-    "value",
-    "lower_ci",
-    "upper_ci",
-    "n",
-    "numerator",
-    "comparison",
-    "suppressed",
-    "suppression_reason",
-    "measure_id",
-    "population_group",
-    "count",
-    "population",
-    "population_mid_year",
-    "boroughs",
-    "ci_method",
-    "coverage",
-    "coverage_note",
-    "classifications",
-]
+CATALOGUE_COLUMNS = registry.table("outcome_catalogue").names
+COVERAGE_COLUMNS = registry.table("outcome_coverage").names
+OUTCOME_CELL_COLUMNS = registry.table("outcome_indicators").names
 CELL_ORDER = ["indicator_id", "wave", "period", "geography_level", "geography_code"]
 _WHOLE = ["n", "numerator", "count", "population", "population_mid_year", "boroughs"]
 
@@ -618,60 +578,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- the link with practice ------------------------------------------------------------------
 
-PRACTICE_COLUMNS = [
-    "wave",
-    "gss_code",
-    "borough_name",
-    "council_index",
-    "council_index_n",
-    "council_index_suppressed",
-    "bcu_code",
-    "bcu_name",
-    "bcu_index",
-    "bcu_index_n",
-    "bcu_index_suppressed",
-    "icb_code",
-    "icb_name",
-    "icb_index",
-    "icb_index_n",
-    "icb_index_suppressed",
-    "indicator_id",
-    "measure_id",
-    "population_group",
-    "coverage",
-    "before_start",
-    "before_end",
-    "rate_before",
-    "lower_ci_before",
-    "upper_ci_before",
-    "count_before",
-    "comparison_before",
-    "after_start",
-    "after_end",
-    "rate_after",
-    "lower_ci_after",
-    "upper_ci_after",
-    "count_after",
-    "comparison_after",
-    "rate_change",
-    "change_note",
-]
-CORRELATION_COLUMNS = [
-    "wave",
-    "indicator_id",
-    "measure_id",
-    "population_group",
-    "period",
-    "index_indicator",
-    "index_level",
-    "rho",
-    "lower_ci",
-    "upper_ci",
-    "n",
-    "method",
-    "note",
-    "caveat",
-]
+PRACTICE_COLUMNS = registry.table("practice_outcomes").names
+CORRELATION_COLUMNS = registry.table("practice_outcome_correlations").names
 _NO_INDEX = (math.nan, pd.NA, False)
 _LEVELS = {"council": "borough", "bcu": "bcu", "icb": "icb"}  # practice column prefix -> geography_level
 _PERIOD_FLOATS = [f"{name}_{period}" for period in PERIODS for name in ("rate", "lower_ci", "upper_ci")]

@@ -14,35 +14,13 @@ import json
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.framework import Framework
 from tipipeline.practice.config import LibraryConfig
 
-STATUS_COLUMNS = ["submission_id", "state", "reviewed_on", "consent", "pii_findings", "shown", "reason"]
-LIBRARY_COLUMNS = [
-    "entry_id",
-    "title",
-    "org_id",
-    "organisation",
-    "sector",
-    "bcu_code",
-    "area",
-    "borough_codes",
-    "service_area",
-    "principles",
-    "principle_names",
-    "domains",
-    "domain_names",
-    "what_it_does",
-    "who_it_is_for",
-    "evidence_of_effect",
-    "evidence_level",
-    "evidence_level_name",
-    "evidence_reason",
-    "contact_role",
-    "submitted_on",
-    "published_on",
-]
-SUMMARY_COLUMNS = ["state", "consent", "held_for_pii_review", "shown", "reason", "entries"]
+STATUS_COLUMNS = registry.table("practice_entry_status").names
+LIBRARY_COLUMNS = registry.table("practice_library").names
+SUMMARY_COLUMNS = registry.table("practice_status_summary").names
 
 
 def latest_decisions(reviews: pd.DataFrame) -> pd.DataFrame:

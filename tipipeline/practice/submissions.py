@@ -25,11 +25,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.errors import InputError
 from tipipeline.files import EXPORT_SUFFIXES, file_sha256
 from tipipeline.framework import Framework
 from tipipeline.ingest.exports import read_export
-from tipipeline.ingest.ledger import ROW_COUNT_COLUMNS, RowLedger
+from tipipeline.ingest.ledger import RowLedger
 from tipipeline.ingest.raw_export import RawExport, csv_delimiter, csv_records
 from tipipeline.ingest.surveys import apply_format_rules, local_times, normalise_label, reader_findings
 from tipipeline.practice.config import LibraryConfig
@@ -41,44 +42,11 @@ REVIEW_STEMS = ("reviews",)
 POLICE_ORG = "E23000001"
 HELD_BACK = "[held back for review: it may contain personal data ({kinds})]"
 REDACTED = "[not stored: it may identify a person]"
-SUBMISSION_COLUMNS = [
-    "submission_id",
-    "source_file",
-    "source_row",
-    "submitted_at",
-    "title",
-    "org_id",
-    "organisation",
-    "sector",
-    "bcu_code",
-    "area",
-    "borough_codes",
-    "service_area",
-    "principles",
-    "domains",
-    "what_it_does",
-    "who_it_is_for",
-    "evidence_of_effect",
-    "contact_role",
-    "consent",
-    "pii_findings",
-    "review_quarantined",
-]
-REVIEW_COLUMNS = [
-    "submission_id",
-    "state",
-    "reviewer",
-    "reviewed_on",
-    "evidence_level",
-    "evidence_reason",
-    "not_personal_data",
-    "pii_findings",
-    "source_file",
-    "source_row",
-]
-ISSUE_COLUMNS = ["source_file", "source_row", "column", "value", "reason"]
-EXCLUSION_COLUMNS = ["source_file", "source_row", "rule", "detail"]
-QUALITY_COLUMNS = ["input", "source_file", "sha256", *ROW_COUNT_COLUMNS]
+SUBMISSION_COLUMNS = registry.table("stg_practice_submissions").names
+REVIEW_COLUMNS = registry.table("practice_reviews").names
+ISSUE_COLUMNS = registry.table("practice_quarantine").names
+EXCLUSION_COLUMNS = registry.table("practice_exclusions").names
+QUALITY_COLUMNS = registry.table("practice_data_quality").names
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -20,30 +19,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from tipipeline.errors import ConfigError, TipipelineError, read_yaml_mapping
+from tipipeline import registry
+from tipipeline.errors import TipipelineError
 from tipipeline.files import file_sha256
 from tipipeline.outcomes.files import outcome_config_files
 from tipipeline.warehouse import sql_literal, table_exists
-
-SPEC_PATH = Path(__file__).with_name("published_tables.yaml")
-PROVENANCE_COMMENT = "Where each published table came from: input files, configuration, code and run."
-PROVENANCE_COLUMNS = {
-    "table_name": "Published table.",
-    "rows": "Rows in the table.",
-    "survey_waves": "The survey waves the baseline holds (comma-separated). A wave that never loaded is absent; one "
-    "whose corrected file failed to load keeps its last good data (the working warehouse's survey_wave_register "
-    "marks it stale).",
-    "input_files": "Input files and their SHA-256 (JSON).",
-    "codebook_sha256": "SHA-256 of the codebook.",
-    "framework_sha256": "SHA-256 of the measurement framework (framework.yaml).",
-    "catalogue_sha256": "SHA-256 of the indicator catalogue (indicators.yaml).",
-    "reference_sha256": "SHA-256 over the reference geography files.",
-    "package_version": "tipipeline version.",
-    "git_commit": "Git commit of the code (unknown outside a git checkout).",
-    "lock_sha256": "SHA-256 of requirements.lock (the pinned dependencies).",
-    "run_id": "Dagster run that published the table.",
-    "published_at": "When the table was published (UTC).",
-}
 
 # The published file's on-disk format. DuckDB 2.0 writes its own format (header version 999) by
 # default, which no 1.x release opens ("version number 999, can only read 64"), yet researchers' R
@@ -59,6 +39,9 @@ PROVENANCE_COLUMNS = {
 STORAGE_VERSION = "v1.0.0"
 
 
+PROVENANCE = "provenance"  # the published table saying where every other came from
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -68,8 +51,9 @@ class TableSpec:
     columns: dict[str, str]
 
 
-def load_spec(path: Path = SPEC_PATH, min_cell_size: int | None = None) -> list[TableSpec]:
-    """The published tables, in file order; each must list its columns with comments.
+def load_spec(min_cell_size: int | None = None) -> list[TableSpec]:
+    """The published tables made by a query over the warehouse, in registry order (published.yaml),
+    with their comments and column comments (the registry's descriptions).
 
     `{min_cell_size}` in a table's SQL or comment stands for the disclosure threshold (default:
     the framework's)."""
@@ -77,28 +61,21 @@ def load_spec(path: Path = SPEC_PATH, min_cell_size: int | None = None) -> list[
         from tipipeline.framework import load_framework
 
         min_cell_size = load_framework().disclosure.min_cell_size
-    raw, _ = read_yaml_mapping(path, "list of published tables")
-    specs = []
-    for name, table in raw["tables"].items():
-        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-            raise ConfigError(path, f"tables.{name}", "not a valid table name")
-        for key in ("comment", "sql", "columns"):
-            if not table.get(key):
-                raise ConfigError(path, f"tables.{name}.{key}", "missing")
 
-        def fill(text: str) -> str:
-            return text.replace("{min_cell_size}", str(int(min_cell_size)))
+    def fill(text: str) -> str:
+        return text.replace("{min_cell_size}", str(int(min_cell_size)))
 
-        specs.append(
-            TableSpec(
-                name,
-                fill(table["comment"]),
-                fill(table["sql"]),
-                table.get("order_by", []),
-                {column: fill(comment) for column, comment in table["columns"].items()},
-            )
+    return [
+        TableSpec(
+            table.name,
+            fill(table.comment),
+            fill(table.sql),
+            list(table.order_by),
+            {column.name: fill(column.description) for column in table.columns},
         )
-    return specs
+        for table in registry.published_tables().values()
+        if table.sql  # provenance is made from the run's records, not by a query (build_snapshot)
+    ]
 
 
 def build_snapshot(
@@ -128,13 +105,14 @@ def build_snapshot(
                 conn.execute(f'COMMENT ON COLUMN {alias}.{spec.name}."{column}" IS {sql_literal(comment)}')
             rows[spec.name] = conn.execute(f"SELECT count(*) FROM {alias}.{spec.name}").fetchall()[0][0]
         records = [{"table_name": name, "rows": count, **provenance} for name, count in rows.items()]
-        conn.register("_provenance", pd.DataFrame(records, columns=list(PROVENANCE_COLUMNS)))
-        conn.execute(f"CREATE TABLE {alias}.provenance AS SELECT * FROM _provenance ORDER BY table_name")
+        provenance_table = registry.published_table(PROVENANCE)
+        conn.register("_provenance", pd.DataFrame(records, columns=provenance_table.names))
+        conn.execute(f"CREATE TABLE {alias}.{PROVENANCE} AS SELECT * FROM _provenance ORDER BY table_name")
         conn.unregister("_provenance")
-        conn.execute(f"COMMENT ON TABLE {alias}.provenance IS {sql_literal(PROVENANCE_COMMENT)}")
-        for column, comment in PROVENANCE_COLUMNS.items():
+        conn.execute(f"COMMENT ON TABLE {alias}.{PROVENANCE} IS {sql_literal(provenance_table.comment)}")
+        for column, comment in provenance_table.descriptions.items():
             conn.execute(f'COMMENT ON COLUMN {alias}.provenance."{column}" IS {sql_literal(comment)}')
-        rows["provenance"] = len(records)
+        rows[PROVENANCE] = len(records)
         conn.execute(f"CHECKPOINT {alias}")
     finally:
         conn.execute(f"DETACH {alias}")
