@@ -190,7 +190,7 @@ def panel_flow(
                     "responded_previous_round": None if earlier is None else len(resp & earlier),
                 }
             )
-    columns = ["round", "panel_group", "invited", "responded", "response_rate_pct", "responded_previous_round"]
+    columns = registry.table("panel_flow").names
     return pd.DataFrame(rows, columns=columns).astype(
         {"responded_previous_round": "Int64", "response_rate_pct": "float64"}
     )
@@ -199,23 +199,7 @@ def panel_flow(
 def london_definition(results: pd.DataFrame, statements: Statements | None, framework: Framework) -> pd.DataFrame:
     """The statements agreed ("in", everyone) in the final round, in the framework's order (no
     results: an empty table, and `statements` may be None)."""
-    columns = [
-        "position",
-        "statement_id",
-        "statement_text",
-        "kind",
-        "principle",
-        "principle_name",
-        "domain",
-        "domain_name",
-        "round",
-        "n_rated",
-        "pct_top",
-        "median",
-        "iqr",
-        "stable",
-        "rewords",
-    ]
+    columns = registry.table("london_definition").names
     if results.empty or statements is None:
         return pd.DataFrame(columns=columns)
     final = int(results["round"].max())
@@ -291,7 +275,7 @@ def framework_links(agreed: pd.DataFrame, framework: Framework) -> pd.DataFrame:
                     "finding": "agreed statement with no place in the framework",
                 }
             )
-    return pd.DataFrame(rows, columns=["item_type", "item_id", "item_name", "agreed_statements", "finding"])
+    return pd.DataFrame(rows, columns=registry.table("definition_framework_links").names)
 
 
 def protocol_table(protocol: DefinitionProtocol) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import math
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.framework import Framework
 from tipipeline.indicators.periods import SURVEY
 from tipipeline.reference import Reference
@@ -89,21 +90,7 @@ def indicator_changes(cells: pd.DataFrame, catalogue: pd.DataFrame, waves: list[
             )
     return pd.DataFrame(
         rows,
-        columns=[
-            "indicator_id",
-            "geography_level",
-            "geography_code",
-            "geography_name",
-            "sector",
-            "from_wave",
-            "to_wave",
-            "change",
-            "lower_ci",
-            "upper_ci",
-            "significance",
-            "suppressed",
-            "suppression_reason",
-        ],
+        columns=registry.table("indicator_changes").names,
     )
 
 
@@ -195,7 +182,7 @@ def reliability(
                 "cronbach_alpha": cronbach_alpha_exact(int(k), items, total),
             }
         )
-    frame = pd.DataFrame(rows, columns=["wave", "domain", "items", "respondents_complete", "cronbach_alpha"])
+    frame = pd.DataFrame(rows, columns=registry.table("reliability").names)
     return frame.astype({"items": "int64", "respondents_complete": "int64", "cronbach_alpha": "float64"})
 
 
@@ -320,25 +307,7 @@ def journey(
     frame = pd.DataFrame(rows)
     frame["stage_level"] = frame["stage_level"].astype("Int64")
     frame["n"] = frame["n"].astype("Int64")
-    return frame[
-        [
-            "org_id",
-            "organisation",
-            "sector",
-            "domain",
-            "domain_name",
-            "wave",
-            "stage_level",
-            "stage",
-            "score",
-            "percent_agree",
-            "n",
-            "policy_comprehensiveness",
-            "policy_strength",
-            "evidence",
-            "next_step",
-        ]
-    ]
+    return frame[registry.table("journey").names]
 
 
 def _insufficient_reason(mean_cell, agree_cell, min_respondents: int) -> str:

@@ -291,10 +291,8 @@ def reconcile(codings: pd.DataFrame, principles: list[str]) -> tuple[pd.DataFram
                     }
                 )
             rows.append({"document_id": document_id, "principle": principle, "score": score, "resolution": resolution})
-    scores = pd.DataFrame(rows, columns=["document_id", "principle", "score", "resolution"]).astype({"score": "Int64"})
-    unresolved_frame = pd.DataFrame(
-        unresolved, columns=["document_id", "org_id", "document_title", "principle", "scores_given"]
-    )
+    scores = pd.DataFrame(rows, columns=registry.table("policy_document_scores").names).astype({"score": "Int64"})
+    unresolved_frame = pd.DataFrame(unresolved, columns=registry.table("policy_unresolved").names)
     return scores, unresolved_frame
 
 
@@ -384,21 +382,7 @@ def summarise(codings: pd.DataFrame, framework: Framework) -> AuditResult:
         exact[document_id] = (comprehensiveness, strength)
     documents = pd.DataFrame(
         documents,
-        columns=[
-            "document_id",
-            "org_id",
-            "document_title",
-            "document_type",
-            "year",
-            "url",
-            "coders",
-            "has_consensus",
-            "principles_scored",
-            "principles_unresolved",
-            "comprehensiveness",
-            "strength",
-            "promising_practice_candidate",
-        ],
+        columns=registry.table("policy_documents").names,
     )
     documents["year"] = documents["year"].astype("Int64")
     organisations = _organisation_scores(documents, scores, principles, exact)
@@ -446,16 +430,7 @@ def _organisation_scores(
         )
     return pd.DataFrame(
         rows,
-        columns=[
-            "org_id",
-            "documents",
-            "principles_scored",
-            "comprehensiveness",
-            "strength",
-            "mean_document_comprehensiveness",
-            "mean_document_strength",
-            "promising_practice_candidates",
-        ],
+        columns=registry.table("policy_organisations").names,
     )
 
 

@@ -61,6 +61,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from tipipeline import registry
 from tipipeline.errors import ConfigError, InputError, format_pydantic_error, read_yaml_mapping
 from tipipeline.ingest.raw_export import detect_encoding
 from tipipeline.outcomes import files
@@ -462,7 +463,7 @@ def combine_releases(files: list[CrimeFile]) -> tuple[pd.DataFrame, pd.DataFrame
             (month, found[0].source_file, found[0].layout, "; ".join(f.source_file for f in found[1:]))
             for month, found in sorted(holders.items())
         ],
-        columns=["month", "source_file", "layout", "superseded_files"],
+        columns=registry.table("outcome_supply").names,
     )
     winner = dict(zip(supply["month"], supply["source_file"]))
     parts = [file.cells[file.cells["month"].map(winner) == file.source_file] for file in files]
@@ -646,7 +647,7 @@ def map_outcomes(
     measures = grid.merge(sums, on=["measure_id", "gss_code", "month"], how="left")
     measures["count"] = measures["count"].fillna(0).astype("int64")
     measures["measure_name"] = measures["measure_id"].map({m.id: m.name for m in mapping.measures})
-    columns = ["measure_id", "measure_name", "gss_code", "borough_name", "month", "count", "source_file", "layout"]
+    columns = registry.table("outcome_measures").names
     measures = measures[columns].sort_values(["measure_id", "gss_code", "month"]).reset_index(drop=True)
     return measures, _unmapped(published[~_mapped_mask(published, mapping)], mapping)
 

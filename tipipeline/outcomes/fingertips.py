@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.errors import InputError
 from tipipeline.ingest.raw_export import detect_encoding
 from tipipeline.outcomes import files
@@ -81,31 +82,7 @@ NUMBERS = ("value", "lower_ci95", "upper_ci95", "lower_ci998", "upper_ci998", "c
 TEXTS = ("indicator_name", "area_code", "area_name", "area_type", "sex", "age", "time_period")
 OPTIONAL_TEXTS = ("value_note", "compared_to_england")
 
-COLUMNS = [
-    "indicator_id",
-    "indicator_name",
-    "area_code",
-    "area_name",
-    "area_type",
-    "sex",
-    "age",
-    "time_period",
-    "period_start_year",
-    "period_end_year",
-    "time_period_sortable",
-    "value",
-    "lower_ci95",
-    "upper_ci95",
-    "lower_ci998",
-    "upper_ci998",
-    "count",
-    "denominator",
-    "value_note",
-    "suppressed",
-    "compared_to_england",
-    "source_file",
-    "source_row",
-]
+COLUMNS = registry.table("fingertips_values").names
 
 CATEGORY_ROW = "category_row"
 BLANK_ROW = "blank_row"

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.errors import InputError
 from tipipeline.files import WORKBOOK_SUFFIXES
 from tipipeline.ingest.raw_export import detect_encoding
@@ -46,17 +47,7 @@ HEADER_SEARCH_ROWS = 50
 # The VRU's focus age group.
 FOCUS_AGES = range(10, 25)
 
-COLUMNS = [
-    "area_code",
-    "area_name",
-    "geography",
-    "mid_year",
-    "all_ages",
-    "aged_10_24",
-    "source_file",
-    "source_sheet",
-    "source_row",
-]
+COLUMNS = registry.table("population_estimates").names
 
 _XLSX_MAGIC = b"PK\x03\x04"
 # An OLE2 compound document: an Excel 97-2003 workbook, or an .xlsx encrypted with a password.

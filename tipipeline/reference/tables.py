@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tipipeline import registry
 from tipipeline.framework import Framework
 from tipipeline.reference.geography import AliasResolver, Reference
 
@@ -36,7 +37,7 @@ def aliases_table(reference: Reference) -> pd.DataFrame:
 def tile_grid_table(reference: Reference) -> pd.DataFrame:
     codes = reference.boroughs[["short_code", "gss_code"]]
     grid = reference.tile_grid.merge(codes, on="short_code", how="left", validate="one_to_one")
-    return grid[["short_code", "gss_code", "x", "y"]]
+    return grid[registry.table("tile_grid").names]
 
 
 def principles_table(framework: Framework) -> pd.DataFrame:
