@@ -13,12 +13,13 @@ DUCKDB1_VENV := .venv-duckdb1
 DUCKDB1_PIN  := duckdb==1.1.3
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: run test lint format ui sample check-defs duckdb1 axe lock clean help
+.PHONY: run test lint format docs ui sample check-defs duckdb1 axe lock clean help
 
 help:
 	@echo "make run    build everything on the data directory (default: the bundled synthetic sample)"
 	@echo "make test   install test dependencies, lint (ruff) and run the whole test suite"
 	@echo "make format format the code with ruff (make test checks it is formatted)"
+	@echo "make docs   rewrite the table lists in README.md and docs/DESIGN.md from the table registry"
 	@echo "make ui     Dagster UI and daemon on http://127.0.0.1:3000"
 	@echo "make sample regenerate the synthetic sample in data/raw"
 	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (needs network)"
@@ -70,6 +71,10 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The table lists in README.md and docs/DESIGN.md, rewritten from the table registry.
+docs: $(VENV)/.installed-run
+	$(BIN)/python -m tipipeline.registry.docs
 
 # `dg dev` runs the webserver, the code server and the daemon (sensor, schedule) together.
 ui: $(VENV)/.installed-run

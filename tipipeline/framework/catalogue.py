@@ -9,28 +9,14 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
+from tipipeline import registry
 from tipipeline.errors import ConfigError, format_pydantic_error, read_yaml_mapping
 from tipipeline.framework.model import Framework
 
 CATALOGUE_PATH = Path(__file__).with_name("indicators.yaml")
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-FINGERTIPS_FIELDS = [
-    "indicator_id",
-    "name",
-    "definition",
-    "rationale",
-    "data_source",
-    "numerator",
-    "denominator",
-    "methodology",
-    "ci_method",
-    "disclosure_control",
-    "caveats",
-    "unit",
-    "value_type",
-    "polarity",
-    "frequency",
-]
+# The Fingertips metadata fields every indicator has: the published catalogue's columns.
+FINGERTIPS_FIELDS = registry.published_table("indicator_catalogue").names
 
 
 class _Strict(BaseModel):
