@@ -146,27 +146,33 @@ def test_the_copy_loads_as_the_registry_does(registry_copy):
 
 
 def test_a_published_identifying_column_is_refused(registry_copy):
-    """Constructed breach: the respondent's pseudonym added to a published table."""
-
-    def leak(data):
-        data["published"]["journey"]["fields"].append("respondent_id")
-
-    _edit(registry_copy / "published.yaml", leak)
-    with pytest.raises(
-        ConfigError, match=r"published.yaml: published.journey.fields: may identify a person.*respondent_id"
-    ):
+    """Constructed breach: the respondent's pseudonym added to a published table's own fields."""
+    _edit(registry_copy / "published.yaml", lambda d: d["published"]["indicators"]["fields"].append("respondent_id"))
+    with pytest.raises(ConfigError, match=r"published.indicators.fields: may identify a person.*respondent_id"):
         load_registry(registry_copy)
 
 
-def test_a_field_marked_identifying_in_one_table_is_refused_in_a_published_one(registry_copy):
-    """Constructed breach: a published table's column marked as identifying there."""
+def test_an_identifying_column_of_a_table_published_as_it_stands_is_refused(registry_copy):
+    """Constructed breach: the pseudonym added to the warehouse `journey`, which is published as it stands."""
+    _edit(
+        registry_copy / "tables" / "indicators.yaml", lambda d: d["tables"]["journey"]["fields"].append("respondent_id")
+    )
+    with pytest.raises(ConfigError, match=r"published.journey.fields: may identify a person.*respondent_id"):
+        load_registry(registry_copy)
+
+
+def test_a_column_marked_identifying_in_its_table_is_refused_when_published(registry_copy):
+    """Constructed breach: a published table's column marked, in its warehouse table, as identifying."""
 
     def mark(data):
-        fields = data["published"]["boroughs"]["fields"]
-        fields[0] = {fields[0] if isinstance(fields[0], str) else next(iter(fields[0])): {"identifying": True}}
+        fields = data["tables"]["boroughs"]["fields"]
+        name = fields[1] if isinstance(fields[1], str) else next(iter(fields[1]))
+        fields[1] = {name: {**({} if isinstance(fields[1], str) else fields[1][name]), "identifying": True}}
 
-    _edit(registry_copy / "published.yaml", mark)
-    with pytest.raises(ConfigError, match="may identify a person"):
+    _edit(registry_copy / "tables" / "reference.yaml", mark)
+    with pytest.raises(
+        ConfigError, match=r"published.boroughs.fields: may identify a person, so it is never published: \['name'\]"
+    ):
         load_registry(registry_copy)
 
 

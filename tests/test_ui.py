@@ -128,7 +128,7 @@ def test_materialise_through_the_graphql_api_then_look_at_the_graph(webserver):
         page.get_by_text("Success").first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTEFACTS / "dagster_run.png"))
         # The asset page lists the columns of the latest materialisation with their descriptions,
-        # which come from published_tables.yaml.
+        # which come from the table registry.
         page.goto(webserver + "/assets/boroughs", wait_until="networkidle")
         for description in ("Three-letter code (tile grid).", "MPS Basic Command Unit (empty for the City of London)."):
             page.get_by_text(description, exact=True).first.wait_for(timeout=30_000)

@@ -5,6 +5,7 @@ own: it reads the table registry and the map layers, which sit below it."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import re
 from pathlib import Path
@@ -24,7 +25,19 @@ def column_descriptions(table: str) -> dict[str, str]:
     """The description of each of the table's columns, from its registry entry (empty for a table
     the registry does not hold)."""
     tables = registry.tables()
-    return tables[table].descriptions if table in tables else {}
+    if table not in tables:
+        return {}
+    threshold = str(_min_cell_size())
+    return {column: text.replace("{min_cell_size}", threshold) for column, text in tables[table].descriptions.items()}
+
+
+@functools.cache
+def _min_cell_size() -> int:
+    # `{min_cell_size}` in a description stands for the framework's disclosure threshold, as it
+    # does in the published comments (publish.baseline.load_spec).
+    from tipipeline.framework import load_framework
+
+    return load_framework().disclosure.min_cell_size
 
 
 def column_schema(frame: pd.DataFrame, table: str | None = None) -> TableSchema:

@@ -12,7 +12,7 @@ table: sources and periods").
 - `outcome`: recorded violence in the 12 whole months before or after a wave's fieldwork
   (`outcome_indicators`). `period` is '<wave> before' or '<wave> after', the dates are the first and
   last day of those 12 months, and `wave` is the wave they are aligned with. These rows join the
-  table when the baseline is published (tipipeline/publish/published_tables.yaml): the working
+  table when the baseline is published (tipipeline/registry/published.yaml): the working
   table cannot hold them, because `evidence_base` reads its survey rows to build them. Areas an
   outcome source does not cover (the City of London, not policed by the MPS) have no row there;
   `outcome_indicators` lists them as not covered.

@@ -25,7 +25,8 @@ EXCLUSION_RULES = [
     "duplicate_submission",
     "duplicate_response_id",
 ]
-# Where a file's rows went, in every reader's data-quality table (schemas.base.RowAccounting).
+# Where a file's rows went, in every reader's data-quality table (each names the registry's
+# every_row_accounted_for check).
 ROW_COUNT_COLUMNS = ["rows_read", "rows_accepted", "rows_quarantined", "rows_excluded", "excluded_by_rule"]
 QUARANTINE_COLUMNS = registry.table("survey_quarantine").names
 EXCLUSION_COLUMNS = registry.table("survey_exclusions").names

@@ -40,7 +40,9 @@ def published_tables_markdown() -> str:
     """Every published table with its comment and its columns."""
     lines = []
     for t in published_tables().values():
-        lines += [f"- **`{t.name}`** ({len(t.columns)} columns: {', '.join(f'`{c}`' for c in t.names)}): {t.comment}"]
+        source = f"the warehouse table `{t.source}`; " if t.source and t.source != t.name else ""
+        columns = ", ".join(f"`{c}`" for c in t.names)
+        lines += [f"- **`{t.name}`** ({source}{len(t.columns)} columns: {columns}): {t.comment}"]
     return "\n".join(lines) + "\n"
 
 

@@ -37,7 +37,7 @@ CONSTRAINTS = {"ge", "gt", "le", "lt", "isin", "matches", "startswith", "min_len
 _COLUMN_KEYS = {"type", "dtype", "description", "identifying", "nullable", "pattern", "check", *CONSTRAINTS}
 _FIELD_KEYS = {"type", "dtype", "description", "identifying"}
 _TABLE_KEYS = {"description", "layer", "owner", "model", "key", "unique_together", "fields", "checks", "made_in"}
-_PUBLISHED_KEYS = {"comment", "sql", "order_by", "fields", "released_with_consent"}
+_PUBLISHED_KEYS = {"comment", "sql", "order_by", "from", "fields", "released_with_consent"}
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -103,6 +103,7 @@ class PublishedTable:
     sql: str
     order_by: tuple[str, ...]
     columns: tuple[Column, ...]
+    source: str | None = None  # the warehouse table it is, when it is one as it stands
     # Why columns that may identify a person are released (empty: the table holds none).
     released_with_consent: str = ""
 
@@ -223,7 +224,7 @@ def _table(name: str, spec, fields, path: Path) -> Table:
     )
 
 
-def _published(name: str, spec, fields, path: Path) -> PublishedTable:
+def _published(name: str, spec, fields, tables: Mapping[str, Table], path: Path) -> PublishedTable:
     where = f"published.{name}"
     if not _NAME.fullmatch(name):
         raise ConfigError(path, where, "not a valid table name")
@@ -232,10 +233,19 @@ def _published(name: str, spec, fields, path: Path) -> PublishedTable:
     unknown = set(spec) - _PUBLISHED_KEYS
     if unknown:
         raise ConfigError(path, where, f"unknown key(s) {sorted(unknown)}; known: {sorted(_PUBLISHED_KEYS)}")
-    for required in ("comment", "fields"):
-        if not spec.get(required):
-            raise ConfigError(path, f"{where}.{required}", "missing")
-    columns = _columns(spec["fields"], fields, path, f"{where}.fields")
+    if not spec.get("comment"):
+        raise ConfigError(path, f"{where}.comment", "missing")
+    # A published table that is a warehouse table as it stands names it (`from`) and takes its
+    # columns and their descriptions, so they are written once; one made by a query of its own
+    # (a union, a selection) lists its fields.
+    if bool(spec.get("from")) == bool(spec.get("fields")):
+        raise ConfigError(path, where, "give either `from` (the warehouse table it is) or `fields`, not both")
+    if spec.get("from"):
+        if spec["from"] not in tables:
+            raise ConfigError(path, f"{where}.from", f"{spec['from']!r} is not a registered table")
+        columns = tables[spec["from"]].columns
+    else:
+        columns = _columns(spec["fields"], fields, path, f"{where}.fields")
     # The safety rule the registry holds for every published table: nothing that may identify a
     # person leaves the warehouse, whatever the query selects, unless the table says under which
     # consent it is released (the practice library: consent, a personal-data screen and a review).
@@ -248,6 +258,7 @@ def _published(name: str, spec, fields, path: Path) -> PublishedTable:
         sql=str(spec.get("sql") or ""),
         order_by=tuple(spec.get("order_by", [])),
         columns=columns,
+        source=spec.get("from"),
         released_with_consent=" ".join(str(spec.get("released_with_consent") or "").split()),
     )
 
@@ -281,7 +292,8 @@ def load_registry(root: Path = ROOT) -> Registry:
     published_path = root / "published.yaml"
     raw, _ = read_yaml_mapping(published_path, "published tables")
     published = {
-        name: _published(name, spec, fields, published_path) for name, spec in (raw.get("published") or {}).items()
+        name: _published(name, spec, fields, tables, published_path)
+        for name, spec in (raw.get("published") or {}).items()
     }
     return Registry(fields, tables, published)
 
