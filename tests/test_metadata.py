@@ -81,6 +81,11 @@ def test_the_column_schema_describes_each_column_from_the_registry():
     columns = {c.name: c.description for c in table_metadata(frame, "boroughs")["dagster/column_schema"].columns}
     assert columns["short_code"] == boroughs["short_code"] and columns["gss_code"]
     assert columns["not_registered"] is None  # a column the registry does not hold is shown undescribed
+    # The registry's rules are shown with each column.
+    constraints = {c.name: c.constraints for c in table_metadata(frame, "boroughs")["dagster/column_schema"].columns}
+    assert constraints["gss_code"].unique and not constraints["gss_code"].nullable
+    assert any(rule.startswith("matches ^E09000") for rule in constraints["gss_code"].other)
+    assert constraints["not_registered"].nullable and not constraints["not_registered"].other
     # The working table published under another name (policy_audit) has its own descriptions.
     assert column_descriptions("policy_documents")["strength"]
     assert column_descriptions("no_such_table") == {}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from dagster import MetadataValue, TableColumn, TableSchema
+from dagster import MetadataValue, TableColumn, TableColumnConstraints, TableSchema
 
 from tipipeline import registry
 from tipipeline.preview import PREVIEW_ROWS, markdown_preview
@@ -40,14 +40,42 @@ def _min_cell_size() -> int:
     return load_framework().disclosure.min_cell_size
 
 
-def column_schema(frame: pd.DataFrame, table: str | None = None) -> TableSchema:
-    """The frame's columns and dtypes as a Dagster TableSchema, described where `table` is."""
+def _constraints(table: str | None) -> dict[str, TableColumnConstraints]:
+    """Each registered column's nullability, uniqueness and other rules, as the UI shows them."""
+    if table not in registry.tables():
+        return {}
+    spec = registry.table(table)
+    found = {}
+    for column in spec.columns:
+        other = [f"{rule} {value}" for rule, value in column.constraints.items() if rule != "unique"]
+        other += [f"check {name}" for name in column.checks]
+        if column.identifying:
+            other.append("may identify a person")
+        if spec.key and column.name in spec.key:
+            other.append(f"key: {', '.join(spec.key)}")
+        found[column.name] = TableColumnConstraints(
+            nullable=column.nullable,
+            unique=bool(column.constraints.get("unique")) or tuple(spec.key) == (column.name,),
+            other=other,
+        )
+    return found
+
+
+def _columns(pairs, table: str | None) -> TableSchema:
     descriptions = column_descriptions(table) if table else {}
+    constraints = _constraints(table)
     return TableSchema(
         columns=[
-            TableColumn(name=str(c), type=str(t), description=descriptions.get(str(c))) for c, t in frame.dtypes.items()
+            TableColumn(name=name, type=kind, description=descriptions.get(name), constraints=constraints.get(name))
+            for name, kind in pairs
         ]
     )
+
+
+def column_schema(frame: pd.DataFrame, table: str | None = None) -> TableSchema:
+    """The frame's columns and dtypes as a Dagster TableSchema, described and constrained as the
+    registry says where `table` is registered."""
+    return _columns([(str(c), str(t)) for c, t in frame.dtypes.items()], table)
 
 
 def table_metadata(frame: pd.DataFrame, table: str) -> dict:
@@ -82,12 +110,9 @@ def warehouse_table_metadata(conn, table: str, wave: str | None = None, rows: in
     if rows is None:
         rows = conn.execute(f"SELECT count(*) FROM {table} {where}", params).fetchall()[0][0]
     preview = conn.execute(f"SELECT * FROM {table} {where} LIMIT {PREVIEW_ROWS}", params).df()
-    descriptions = column_descriptions(table)
     return {
         "dagster/row_count": int(rows),
-        "dagster/column_schema": TableSchema(
-            columns=[TableColumn(name=r[0], type=r[1], description=descriptions.get(r[0])) for r in described]
-        ),
+        "dagster/column_schema": _columns([(r[0], r[1]) for r in described], table),
         "dagster/table_name": f"tipipeline.main.{table}",
         "preview": MetadataValue.md(markdown_preview(preview)),
     }
