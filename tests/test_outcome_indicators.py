@@ -26,9 +26,9 @@ from tipipeline.outcomes.indicators import (
     outcome_catalogue,
     outcome_cells,
     outcome_coverage,
+    partnership_outcome_correlations,
+    partnership_outcomes,
     population_mid_year,
-    practice_outcome_correlations,
-    practice_outcomes,
     wave_periods,
 )
 from tipipeline.outcomes.population import read_population
@@ -304,8 +304,8 @@ def test_icb_membership_is_the_one_valid_at_the_end_of_the_period(periods, catal
     assert after_nwl["count"] == hand_count([*NWL, BARNET], AFTER)
     assert after_nwl["population"] == hand_population([*NWL, BARNET])
     assert "membership changed" in after_nwl["coverage_note"]
-    # The fieldwork began 2024-03-04, before the move: practice_outcomes puts Barnet in NCL.
-    practice = practice_outcomes(survey_indicators(), got, reference, periods=periods, catalogue=catalogue)
+    # The fieldwork began 2024-03-04, before the move: partnership_outcomes puts Barnet in NCL.
+    practice = partnership_outcomes(survey_indicators(), got, reference, periods=periods, catalogue=catalogue)
     assert set(practice.loc[practice["gss_code"] == BARNET, "icb_code"]) == {NCL_CODE}
 
 
@@ -386,10 +386,10 @@ def survey_indicators() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def practice(cells, reference, catalogue, periods):
-    return practice_outcomes(survey_indicators(), cells, reference, periods=periods, catalogue=catalogue)
+    return partnership_outcomes(survey_indicators(), cells, reference, periods=periods, catalogue=catalogue)
 
 
-def test_practice_outcomes_sets_each_borough_beside_its_bcu_and_icb(practice, cells):
+def test_partnership_outcomes_sets_each_borough_beside_its_bcu_and_icb(practice, cells):
     # Only survey rows give the index: the policy and outcome rows add no wave and change no value.
     assert len(practice) == 33 * 8 and set(practice["wave"]) == {"2024-w1"}
     assert (practice.loc[practice["gss_code"] == CAMDEN, "council_index"] == council_index(CAMDEN)).all()
@@ -418,13 +418,13 @@ def test_a_suppressed_index_stays_missing(practice):
     shown = practice[practice["gss_code"] == HACKNEY]
     assert not shown["council_index_suppressed"].any() and not shown["bcu_index_suppressed"].any()
     with pytest.raises(ValueError, match="suppressed"):
-        practice_outcomes(survey_indicators().drop(columns="suppressed"), practice.iloc[:0])
+        partnership_outcomes(survey_indicators().drop(columns="suppressed"), practice.iloc[:0])
     with pytest.raises(ValueError, match="source"):
-        practice_outcomes(survey_indicators().drop(columns="source"), practice.iloc[:0])
+        partnership_outcomes(survey_indicators().drop(columns="source"), practice.iloc[:0])
 
 
 def test_spearman_matches_scipy_on_the_same_pairs(practice):
-    correlations = practice_outcome_correlations(practice)
+    correlations = partnership_outcome_correlations(practice)
     assert len(correlations) == 8 * 3 and set(correlations["period"]) == {"before", "after", "change"}
     assert set(correlations["caveat"]) == {CORRELATION_CAVEAT}
     assert "never evidence" in CORRELATION_CAVEAT and "ecological" in CORRELATION_CAVEAT.lower()
@@ -443,13 +443,13 @@ def test_spearman_matches_scipy_on_the_same_pairs(practice):
 
 def test_no_correlation_without_rates_or_with_too_few_boroughs(practice):
     empty = practice.assign(rate_after=float("nan"), rate_change=float("nan"))
-    got = practice_outcome_correlations(empty)
+    got = partnership_outcome_correlations(empty)
     after = got[got["period"] == "after"]
     assert (
         after["rho"].isna().all() and (after["n"] == 0).all() and after["note"].str.contains("outcome_coverage").all()
     )
     few = practice[practice["gss_code"].isin([HACKNEY, CAMDEN, BARNET]) & (practice["indicator_id"] == RATE)]
-    got = practice_outcome_correlations(few)
+    got = partnership_outcome_correlations(few)
     assert got["rho"].isna().all() and got["note"].str.contains("fewer than 4").all()
 
 
@@ -531,12 +531,12 @@ def test_a_change_across_the_2024_recoding_is_noted_wherever_it_is_shown(periods
         in (before["coverage_note"])
     )
     assert after["coverage_note"] is None or "classifications" not in after["coverage_note"]
-    practice = practice_outcomes(survey_indicators(), got, reference, periods=periods, catalogue=catalogue)
+    practice = partnership_outcomes(survey_indicators(), got, reference, periods=periods, catalogue=catalogue)
     assert practice["change_note"].str.contains("part of the change may be in what is counted").all()
-    correlations = practice_outcome_correlations(practice)
+    correlations = partnership_outcome_correlations(practice)
     change = correlations[(correlations["period"] == "change") & correlations["rho"].notna()]
     assert len(change) and change["note"].str.contains("different MPS classifications").all()
-    unchanged = practice_outcomes(
+    unchanged = partnership_outcomes(
         survey_indicators(),
         outcome_cells(make_measures(), make_population(), periods, reference, catalogue),
         reference,

@@ -24,8 +24,8 @@ def published(built_sample):
             for name in (
                 "outcome_indicators",
                 "outcome_coverage",
-                "practice_outcomes",
-                "practice_outcome_correlations",
+                "partnership_outcomes",
+                "partnership_outcome_correlations",
                 "outcome_data_quality",
                 "fingertips_values",
                 "indicator_catalogue",
@@ -118,11 +118,11 @@ def test_every_offence_in_the_crime_files_is_accounted_for(published):
 
 
 def test_the_link_is_labelled_descriptive_and_keeps_withheld_indices_missing(published):
-    correlations = published["practice_outcome_correlations"]
+    correlations = published["partnership_outcome_correlations"]
     caveats = correlations["caveat"]
     assert len(correlations) and caveats.str.startswith("Ecological and descriptive").all()
     assert caveats.str.contains("never evidence that practice causes").all()
-    practice = published["practice_outcomes"]
+    practice = published["partnership_outcomes"]
     assert not (practice["council_index_suppressed"] & practice["council_index"].notna()).any()
     catalogue = published["indicator_catalogue"]
     assert catalogue["indicator_id"].str.startswith("outcome_rate_").sum() >= 5

@@ -254,7 +254,7 @@ def test_staging_schema_is_strict():
     from tipipeline.schemas.ingest import StgRespondents
     from tipipeline.schemas.validation import validate
 
-    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in StgRespondents.to_schema().columns})
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in StgRespondents.columns})
     frame["email"] = pd.Series(dtype="object")
     outcome = validate(StgRespondents, frame)
     assert not outcome.passed and "email" in outcome.failure_cases_markdown()

@@ -301,7 +301,7 @@ def test_report_speaks_plain_english(report):
 
 
 def test_evidence_section_reports_rho_as_scipy_computes_it_and_says_what_it_cannot(report, built_sample):
-    """The correlations shown equal scipy's Spearman rho on the published practice_outcomes, with
+    """The correlations shown equal scipy's Spearman rho on the published partnership_outcomes, with
     the Bonett-Wright interval worked by hand; the section says the link is ecological, not causal."""
     import math
 
@@ -319,7 +319,7 @@ def test_evidence_section_reports_rho_as_scipy_computes_it_and_says_what_it_cann
     headers, *rows = shown[0]
     assert rows
     with duckdb.connect(str(built_sample.baseline_path), read_only=True) as conn:
-        practice = conn.execute("SELECT * FROM practice_outcomes").df()
+        practice = conn.execute("SELECT * FROM partnership_outcomes").df()
         names = dict(conn.execute("SELECT indicator_id, name FROM indicator_catalogue").fetchall())
     wave = practice.loc[practice["rate_before"].notna(), "wave"].max()
     practice = practice[practice["wave"] == wave]

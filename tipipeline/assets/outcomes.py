@@ -22,8 +22,8 @@ SOURCE_TABLES = [
 EVIDENCE_TABLES = [
     TableAsset("outcome_indicators"),
     TableAsset("outcome_coverage"),
-    TableAsset("practice_outcomes"),
-    TableAsset("practice_outcome_correlations"),
+    TableAsset("partnership_outcomes"),
+    TableAsset("partnership_outcome_correlations"),
     TableAsset("outcome_catalogue"),
 ]
 
@@ -103,8 +103,8 @@ def evidence_base(context: AssetExecutionContext, warehouse: WarehouseResource):
     frames = {
         "outcome_indicators": tables.cells,
         "outcome_coverage": tables.coverage,
-        "practice_outcomes": tables.practice,
-        "practice_outcome_correlations": tables.correlations,
+        "partnership_outcomes": tables.practice,
+        "partnership_outcome_correlations": tables.correlations,
         "outcome_catalogue": tables.catalogue,
     }
     yield from write_tables(warehouse, EVIDENCE_TABLES, frames)

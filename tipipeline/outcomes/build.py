@@ -217,13 +217,13 @@ def outcome_tables(
             periods,
             empty_cells,
             pd.DataFrame(columns=indicators.COVERAGE_COLUMNS),
-            pd.DataFrame(columns=indicators.PRACTICE_COLUMNS),
-            indicators.practice_outcome_correlations(pd.DataFrame(columns=indicators.PRACTICE_COLUMNS)),
+            pd.DataFrame(columns=indicators.PARTNERSHIP_COLUMNS),
+            indicators.partnership_outcome_correlations(pd.DataFrame(columns=indicators.PARTNERSHIP_COLUMNS)),
             catalogue,
         )
     cells = indicators.outcome_cells(measures, population, periods, reference, catalogue)
     coverage = indicators.outcome_coverage(measures, periods, reference, catalogue)
-    practice = indicators.practice_outcomes(survey_indicators, cells, reference, periods, catalogue)
+    practice = indicators.partnership_outcomes(survey_indicators, cells, reference, periods, catalogue)
     return OutcomeTables(
-        periods, cells, coverage, practice, indicators.practice_outcome_correlations(practice), catalogue
+        periods, cells, coverage, practice, indicators.partnership_outcome_correlations(practice), catalogue
     )

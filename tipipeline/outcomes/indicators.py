@@ -38,7 +38,7 @@ applies (`suppressed` is always False: see the catalogue's disclosure_control).
   the VRU's focus age group is most over-represented. The MPS files give no ages, so the 10-24
   rate counts every offence and only its denominator is the young population.
 
-The link (`practice_outcomes`, `practice_outcome_correlations`) is ecological and descriptive:
+The link (`partnership_outcomes`, `partnership_outcome_correlations`) is ecological and descriptive:
 a borough's council index beside its recorded rates, and a rank correlation across boroughs. It is
 never evidence of cause, and every correlation row says so.
 """
@@ -578,8 +578,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
 # --- the link with practice ------------------------------------------------------------------
 
-PRACTICE_COLUMNS = registry.table("practice_outcomes").names
-CORRELATION_COLUMNS = registry.table("practice_outcome_correlations").names
+PARTNERSHIP_COLUMNS = registry.table("partnership_outcomes").names
+CORRELATION_COLUMNS = registry.table("partnership_outcome_correlations").names
 _NO_INDEX = (math.nan, pd.NA, False)
 _LEVELS = {"council": "borough", "bcu": "bcu", "icb": "icb"}  # practice column prefix -> geography_level
 _PERIOD_FLOATS = [f"{name}_{period}" for period in PERIODS for name in ("rate", "lower_ci", "upper_ci")]
@@ -629,14 +629,14 @@ def _membership_dates(waves, outcome_cells: pd.DataFrame, periods: pd.DataFrame 
     return dates
 
 
-def practice_outcomes(
+def partnership_outcomes(
     survey_indicators: pd.DataFrame,
     outcome_cells: pd.DataFrame,
     reference: Reference | None = None,
     periods: pd.DataFrame | None = None,
     catalogue: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Per borough x wave x outcome indicator (PRACTICE_COLUMNS): the council's trauma-informed
+    """Per borough x wave x outcome indicator (PARTNERSHIP_COLUMNS): the council's trauma-informed
     practice index (ti_index_mean at geography_level 'borough'), its BCU's and its ICB's, each with
     n and a suppression flag (a suppressed index stays missing, never a number; an index with no
     cell is missing and not suppressed), beside the borough's rate, CI, count and comparison with
@@ -687,7 +687,7 @@ def practice_outcomes(
                 row.update(_period_values(before, "before"))
                 row.update(_period_values(after, "after"))
                 rows.append(row)
-    frame = pd.DataFrame(rows, columns=PRACTICE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=PARTNERSHIP_COLUMNS)
     frame["rate_change"] = frame["rate_after"].astype(float) - frame["rate_before"].astype(float)
     frame["change_note"] = [
         _change_note(
@@ -737,14 +737,14 @@ def _period_values(cell, period: str) -> dict:
     }
 
 
-def practice_outcome_correlations(practice_outcomes: pd.DataFrame) -> pd.DataFrame:
+def partnership_outcome_correlations(partnership_outcomes: pd.DataFrame) -> pd.DataFrame:
     """Per wave x outcome indicator x period ('before', 'after', 'change' = after minus before):
     Spearman's rho between the council's index and the borough's rate across the boroughs with both
     values, its 95% CI (Fisher's z with the Bonett-Wright variance, `spearman_with_ci`) and n
     (CORRELATION_COLUMNS). Below 4 boroughs, or when either side does not vary, there is no rho and
     `note` says why. Every row carries the caveat: ecological and descriptive, never causal."""
     rows = []
-    for (wave, indicator_id), group in practice_outcomes.groupby(["wave", "indicator_id"], sort=True):
+    for (wave, indicator_id), group in partnership_outcomes.groupby(["wave", "indicator_id"], sort=True):
         index = group["council_index"].astype("float64")
         for period, column in (("before", "rate_before"), ("after", "rate_after"), ("change", "rate_change")):
             rate = group[column].astype("float64")

@@ -49,6 +49,7 @@ class TableSpec:
     sql: str
     order_by: list[str]
     columns: dict[str, str]
+    formerly: str | None = None  # the old name, kept readable as a view for one release
 
 
 def load_spec(min_cell_size: int | None = None) -> list[TableSpec]:
@@ -72,6 +73,7 @@ def load_spec(min_cell_size: int | None = None) -> list[TableSpec]:
             fill(table.sql),
             list(table.order_by),
             {column.name: fill(column.description) for column in table.columns},
+            table.formerly,
         )
         for table in registry.published_tables().values()
         if table.sql  # provenance is made from the run's records, not by a query (build_snapshot)
@@ -104,6 +106,14 @@ def build_snapshot(
             for column, comment in spec.columns.items():
                 conn.execute(f'COMMENT ON COLUMN {alias}.{spec.name}."{column}" IS {sql_literal(comment)}')
             rows[spec.name] = conn.execute(f"SELECT count(*) FROM {alias}.{spec.name}").fetchall()[0][0]
+            if spec.formerly:
+                # The view names the table unqualified: it is read in whatever catalog the file is
+                # opened as (DuckDB 1.x needs the file opened as its own database, the usual way).
+                conn.execute(f"CREATE VIEW {alias}.{spec.formerly} AS SELECT * FROM {spec.name}")
+                note = f"Renamed {spec.name} in this release: this view of it goes in the next release."
+                conn.execute(f"COMMENT ON VIEW {alias}.{spec.formerly} IS {sql_literal(note)}")
+                for column, comment in spec.columns.items():
+                    conn.execute(f'COMMENT ON COLUMN {alias}.{spec.formerly}."{column}" IS {sql_literal(comment)}')
         records = [{"table_name": name, "rows": count, **provenance} for name, count in rows.items()]
         provenance_table = registry.published_table(PROVENANCE)
         conn.register("_provenance", pd.DataFrame(records, columns=provenance_table.names))

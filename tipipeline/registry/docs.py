@@ -42,7 +42,8 @@ def published_tables_markdown() -> str:
     for t in published_tables().values():
         source = f"the warehouse table `{t.source}`; " if t.source and t.source != t.name else ""
         columns = ", ".join(f"`{c}`" for c in t.names)
-        lines += [f"- **`{t.name}`** ({source}{len(t.columns)} columns: {columns}): {t.comment}"]
+        formerly = f" Formerly `{t.formerly}`: a view of that name is kept for this release." if t.formerly else ""
+        lines += [f"- **`{t.name}`** ({source}{len(t.columns)} columns: {columns}): {t.comment}{formerly}"]
     return "\n".join(lines) + "\n"
 
 

@@ -37,7 +37,7 @@ CONSTRAINTS = {"ge", "gt", "le", "lt", "isin", "matches", "startswith", "min_len
 _COLUMN_KEYS = {"type", "dtype", "description", "identifying", "nullable", "pattern", "check", *CONSTRAINTS}
 _FIELD_KEYS = {"type", "dtype", "description", "identifying"}
 _TABLE_KEYS = {"description", "layer", "owner", "model", "key", "unique_together", "fields", "checks", "made_in"}
-_PUBLISHED_KEYS = {"comment", "sql", "order_by", "from", "fields", "released_with_consent"}
+_PUBLISHED_KEYS = {"comment", "sql", "order_by", "from", "fields", "released_with_consent", "formerly"}
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
@@ -104,6 +104,8 @@ class PublishedTable:
     order_by: tuple[str, ...]
     columns: tuple[Column, ...]
     source: str | None = None  # the warehouse table it is, when it is one as it stands
+    # The name it was published under until this release: kept readable as a view for one release.
+    formerly: str | None = None
     # Why columns that may identify a person are released (empty: the table holds none).
     released_with_consent: str = ""
 
@@ -259,6 +261,7 @@ def _published(name: str, spec, fields, tables: Mapping[str, Table], path: Path)
         order_by=tuple(spec.get("order_by", [])),
         columns=columns,
         source=spec.get("from"),
+        formerly=spec.get("formerly"),
         released_with_consent=" ".join(str(spec.get("released_with_consent") or "").split()),
     )
 
@@ -295,6 +298,11 @@ def load_registry(root: Path = ROOT) -> Registry:
         name: _published(name, spec, fields, tables, published_path)
         for name, spec in (raw.get("published") or {}).items()
     }
+    for name, table in published.items():
+        if table.formerly and (table.formerly in published or not _NAME.fullmatch(table.formerly)):
+            raise ConfigError(
+                published_path, f"published.{name}.formerly", "must be a free table name (a view is made)"
+            )
     return Registry(fields, tables, published)
 
 

@@ -125,7 +125,7 @@ class EvidenceData:
     catalogue: pd.DataFrame  # the outcome indicators' id, name and data source (indicator_catalogue)
 
 
-EVIDENCE_TABLES = ("outcome_indicators", "practice_outcomes", "practice_outcome_correlations", "outcome_coverage")
+EVIDENCE_TABLES = ("outcome_indicators", "partnership_outcomes", "partnership_outcome_correlations", "outcome_coverage")
 
 
 def load_evidence_data(conn) -> EvidenceData | None:

@@ -130,8 +130,8 @@ def outcome_funnel_chart(points: pd.DataFrame, curve: pd.DataFrame, name: str, p
 def index_rate_scatter(practice: pd.DataFrame, correlation: pd.Series | None, name: str, period_text: str):
     """Each borough's council index against its outcome rate, labelled, with Spearman's rho and CI.
 
-    `practice`: the rows of practice_outcomes for one wave and indicator; `correlation`: its row
-    of practice_outcome_correlations for the period (or None)."""
+    `practice`: the rows of partnership_outcomes for one wave and indicator; `correlation`: its row
+    of partnership_outcome_correlations for the period (or None)."""
     shown = practice.dropna(subset=["council_index", "rate_before"])
     with styled():
         fig = figure(REPORT_WIDTH, 6.6, layout="constrained")
