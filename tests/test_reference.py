@@ -171,11 +171,8 @@ def test_the_london_and_england_codes_are_written_once():
 
     assert (LONDON_CODE, ENGLAND_CODE) == ("E12000007", "E92000001")
     package = Path(__file__).resolve().parents[1] / "tipipeline"
-    allowed = {
-        package / "reference" / "geography.py",
-        package / "registry" / "published.yaml",
-        package / "registry" / "fields.yaml",
-    }
+    # The table registry's descriptions quote the codes to readers (data, not code that uses them).
+    allowed = {package / "reference" / "geography.py", *(package / "registry").rglob("*.yaml")}
     written = sorted(
         str(path.relative_to(package))
         for path in package.rglob("*")
