@@ -22,6 +22,7 @@ from tipipeline.framework import load_framework
 from tipipeline.ingest.codebook import load_codebook
 from tipipeline.ingest.surveys import ingest_wave
 from tipipeline.ingest.waves import wave_export_files
+from tipipeline.ingest.workforce import read_workforce
 from tipipeline.outcomes.build import UNRECOGNISED, read_outcome_folder
 from tipipeline.reference import load_reference
 
@@ -42,7 +43,7 @@ FIXTURE_KINDS = {
     "outcomes/mye22final.xlsx": "outcome_population",
     "qualtrics/qualtRics_sample.csv": "survey_export",
     "workforce/SOURCES.md": "unsupported",
-    "workforce/police-workforce-sep18-tables.ods": "unsupported",
+    "workforce/police-workforce-sep18-tables.ods": "workforce",
 }
 
 
@@ -73,6 +74,15 @@ def run_outcomes(folder: Path, name: str) -> tuple[bool, str | None]:
         return False, str(exc)
     row = quality[quality["source_file"] == name]
     return bool(((row["source"] != UNRECOGNISED) & (row["rows_accepted"] > 0)).any()), None
+
+
+def run_workforce(folder: Path, name: str) -> tuple[bool, str | None]:
+    """What the workforce_files asset does with the folder: whether it takes figures from `name`."""
+    try:
+        figures = read_workforce(folder, load_reference()).figures
+    except TipipelineError as exc:
+        return False, str(exc)
+    return bool((figures["source_file"] == name).any()), None
 
 
 def assert_same_verdict(report: dict, run: tuple[bool, str | None]) -> None:
@@ -113,6 +123,12 @@ def test_check_and_run_agree_on_a_fixture(tmp_path, monkeypatch, fixture):
     [report] = check_files([Path(shutil.copy(fixture, outcomes / fixture.name))])
     as_outcome = run_outcomes(outcomes, fixture.name)
     assert_same_verdict(report, as_outcome)
+    # In the workforce folder, the run reads it as a workforce file.
+    workforce = surveys.parent / "workforce"
+    workforce.mkdir()
+    [report] = check_files([Path(shutil.copy(fixture, workforce / fixture.name))])
+    as_workforce = run_workforce(workforce, fixture.name)
+    assert_same_verdict(report, as_workforce)
     # Where it lies, checked against the data directory's codebook (not by its format alone), it
     # is named by its content and gets the verdict of the run that would read a file of that kind.
     monkeypatch.setenv("TIPIPELINE_DATA_DIR", str(surveys.parent.parent))
@@ -123,8 +139,10 @@ def test_check_and_run_agree_on_a_fixture(tmp_path, monkeypatch, fixture):
         assert_same_verdict(report, as_wave)
     elif report["kind"].startswith("outcome"):
         assert_same_verdict(report, as_outcome)
-    else:  # neither a wave nor the outcomes folder reads it
-        assert not report["usable"] and not as_wave[0] and not as_outcome[0]
+    elif report["kind"] == "workforce":
+        assert_same_verdict(report, as_workforce)
+    else:  # neither a wave, the outcomes nor the workforce folder reads it
+        assert not report["usable"] and not as_wave[0] and not as_outcome[0] and not as_workforce[0]
 
 
 @pytest.mark.skipif(not (FIXTURES / "qualtrics").is_dir(), reason="the shared fixtures are not present")

@@ -25,6 +25,8 @@ from tipipeline.ingest.exports import read_export
 from tipipeline.ingest.identifiers import DEVELOPMENT_KEY
 from tipipeline.ingest.surveys import ingest_file
 from tipipeline.ingest.waves import WAVE_NAME
+from tipipeline.ingest.workforce import SUFFIXES as WORKFORCE_SUFFIXES
+from tipipeline.ingest.workforce import is_home_office_workbook, read_workforce_file
 from tipipeline.outcomes.check import (
     check_outcome_file,
     format_outcome_report,
@@ -32,7 +34,7 @@ from tipipeline.outcomes.check import (
     outcome_kind,
     outcome_lookalike,
 )
-from tipipeline.reference import load_reference
+from tipipeline.reference import AliasResolver, load_reference
 from tipipeline.settings import data_dir_origin, get_settings
 
 MAX_PROBLEMS = 200
@@ -328,10 +330,10 @@ def _not_read(path: Path, kind: str, suffixes: tuple[str, ...], folder: str) -> 
 
 
 def data_folder(path: str | Path) -> str | None:
-    """'outcomes' or 'policy_audit' when `path` sits in that folder of a data directory's raw/
+    """'outcomes', 'policy_audit' or 'workforce' when `path` sits in that folder of a data directory's raw/
     (which the run reads every file of as that kind), else None."""
     folder = Path(path).resolve().parent
-    if folder.parent.name == "raw" and folder.name in ("outcomes", "policy_audit"):
+    if folder.parent.name == "raw" and folder.name in ("outcomes", "policy_audit", "workforce"):
         return folder.name
     return None
 
@@ -340,6 +342,9 @@ def _check_in_data_folder(path: Path, folder: str) -> dict:
     """A file of the outcomes or the policy-audit folder, read as the run reads it there."""
     if folder == "outcomes":
         return _not_read(path, "outcome", OUTCOME_SUFFIXES, "the outcomes folder") or check_outcome_file(path)
+    if folder == "workforce":
+        suffixes = tuple(sorted(WORKFORCE_SUFFIXES))
+        return _not_read(path, "workforce", suffixes, "the workforce folder") or check_workforce_file(path)
     return _not_read(path, "policy_audit", AUDIT_SUFFIXES, "the policy-audit folder") or check_policy_audit(path)
 
 
@@ -408,7 +413,7 @@ def check_files(
             reports.append(check_outcome_file(path, outcome))
             continue
         if is_ods(path):
-            reports.append(_ods_report(path))
+            reports.append(check_workforce_file(path) if is_home_office_workbook(path) else _ods_report(path))
             continue
         if path.suffix.lower() not in READ_SUFFIXES:
             reports.append(_unread_suffix_report(path))
@@ -433,6 +438,8 @@ def format_report(report: dict) -> str:
         lines += _audit_lines(report)
     elif report["kind"].startswith("outcome"):
         lines += format_outcome_report(report)
+    elif report["kind"] == "workforce" and report.get("format"):
+        lines += _workforce_lines(report)
     elif report["kind"].startswith("definition"):
         lines += format_definition_report(report)
     elif report.get("format"):
@@ -444,6 +451,60 @@ def format_report(report: dict) -> str:
         )
     lines.append(f"  usable: {'yes' if report['usable'] else 'NO: ' + str(report['reason'])}")
     return "\n".join(lines)
+
+
+def check_workforce_file(path: str | Path) -> dict:
+    """A workforce file read as the run reads it: kind, layout, organisations, groups and totals
+    (per unit), and every row it could not use, by row and column."""
+    path = Path(path)
+    report = _empty_report(path, "workforce")
+    reference = load_reference()
+    sectors = dict(zip(reference.organisations["org_id"], reference.organisations["sector"]))
+    try:
+        read = read_workforce_file(path, AliasResolver(reference), sectors)
+    except TipipelineError as exc:
+        report["reason"] = str(exc)
+        return report
+    figures = read.figures
+    quality = read.quality()
+    report.update(
+        format=read.kind,
+        layout=read.layout,
+        rows_read=quality["rows_read"],
+        rows_accepted=quality["rows_accepted"],
+        rows_quarantined=quality["rows_quarantined"],
+        rows_excluded=dict(read.excluded),
+        organisations=sorted(figures["org_id"].unique()),
+        groups=sorted(figures["staff_group"].unique()),
+        totals={
+            f"{unit} at {as_at}": round(float(group["value"].sum()), 2)
+            for (unit, as_at), group in figures.groupby(["unit", "as_at"], sort=True)
+        },
+        problems=[
+            {"row": int(r.source_row), "column": r.column, "message": f"{r.reason} (value {r.value!r})"}
+            for r in read.quarantine.itertuples()
+        ],
+        usable=not figures.empty,
+        reason=None if not figures.empty else "no usable workforce figure in the file",
+    )
+    return report
+
+
+def _workforce_lines(report: dict) -> list[str]:
+    lines = [
+        f"  kind: workforce ({report['format']}); {report['layout']}",
+        f"  rows read {report['rows_read']} = accepted {report['rows_accepted']} + quarantined "
+        f"{report['rows_quarantined']} + excluded {sum(report['rows_excluded'].values())}"
+        + (
+            f" ({', '.join(f'{k}: {v}' for k, v in report['rows_excluded'].items())})"
+            if report["rows_excluded"]
+            else ""
+        ),
+        f"  organisations {len(report['organisations'])}: {', '.join(report['organisations'])}",
+        f"  staff groups: {', '.join(report['groups'])}",
+        *(f"  total {label}: {value:,.2f}" for label, value in report["totals"].items()),
+    ]
+    return lines + [f"  row {p['row']}, column {p['column']!r}: {p['message']}" for p in report["problems"]]
 
 
 def _boundary_lines(report: dict) -> list[str]:

@@ -16,6 +16,7 @@ from tipipeline.assets.reference import reference_assets
 from tipipeline.assets.reports import report_assets
 from tipipeline.assets.sources import source_assets
 from tipipeline.assets.waves import wave_register_assets
+from tipipeline.assets.workforce import workforce_assets
 from tipipeline.automation import (
     JOBS,
     automation_sensor,
@@ -34,6 +35,7 @@ ASSETS = [
     *wave_register_assets,
     *indicator_assets,
     *outcome_assets,
+    *workforce_assets,
     *definition_assets,
     *practice_assets,
     *output_assets,

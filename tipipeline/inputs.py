@@ -16,6 +16,7 @@ from tipipeline.framework import FRAMEWORK_PATH
 from tipipeline.framework.catalogue import CATALOGUE_PATH
 from tipipeline.ingest.policy_audit import audit_files
 from tipipeline.ingest.waves import discover_waves
+from tipipeline.ingest.workforce import STAFF_GROUPS_PATH, workforce_files
 from tipipeline.outcomes.files import MAPPING_PATH, OUTCOME_CATALOGUE_PATH, outcome_files
 from tipipeline.practice.config import GIVEN_NAMES, LIBRARY_CONFIG
 from tipipeline.reference import REFERENCE_DIR
@@ -29,6 +30,7 @@ RAW_OUTCOMES = "raw_outcomes"
 RAW_BOUNDARIES = "raw_boundaries"
 RAW_DEFINITION = "raw_definition"
 RAW_PRACTICE = "raw_practice"
+RAW_WORKFORCE = "raw_workforce"
 FRAMEWORK_FILES = "framework_files"
 REFERENCE_FILES = "reference_files"
 NO_FILES = "no files"
@@ -109,8 +111,9 @@ def input_versions(settings: Settings) -> dict[str, InputVersion]:
         RAW_BOUNDARIES: version_of(boundary_files),
         RAW_DEFINITION: version_of(tree_files(settings.definition_dir), settings.definition_dir),
         RAW_PRACTICE: version_of(tree_files(settings.practice_dir), settings.practice_dir),
+        RAW_WORKFORCE: version_of(workforce_files(settings.workforce_dir)),
         FRAMEWORK_FILES: version_of(
             [FRAMEWORK_PATH, CATALOGUE_PATH, MAPPING_PATH, OUTCOME_CATALOGUE_PATH, LIBRARY_CONFIG, GIVEN_NAMES]
         ),
-        REFERENCE_FILES: version_of(sorted(Path(REFERENCE_DIR).glob("*.csv"))),
+        REFERENCE_FILES: version_of([*sorted(Path(REFERENCE_DIR).glob("*.csv")), STAFF_GROUPS_PATH]),
     }

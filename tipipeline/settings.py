@@ -102,6 +102,11 @@ class Settings:
         return self.raw_dir / "outcomes"
 
     @property
+    def workforce_dir(self) -> Path:
+        """The partners' workforce figures: templates (CSV, XLSX) and Home Office police tables (ODS)."""
+        return self.raw_dir / "workforce"
+
+    @property
     def definition_dir(self) -> Path:
         """The London definition's panel: protocol, statements, panel file and round folders."""
         return self.raw_dir / "definition"

@@ -31,10 +31,13 @@ DESCRIPTIONS = {
     "(definition.yaml), the candidate statements (statements.yaml), the panel file and each round's exports.",
     inputs.RAW_PRACTICE: "The practice library in data/raw/practice/: the submission form's exports (submissions/) "
     "and the reviewers' decisions (reviews.csv).",
+    inputs.RAW_WORKFORCE: "The partners' workforce figures in data/raw/workforce/: templates (.csv, .xlsx) and the "
+    "Home Office police workforce tables (.ods).",
     inputs.RAW_BOUNDARIES: "The boundary file in data/boundaries/ (none: the built-in London tile grid).",
     inputs.FRAMEWORK_FILES: "The measurement framework and indicator catalogue (tipipeline/framework/*.yaml), and the "
     "outcome mapping and outcome indicators (tipipeline/outcomes/*.yaml).",
-    inputs.REFERENCE_FILES: "London's geography and organisations (tipipeline/reference/*.csv).",
+    inputs.REFERENCE_FILES: "London's geography and organisations (tipipeline/reference/*.csv) and the staff groups "
+    "(tipipeline/reference/staff_groups.yaml).",
 }
 
 

@@ -276,6 +276,12 @@ def generate_sample(
 
     manifest["practice"] = write_practice_sample(out)
 
+    # Workforce figures (issue 30), from their own stream.
+    from tipipeline.sample.workforce import write_workforce_sample
+
+    manifest["workforce"] = write_workforce_sample(out, seed)
+    manifest["dirty_rows"].extend(manifest["workforce"]["dirty_rows"])
+
     for path in sorted(
         p for p in out.rglob("*") if p.is_file() and p.name not in ("README.md", "sample_manifest.json")
     ):
@@ -747,6 +753,7 @@ def _readme(manifest: dict) -> str:
     from tipipeline.sample.outcomes import readme_lines, readme_notes
     from tipipeline.sample.practice import readme_dirty_rows as practice_dirty_rows
     from tipipeline.sample.practice import readme_lines as practice_readme_lines
+    from tipipeline.sample.workforce import readme_lines as workforce_readme_lines
 
     lines = [
         "# SYNTHETIC sample data: not real survey responses",
@@ -785,6 +792,7 @@ def _readme(manifest: dict) -> str:
     lines += readme_lines(manifest["outcomes"])
     lines += definition_readme_lines(manifest["definition"])
     lines += practice_readme_lines(manifest["practice"])
+    lines += workforce_readme_lines(manifest["workforce"])
     lines.append("| `sample_manifest.json` | machine-readable list of the files (sha256) and the dirty rows below | |")
     lines += [
         "",
