@@ -359,6 +359,26 @@ def test_csv_exports_neutralise_formula_cells(tmp_path):
     assert parquet[0] == ("=SUM(A1)",)
 
 
+def test_exports_of_a_table_no_longer_published_are_removed(tmp_path):
+    """A renamed table (practice_outcomes) leaves no CSV or Parquet with old data beside the new."""
+    from tipipeline.publish.baseline import export_tables
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for name in ("practice_outcomes.csv", "practice_outcomes.parquet", "notes.txt"):
+        (exports / name).write_text("old", encoding="utf-8")
+    baseline = tmp_path / "b.duckdb"
+    with duckdb.connect(str(baseline)) as conn:
+        conn.execute("CREATE TABLE partnership_outcomes AS SELECT 1 AS n")
+        conn.execute("CREATE VIEW practice_outcomes AS SELECT * FROM partnership_outcomes")
+    export_tables(baseline, exports)
+    assert sorted(p.name for p in exports.iterdir()) == [
+        "notes.txt",
+        "partnership_outcomes.csv",
+        "partnership_outcomes.parquet",
+    ]
+
+
 def test_changes_are_suppressed_with_their_cells(built):
     _, conn = built
     changes = _df(conn, "SELECT * FROM indicator_changes")

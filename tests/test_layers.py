@@ -20,12 +20,8 @@ PACKAGE = REPO / "tipipeline"
 # Lowest first. A name is a subpackage or a top-level module of tipipeline.
 LAYERS = [
     ["errors", "settings", "files", "preview"],  # no project imports: paths, errors, file hashes, formatting
-    [
-        "framework",
-        "warehouse",
-        "stats",
-        "registry",
-    ],  # the measurement framework (data), DuckDB, statistics, the table registry (data)
+    ["registry"],  # the table registry (data): every table's fields, types and descriptions
+    ["framework", "warehouse", "stats"],  # the measurement framework (data), DuckDB, statistics
     ["reference"],  # geography and organisations (data)
     ["ingest"],  # readers of every raw input
     ["consensus", "practice", "indicators"],  # building the London definition, practice library, indicators

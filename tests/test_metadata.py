@@ -17,6 +17,7 @@ from tipipeline import registry
 from tipipeline.assets.metadata import (
     MAP_DISPLAY_WIDTH,
     column_descriptions,
+    column_schema,
     maps_markdown,
     published_columns_markdown,
     table_metadata,
@@ -86,6 +87,9 @@ def test_the_column_schema_describes_each_column_from_the_registry():
     assert constraints["gss_code"].unique and not constraints["gss_code"].nullable
     assert any(rule.startswith("matches ^E09000") for rule in constraints["gss_code"].other)
     assert constraints["not_registered"].nullable and not constraints["not_registered"].other
+    # A column of a family named by a pattern takes the pattern's description (score_<principle>).
+    scores = column_schema(pd.DataFrame({"score_safety": [1]}), "audit_codings").columns[0]
+    assert scores.description == registry.table("audit_codings").column("^score_[a-z0-9_]+$").description
     # The working table published under another name (policy_audit) has its own descriptions.
     assert column_descriptions("policy_documents")["strength"]
     assert column_descriptions("no_such_table") == {}

@@ -226,6 +226,29 @@ def test_the_template_accepts_quarantines_and_excludes_every_row(tmp_path, suffi
     assert json.loads(quality["excluded_by_rule"]) == {"blank_row": 1}
 
 
+def test_blank_lines_keep_row_numbers_and_nan_or_infinity_is_no_headcount(tmp_path):
+    path = tmp_path / "workforce.csv"
+    path.write_text(
+        "organisation,staff_group,headcount,fte,as_at,source\n"
+        "\n"  # row 2: a blank line
+        "Camden,frontline,nan,,2024-03-31,HR\n"  # row 3
+        "Camden,managers,inf,,2024-03-31,HR\n"  # row 4
+        "Camden,support,300,inf,2024-03-31,HR\n"  # row 5
+        "Camden,supervisors,200,,2024-03-31,HR\n",  # row 6
+        encoding="utf-8",
+    )
+    reference, sectors = _reference_and_sectors()
+    read = read_template(path, AliasResolver(reference), sectors)
+    assert {(r.source_row, r.column) for r in read.quarantine.itertuples()} == {
+        (3, "headcount"),
+        (4, "headcount"),
+        (5, "fte"),
+    }
+    assert read.figures["source_row"].tolist() == [6]
+    quality = read.quality()
+    assert (quality["rows_read"], quality["rows_accepted"], quality["rows_excluded"]) == (5, 1, 1)
+
+
 def test_a_template_without_its_columns_is_named(tmp_path):
     path = tmp_path / "staff.csv"
     path.write_text("organisation,headcount\nCamden,10\n", encoding="utf-8")

@@ -40,36 +40,33 @@ def _min_cell_size() -> int:
     return load_framework().disclosure.min_cell_size
 
 
-def _constraints(table: str | None) -> dict[str, TableColumnConstraints]:
-    """Each registered column's nullability, uniqueness and other rules, as the UI shows them."""
-    if table not in registry.tables():
-        return {}
-    spec = registry.table(table)
-    found = {}
-    for column in spec.columns:
-        other = [f"{rule} {value}" for rule, value in column.constraints.items() if rule != "unique"]
-        other += [f"check {name}" for name in column.checks]
-        if column.identifying:
-            other.append("may identify a person")
-        if spec.key and column.name in spec.key:
-            other.append(f"key: {', '.join(spec.key)}")
-        found[column.name] = TableColumnConstraints(
-            nullable=column.nullable,
-            unique=bool(column.constraints.get("unique")) or tuple(spec.key) == (column.name,),
-            other=other,
-        )
-    return found
+def _column_info(spec, column, threshold: str) -> tuple[str, TableColumnConstraints]:
+    """A registered column's description and its rules as the UI shows them."""
+    other = [f"{rule} {value}" for rule, value in column.constraints.items() if rule != "unique"]
+    other += [f"check {name}" for name in column.checks]
+    if column.identifying:
+        other.append("may identify a person")
+    if spec.key and column.name in spec.key:
+        other.append(f"key: {', '.join(spec.key)}")
+    constraints = TableColumnConstraints(
+        nullable=column.nullable,
+        unique=bool(column.constraints.get("unique")) or tuple(spec.key) == (column.name,),
+        other=other,
+    )
+    return column.description.replace("{min_cell_size}", threshold), constraints
 
 
 def _columns(pairs, table: str | None) -> TableSchema:
-    descriptions = column_descriptions(table) if table else {}
-    constraints = _constraints(table)
-    return TableSchema(
-        columns=[
-            TableColumn(name=name, type=kind, description=descriptions.get(name), constraints=constraints.get(name))
-            for name, kind in pairs
-        ]
-    )
+    """Each stored column with its type, and its registry description and rules where the table is
+    registered (a column of a family named by a pattern takes the pattern's)."""
+    spec = registry.tables().get(table) if table else None
+    threshold = str(_min_cell_size()) if spec else ""
+    columns = []
+    for name, kind in pairs:
+        registered = spec.column_named(name) if spec else None
+        description, constraints = _column_info(spec, registered, threshold) if registered else (None, None)
+        columns.append(TableColumn(name=name, type=kind, description=description, constraints=constraints))
+    return TableSchema(columns=columns)
 
 
 def column_schema(frame: pd.DataFrame, table: str | None = None) -> TableSchema:

@@ -37,7 +37,10 @@ from tipipeline.framework import Framework
 
 ALL = "all"
 STATEMENT_COLUMNS = registry.table("definition_statements").names
-VALUE_COLUMNS = STATEMENT_COLUMNS[4:-2]
+# What a row is about and whether it is withheld; every other column is a result, blanked when
+# the row is withheld (named by exclusion, so a result column added to the registry is blanked too).
+LABEL_COLUMNS = ["statement_id", "round", "panel_group", "panellists", "suppressed", "suppression_reason"]
+VALUE_COLUMNS = [c for c in STATEMENT_COLUMNS if c not in LABEL_COLUMNS]
 FLOAT_COLUMNS = ["median", "q1", "q3", "iqr", "pct_bottom", "pct_middle", "pct_top", "ipr", "ipras", "stability_p"]
 STATEMENT_DTYPES = {"n_rated": "Int64", "n_unable_to_rate": "Int64", "disagreement": "boolean", "stable": "boolean"} | {
     c: "float64" for c in FLOAT_COLUMNS

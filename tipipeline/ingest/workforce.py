@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -96,6 +97,7 @@ class WorkforceFile:
     figures: pd.DataFrame
     quarantine: pd.DataFrame
     rows_read: int = 0
+    rows_accepted: int = 0  # counted as rows are accepted, so that the accounting can fail
     excluded: dict[str, int] = field(default_factory=dict)
     layout: str = ""  # how the file was read, in words (which tables, in which unit)
 
@@ -106,7 +108,7 @@ class WorkforceFile:
             "sha256": file_sha256(self.path),
             "file_format": self.kind,
             "rows_read": self.rows_read,
-            "rows_accepted": self.rows_read - len(self.quarantine) - rows_excluded,
+            "rows_accepted": self.rows_accepted,
             "rows_quarantined": len(self.quarantine),
             "rows_excluded": rows_excluded,
             "excluded_by_rule": json.dumps(dict(sorted(self.excluded.items()))),
@@ -143,7 +145,7 @@ def read_home_office(path: Path, sheets: dict[str, pd.DataFrame] | None = None) 
     if sheets is None:
         sheets = pd.read_excel(path, engine="odf", header=None, sheet_name=None)
     groups = [g for g in staff_groups()["police"] if g.home_office_title]
-    figures, quarantine, excluded, rows_read = [], [], 0, 0
+    figures, quarantine, excluded, rows_read, accepted = [], [], 0, 0, 0
     found, layout = set(), []
     for sheet, table in sheets.items():
         if table.empty:
@@ -186,6 +188,7 @@ def read_home_office(path: Path, sheets: dict[str, pd.DataFrame] | None = None) 
                 )
                 continue
             # A date whose figure is '..' has no figure; the others are kept, each in its unit.
+            accepted += 1
             figures += [
                 {
                     "org_id": MPS,
@@ -211,6 +214,7 @@ def read_home_office(path: Path, sheets: dict[str, pd.DataFrame] | None = None) 
         _figures_frame(figures),
         _quarantine_frame(quarantine),
         rows_read=rows_read,
+        rows_accepted=accepted,
         excluded={EXCLUDED_RULE: excluded} if excluded else {},
         layout="; ".join(layout),
     )
@@ -230,7 +234,9 @@ def _unit(table: pd.DataFrame, path: Path, sheet: str) -> str:
 def _read_table(path: Path) -> pd.DataFrame:
     """The template's cells as text (blank as ''), header in the first row."""
     if path.suffix.lower() == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        # Blank lines are kept (as empty rows), so every row keeps its spreadsheet row number.
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=False)
+        return frame.fillna("")  # a blank line's cells are missing, not empty text
     frame = pd.read_excel(path, dtype=object, engine="openpyxl")
     return frame.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
 
@@ -247,13 +253,17 @@ def _as_date(value) -> dt.date | None:
 
 
 def _number(value) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return None if pd.isna(value) else float(value)
-    text = str(value).strip().replace(",", "")
-    try:
-        return float(text)
-    except ValueError:
+    """A finite number, or None (text, nan and infinity are not numbers of staff)."""
+    if isinstance(value, bool):
         return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        try:
+            number = float(str(value).strip().replace(",", ""))
+        except ValueError:
+            return None
+    return number if math.isfinite(number) else None
 
 
 def read_template(path: Path, resolver: AliasResolver, sectors: dict[str, str]) -> WorkforceFile:
@@ -265,7 +275,7 @@ def read_template(path: Path, resolver: AliasResolver, sectors: dict[str, str]) 
     if missing:
         raise InputError(path, f"not a workforce template: no column(s) {missing} (it needs {TEMPLATE_REQUIRED})")
     groups = {sector: {g.id for g in gs} for sector, gs in staff_groups().items()}
-    figures, quarantine, excluded, seen = [], [], {}, {}
+    figures, quarantine, excluded, seen, accepted = [], [], {}, {}, 0
 
     def bad(row: int, column: str, value, reason: str) -> None:
         quarantine.append(
@@ -318,6 +328,7 @@ def read_template(path: Path, resolver: AliasResolver, sectors: dict[str, str]) 
             bad(row, "staff_group", group, f"repeats row {seen[key]} (the same organisation, group and date)")
             continue
         seen[key] = row
+        accepted += 1
         for unit, value in ((HEADCOUNT, headcount), (FTE, fte)):
             if value is not None:
                 figures.append(
@@ -339,6 +350,7 @@ def read_template(path: Path, resolver: AliasResolver, sectors: dict[str, str]) 
         _figures_frame(figures),
         _quarantine_frame(quarantine),
         rows_read=len(table),
+        rows_accepted=accepted,
         excluded=excluded,
         layout=f"template ({path.suffix.lower().lstrip('.')}): columns {', '.join(map(str, table.columns))}",
     )

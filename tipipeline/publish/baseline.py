@@ -164,7 +164,9 @@ def publish(
 
 def export_tables(baseline_path: Path, export_dir: Path) -> list[Path]:
     """CSV and Parquet of every published table. Text cells that a spreadsheet would run as a
-    formula (starting = + - @) get a leading apostrophe in the CSV; Parquet keeps values as they are."""
+    formula (starting = + - @) get a leading apostrophe in the CSV; Parquet keeps values as they are.
+    The export folder is the pipeline's own: a CSV or Parquet file of a table the baseline no longer
+    holds is removed."""
     export_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with duckdb.connect(str(baseline_path), read_only=True) as conn:
@@ -194,6 +196,10 @@ def export_tables(baseline_path: Path, export_dir: Path) -> list[Path]:
                 conn.execute(f"COPY ({query}) TO {sql_literal(str(temporary))} {options}")
                 os.replace(temporary, target)
                 written.append(target)
+    # A table no longer published (renamed, or dropped) leaves no export behind with old data.
+    for stale in sorted(export_dir.glob("*")):
+        if stale.is_file() and stale.suffix in (".csv", ".parquet") and stale.stem not in tables:
+            stale.unlink()
     return written
 
 

@@ -16,7 +16,12 @@ from tipipeline.registry.load import LAYERS, published_tables, tables
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _threshold(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _threshold(text: str) -> str:
+    # The disclosure threshold is the framework's setting; the documents name it, not its value.
+    return text.replace("{min_cell_size}", "min_cell_size (framework.yaml)")
 
 
 def warehouse_tables_markdown() -> str:
@@ -43,7 +48,7 @@ def published_tables_markdown() -> str:
         source = f"the warehouse table `{t.source}`; " if t.source and t.source != t.name else ""
         columns = ", ".join(f"`{c}`" for c in t.names)
         formerly = f" Formerly `{t.formerly}`: a view of that name is kept for this release." if t.formerly else ""
-        lines += [f"- **`{t.name}`** ({source}{len(t.columns)} columns: {columns}): {t.comment}{formerly}"]
+        lines += [f"- **`{t.name}`** ({source}{len(t.columns)} columns: {columns}): {_threshold(t.comment)}{formerly}"]
     return "\n".join(lines) + "\n"
 
 

@@ -88,6 +88,12 @@ class Table:
                 return c
         raise KeyError(f"{self.name} has no column {name!r}")
 
+    def column_named(self, name: str) -> Column | None:
+        """The registered column a stored column is: by its name, else the first pattern it matches
+        (`score_safety` is `^score_[a-z0-9_]+$`); None when it is neither."""
+        exact = next((c for c in self.columns if c.name == name and not c.pattern), None)
+        return exact or next((c for c in self.columns if c.pattern and re.fullmatch(c.name, name)), None)
+
     def dtypes(self) -> dict[str, str]:
         """The pandas dtype of each (non-pattern) column."""
         return {c.name: c.dtype for c in self.columns if not c.pattern}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tipipeline.consensus.statistics import IN, NONE, OUT
+from tipipeline.consensus.tables import VALUE_COLUMNS
 from tipipeline.schemas.models import dataframe_check, model, vocabulary
 
 vocabulary("consensus", [IN, OUT, NONE])
@@ -15,8 +16,8 @@ def missing_iff_no_rating(df):
 
 @dataframe_check
 def suppressed_rows_have_no_values(df):
-    values = ["n_rated", "median", "pct_top", "pct_bottom", "consensus"]
-    return ~df["suppressed"] | df[values].isna().all(axis=1)
+    # Every result column, as the builder blanks them (consensus.tables.VALUE_COLUMNS).
+    return ~df["suppressed"] | df[[c for c in VALUE_COLUMNS if c in df]].isna().all(axis=1)
 
 
 @dataframe_check
