@@ -249,6 +249,30 @@ def test_blank_lines_keep_row_numbers_and_nan_or_infinity_is_no_headcount(tmp_pa
     assert (quality["rows_read"], quality["rows_accepted"], quality["rows_excluded"]) == (5, 1, 1)
 
 
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        (
+            "latin1.csv",
+            "organisation,staff_group,headcount,as_at,source\nBromley,frontline,5,2024-03-31,Caf\xe9\n".encode(
+                "latin-1"
+            ),
+            "not UTF-8 text",
+        ),
+        ("broken.xlsx", b"PK\x03\x04 not really a workbook", "cannot be read as a .xlsx file"),
+        ("broken.ods", b"PK\x03\x04 not really a spreadsheet", "cannot be read as an OpenDocument spreadsheet"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_an_error_naming_it(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    reference, sectors = _reference_and_sectors()
+    from tipipeline.ingest.workforce import read_workforce_file
+
+    with pytest.raises(InputError, match=rf"^{name}: {message}"):
+        read_workforce_file(path, AliasResolver(reference), sectors)
+
+
 def test_a_template_without_its_columns_is_named(tmp_path):
     path = tmp_path / "staff.csv"
     path.write_text("organisation,headcount\nCamden,10\n", encoding="utf-8")

@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import math
 import re
+import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -143,7 +144,10 @@ def _is_date(value) -> bool:
 def read_home_office(path: Path, sheets: dict[str, pd.DataFrame] | None = None) -> WorkforceFile:
     """The Metropolitan Police's figures by worker type from a Home Office workforce ODS."""
     if sheets is None:
-        sheets = pd.read_excel(path, engine="odf", header=None, sheet_name=None)
+        try:
+            sheets = pd.read_excel(path, engine="odf", header=None, sheet_name=None)
+        except Exception as exc:  # noqa: BLE001  (odfpy raises many kinds for a damaged file)
+            raise InputError(path, f"cannot be read as an OpenDocument spreadsheet ({type(exc).__name__})") from None
     groups = [g for g in staff_groups()["police"] if g.home_office_title]
     figures, quarantine, excluded, rows_read, accepted = [], [], 0, 0, 0
     found, layout = set(), []
@@ -232,7 +236,19 @@ def _unit(table: pd.DataFrame, path: Path, sheet: str) -> str:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    """The template's cells as text (blank as ''), header in the first row."""
+    """The template's cells as text (blank as ''), header in the first row; a file that cannot be
+    read at all is an InputError naming it."""
+    try:
+        return _read_cells(path)
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (byte {exc.start}): save the template as CSV UTF-8") from None
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:  # a damaged or mislabelled workbook
+        raise InputError(
+            path, f"cannot be read as a {path.suffix.lower()} file ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _read_cells(path: Path) -> pd.DataFrame:
     if path.suffix.lower() == ".csv":
         # Blank lines are kept (as empty rows), so every row keeps its spreadsheet row number.
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=False)
