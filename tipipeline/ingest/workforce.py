@@ -137,7 +137,8 @@ def _title(text: object) -> str:
     return re.sub(r"^\s*Table\s+\d+[a-z]?\s*:\s*", "", str(text or "")).strip()
 
 
-def _is_date(value) -> bool:
+def _is_date_cell(value) -> bool:
+    """A spreadsheet cell holding a date (the as-at dates of a header row)."""
     return isinstance(value, (dt.date, pd.Timestamp)) and not pd.isna(value)
 
 
@@ -161,10 +162,10 @@ def read_home_office(path: Path, sheets: dict[str, pd.DataFrame] | None = None) 
         found.add(group.id)
         unit = _unit(table, path, sheet)
         layout.append(f"{sheet}: {group.name.lower()} ({unit})")
-        header = next((i for i in range(min(len(table), 15)) if any(_is_date(v) for v in table.iloc[i])), None)
+        header = next((i for i in range(min(len(table), 15)) if any(_is_date_cell(v) for v in table.iloc[i])), None)
         if header is None:
             raise InputError(path, f"sheet {sheet!r} ({title[:60]}): no row of as-at dates in its header")
-        dates = {j: pd.Timestamp(v).date() for j, v in enumerate(table.iloc[header]) if _is_date(v)}
+        dates = {j: pd.Timestamp(v).date() for j, v in enumerate(table.iloc[header]) if _is_date_cell(v)}
         for i in range(header + 1, len(table)):
             name = table.iat[i, 0]
             if not isinstance(name, str) or not name.strip():

@@ -94,10 +94,6 @@ class Table:
         exact = next((c for c in self.columns if c.name == name and not c.pattern), None)
         return exact or next((c for c in self.columns if c.pattern and re.fullmatch(c.name, name)), None)
 
-    def dtypes(self) -> dict[str, str]:
-        """The pandas dtype of each (non-pattern) column."""
-        return {c.name: c.dtype for c in self.columns if not c.pattern}
-
 
 @dataclass(frozen=True)
 class PublishedTable:
@@ -197,15 +193,20 @@ def _names(value, columns: tuple[Column, ...], path: Path, where: str) -> tuple[
     return names
 
 
-def _table(name: str, spec, fields, path: Path) -> Table:
-    where = f"tables.{name}"
+def _check_entry(name: str, spec, known: set[str], path: Path, where: str) -> None:
+    """A table entry's name is a table name, and it is a mapping of known keys only."""
     if not _NAME.fullmatch(name):
         raise ConfigError(path, where, "not a valid table name")
     if not isinstance(spec, dict):
         raise ConfigError(path, where, "must be a mapping")
-    unknown = set(spec) - _TABLE_KEYS
+    unknown = set(spec) - known
     if unknown:
-        raise ConfigError(path, where, f"unknown key(s) {sorted(unknown)}; known: {sorted(_TABLE_KEYS)}")
+        raise ConfigError(path, where, f"unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+
+
+def _table(name: str, spec, fields, path: Path) -> Table:
+    where = f"tables.{name}"
+    _check_entry(name, spec, _TABLE_KEYS, path, where)
     for required in ("description", "layer", "owner", "fields"):
         if not spec.get(required):
             raise ConfigError(path, f"{where}.{required}", "missing")
@@ -234,13 +235,7 @@ def _table(name: str, spec, fields, path: Path) -> Table:
 
 def _published(name: str, spec, fields, tables: Mapping[str, Table], path: Path) -> PublishedTable:
     where = f"published.{name}"
-    if not _NAME.fullmatch(name):
-        raise ConfigError(path, where, "not a valid table name")
-    if not isinstance(spec, dict):
-        raise ConfigError(path, where, "must be a mapping")
-    unknown = set(spec) - _PUBLISHED_KEYS
-    if unknown:
-        raise ConfigError(path, where, f"unknown key(s) {sorted(unknown)}; known: {sorted(_PUBLISHED_KEYS)}")
+    _check_entry(name, spec, _PUBLISHED_KEYS, path, where)
     if not spec.get("comment"):
         raise ConfigError(path, f"{where}.comment", "missing")
     # A published table that is a warehouse table as it stands names it (`from`) and takes its
@@ -337,8 +332,3 @@ def published_tables() -> dict[str, PublishedTable]:
 
 def published_table(name: str) -> PublishedTable:
     return _registry().published[name]
-
-
-def field_descriptions() -> dict[str, str]:
-    """Each field's own description (a table may describe its use of a field more exactly)."""
-    return {name: " ".join(str(spec.get("description", "")).split()) for name, spec in _registry().fields.items()}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 
 from tipipeline.indicators.periods import POLICY, SOURCES, SURVEY
-from tipipeline.schemas.models import dataframe_check, model, vocabulary
+from tipipeline.schemas.models import dataframe_check, is_date, model, vocabulary
 
 vocabulary("indicator_source", SOURCES)
 
@@ -36,10 +34,6 @@ def ci_contains_value(df):
     return ~has_ci | ((df["lower_ci"] <= df["value"] + 1e-9) & (df["value"] <= df["upper_ci"] + 1e-9))
 
 
-def _is_date(value) -> bool:
-    return value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime))
-
-
 @dataframe_check
 def wave_empty_only_for_the_policy_audit(df):
     # The audit is not a survey wave; survey and outcome rows always name theirs.
@@ -56,7 +50,7 @@ def period_starts_before_it_ends(df):
     # Only dates are compared: anything else is dates_only's failure.
     return pd.Series(
         [
-            not (_is_date(start) and _is_date(end)) or start is None or end is None or start <= end
+            not (is_date(start) and is_date(end)) or start is None or end is None or start <= end
             for start, end in zip(df["period_start"], df["period_end"])
         ],
         index=df.index,

@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 from collections.abc import Callable
 
-import pandas as pd
 import pandera.pandas as pa
 
 from tipipeline.registry import Column, table
@@ -52,10 +51,15 @@ vocabulary("sector", ["council", "police", "health"])
 vocabulary("geography_level", ["london", "sector", "organisation", "borough", "bcu", "icb"])
 
 
+def is_date(value) -> bool:
+    """Empty, or a date that is not a date and time."""
+    return value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime))
+
+
 @column_check
 def dates_only(series):
     # A date, never a time of day: timestamps are coarsened at read. Every `date` field has it.
-    return series.map(lambda v: v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)))
+    return series.map(is_date)
 
 
 @dataframe_check
@@ -136,8 +140,3 @@ def model(name: str) -> pa.DataFrameSchema:
     checks = [_one_row_per(group) for group in (spec.key, *spec.unique_together) if group]
     checks += [_check(check, "dataframe", name) for check in spec.checks]
     return pa.DataFrameSchema(columns, checks=checks, strict=True, coerce=False, name=spec.model)
-
-
-def empty_frame(name: str) -> pd.DataFrame:
-    """An empty frame of the table's columns, each with its registered dtype."""
-    return pd.DataFrame({c: pd.Series(dtype=dtype) for c, dtype in table(name).dtypes().items()})
